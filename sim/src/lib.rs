@@ -1,0 +1,24 @@
+//! lensforge's simulator: strong-lens physics, rendering, observation and datasets.
+//!
+//! The modules follow the pipeline's order (DESIGN.md); a module never imports a later stage:
+//! `cosmology` → `mass`, `light` → `raytrace`, `caustics` → `observe` → `dataset`.
+//! `spec` reads one system; `render` ties the stages together for `sim render`.
+
+pub mod caustics;
+pub mod cosmology;
+pub mod dataset;
+pub mod error;
+pub mod light;
+pub mod mass;
+pub mod observe;
+pub mod preview;
+pub mod raytrace;
+pub mod render;
+pub mod spec;
+
+pub use error::{Error, Result};
+
+/// The generator's name and version, as written into every output.
+pub fn generator() -> String {
+    format!("lensforge-sim {}", env!("CARGO_PKG_VERSION"))
+}

@@ -1,0 +1,404 @@
+//! Mass profiles of a lens: deflection, convergence, Hessian and (where closed) potential.
+//!
+//! Every profile follows lenstronomy's convention for the profile of the same name
+//! (DESIGN.md): angles in arcsec, axis ratio `q` = b/a in (0, 1], position angle `phi` in
+//! degrees counter-clockwise from +x. A lens is a sum of components ([`Lens`]).
+//!
+//! Each profile has a serde `…Params` struct (what a spec holds, with `validate`) and a
+//! runtime struct (what the ray shooter evaluates, with its trigonometry precomputed).
+
+pub mod nfw;
+pub mod point_mass;
+pub mod shear;
+pub mod sie;
+pub mod tesis;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cosmology::Cosmology;
+pub use nfw::{Nfw, NfwParams};
+pub use point_mass::{PointMass, PointMassParams};
+pub use shear::{Shear, ShearParams};
+pub use sie::{Sie, SieParams, SisParams};
+pub use tesis::{Tesis, TesisParams};
+
+/// Second derivatives of the lensing potential ψ, arcsec⁻¹·arcsec = dimensionless.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Hessian {
+    /// ∂²ψ/∂x².
+    pub xx: f64,
+    /// ∂²ψ/∂x∂y.
+    pub xy: f64,
+    /// ∂²ψ/∂y².
+    pub yy: f64,
+}
+
+impl Hessian {
+    /// Convergence κ = ½ (ψ_xx + ψ_yy).
+    pub fn kappa(&self) -> f64 {
+        0.5 * (self.xx + self.yy)
+    }
+
+    /// Shear components (γ1, γ2) = (½(ψ_xx − ψ_yy), ψ_xy).
+    pub fn gamma(&self) -> (f64, f64) {
+        (0.5 * (self.xx - self.yy), self.xy)
+    }
+
+    /// Tangential eigenvalue of the lensing Jacobian, 1 − κ − |γ|: zero on the tangential critical curve.
+    pub fn lambda_tangential(&self) -> f64 {
+        let (g1, g2) = self.gamma();
+        1.0 - self.kappa() - g1.hypot(g2)
+    }
+
+    /// Radial eigenvalue of the lensing Jacobian, 1 − κ + |γ|.
+    pub fn lambda_radial(&self) -> f64 {
+        let (g1, g2) = self.gamma();
+        1.0 - self.kappa() + g1.hypot(g2)
+    }
+
+    /// det A = (1 − ψ_xx)(1 − ψ_yy) − ψ_xy²; the magnification is 1/det A.
+    pub fn det_a(&self) -> f64 {
+        (1.0 - self.xx) * (1.0 - self.yy) - self.xy * self.xy
+    }
+}
+
+impl std::ops::AddAssign for Hessian {
+    fn add_assign(&mut self, o: Self) {
+        self.xx += o.xx;
+        self.xy += o.xy;
+        self.yy += o.yy;
+    }
+}
+
+/// What every mass profile provides, at a point (x, y) in arcsec.
+pub trait MassProfile {
+    /// Deflection (α_x, α_y), arcsec.
+    fn deflection(&self, x: f64, y: f64) -> (f64, f64);
+    /// Hessian of the lensing potential (dimensionless).
+    fn hessian(&self, x: f64, y: f64) -> Hessian;
+    /// Convergence κ (dimensionless).
+    fn convergence(&self, x: f64, y: f64) -> f64 {
+        self.hessian(x, y).kappa()
+    }
+    /// Lensing potential ψ, arcsec², where it has a closed form (up to a constant).
+    fn potential(&self, x: f64, y: f64) -> Option<f64>;
+}
+
+/// A profile's centre and orientation: the frame whose x axis is the major axis.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frame {
+    x0: f64,
+    y0: f64,
+    cos: f64,
+    sin: f64,
+}
+
+impl Frame {
+    /// The frame centred at `center` (arcsec) with its x axis at `phi_deg` (degrees, CCW from +x).
+    pub fn new(center: [f64; 2], phi_deg: f64) -> Self {
+        let (sin, cos) = phi_deg.to_radians().sin_cos();
+        Self {
+            x0: center[0],
+            y0: center[1],
+            cos,
+            sin,
+        }
+    }
+
+    /// Sky coordinates (arcsec) to the profile's frame.
+    #[inline]
+    pub fn to_local(&self, x: f64, y: f64) -> (f64, f64) {
+        let (dx, dy) = (x - self.x0, y - self.y0);
+        (
+            self.cos * dx + self.sin * dy,
+            -self.sin * dx + self.cos * dy,
+        )
+    }
+
+    /// A vector in the profile's frame back to sky axes.
+    #[inline]
+    pub fn vector_to_sky(&self, ax: f64, ay: f64) -> (f64, f64) {
+        (self.cos * ax - self.sin * ay, self.sin * ax + self.cos * ay)
+    }
+
+    /// A Hessian in the profile's frame back to sky axes (H = Rᵀ H' R).
+    #[inline]
+    pub fn hessian_to_sky(&self, h: Hessian) -> Hessian {
+        let (c, s) = (self.cos, self.sin);
+        Hessian {
+            xx: c * c * h.xx - 2.0 * c * s * h.xy + s * s * h.yy,
+            xy: c * s * (h.xx - h.yy) + (c * c - s * s) * h.xy,
+            yy: s * s * h.xx + 2.0 * c * s * h.xy + c * c * h.yy,
+        }
+    }
+}
+
+/// Hessian of a circularly symmetric potential at (x, y) from the mean convergence inside r
+/// (κ̄ = α(r)/r) and the local convergence κ(r): ψ_ij = κ̄ δ_ij + (2κ − 2κ̄) n_i n_j.
+#[inline]
+pub fn radial_hessian(x: f64, y: f64, kappa_bar: f64, kappa: f64) -> Hessian {
+    let r2 = x * x + y * y;
+    if r2 == 0.0 {
+        return Hessian {
+            xx: kappa,
+            xy: 0.0,
+            yy: kappa,
+        };
+    }
+    let d = 2.0 * (kappa - kappa_bar) / r2;
+    Hessian {
+        xx: kappa_bar + d * x * x,
+        xy: d * x * y,
+        yy: kappa_bar + d * y * y,
+    }
+}
+
+/// One mass component as a spec writes it (`type = "sie"`, …).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MassSpec {
+    /// Singular isothermal ellipsoid.
+    Sie(SieParams),
+    /// Singular isothermal sphere (an SIE with q = 1).
+    Sis(SisParams),
+    /// Navarro–Frenk–White halo, spherical or with an elliptical potential.
+    Nfw(NfwParams),
+    /// External shear.
+    Shear(ShearParams),
+    /// Truncated elliptical singular isothermal galaxy.
+    Tesis(TesisParams),
+    /// Point mass.
+    PointMass(PointMassParams),
+}
+
+impl MassSpec {
+    /// Checks every field; on error returns (field name, what is wrong and the allowed range).
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        match self {
+            MassSpec::Sie(p) => p.validate(),
+            MassSpec::Sis(p) => p.validate(),
+            MassSpec::Nfw(p) => p.validate(),
+            MassSpec::Shear(p) => p.validate(),
+            MassSpec::Tesis(p) => p.validate(),
+            MassSpec::PointMass(p) => p.validate(),
+        }
+    }
+
+    /// The runtime profile; NFW physical parameters are turned into angles with `cosmo`.
+    pub fn build(&self, cosmo: &Cosmology, z_lens: f64, z_source: f64) -> Mass {
+        match self {
+            MassSpec::Sie(p) => Mass::Sie(Sie::new(p)),
+            MassSpec::Sis(p) => Mass::Sie(Sie::new(&p.as_sie())),
+            MassSpec::Nfw(p) => Mass::Nfw(Nfw::new(p, cosmo, z_lens, z_source)),
+            MassSpec::Shear(p) => Mass::Shear(Shear::new(p)),
+            MassSpec::Tesis(p) => Mass::Tesis(Tesis::new(p)),
+            MassSpec::PointMass(p) => Mass::PointMass(PointMass::new(p)),
+        }
+    }
+}
+
+/// One runtime mass component (enum dispatch keeps the hot loop free of virtual calls).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Mass {
+    /// SIE (and SIS).
+    Sie(Sie),
+    /// NFW.
+    Nfw(Nfw),
+    /// External shear.
+    Shear(Shear),
+    /// TESIS.
+    Tesis(Tesis),
+    /// Point mass.
+    PointMass(PointMass),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            Mass::Sie($p) => $e,
+            Mass::Nfw($p) => $e,
+            Mass::Shear($p) => $e,
+            Mass::Tesis($p) => $e,
+            Mass::PointMass($p) => $e,
+        }
+    };
+}
+
+impl MassProfile for Mass {
+    #[inline]
+    fn deflection(&self, x: f64, y: f64) -> (f64, f64) {
+        dispatch!(self, p => p.deflection(x, y))
+    }
+    #[inline]
+    fn hessian(&self, x: f64, y: f64) -> Hessian {
+        dispatch!(self, p => p.hessian(x, y))
+    }
+    #[inline]
+    fn convergence(&self, x: f64, y: f64) -> f64 {
+        dispatch!(self, p => p.convergence(x, y))
+    }
+    fn potential(&self, x: f64, y: f64) -> Option<f64> {
+        dispatch!(self, p => p.potential(x, y))
+    }
+}
+
+/// A lens: the sum of its mass components.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lens {
+    /// The components, summed.
+    pub components: Vec<Mass>,
+}
+
+impl Lens {
+    /// A lens from its components.
+    pub fn new(components: Vec<Mass>) -> Self {
+        Self { components }
+    }
+}
+
+impl MassProfile for Lens {
+    #[inline]
+    fn deflection(&self, x: f64, y: f64) -> (f64, f64) {
+        let (mut ax, mut ay) = (0.0, 0.0);
+        for c in &self.components {
+            let (dx, dy) = c.deflection(x, y);
+            ax += dx;
+            ay += dy;
+        }
+        (ax, ay)
+    }
+    fn hessian(&self, x: f64, y: f64) -> Hessian {
+        let mut h = Hessian::default();
+        for c in &self.components {
+            h += c.hessian(x, y);
+        }
+        h
+    }
+    fn convergence(&self, x: f64, y: f64) -> f64 {
+        self.components.iter().map(|c| c.convergence(x, y)).sum()
+    }
+    fn potential(&self, x: f64, y: f64) -> Option<f64> {
+        self.components.iter().map(|c| c.potential(x, y)).sum()
+    }
+}
+
+/// Checks that `q` is an axis ratio in (0, 1].
+pub(crate) fn check_q(q: f64) -> Result<(), (&'static str, String)> {
+    if q > 0.0 && q <= 1.0 {
+        Ok(())
+    } else {
+        Err(("q", format!("{q} is outside the allowed range (0, 1]")))
+    }
+}
+
+/// Checks that a value is finite and strictly positive.
+pub(crate) fn check_positive(
+    name: &'static str,
+    v: f64,
+    unit: &str,
+) -> Result<(), (&'static str, String)> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err((name, format!("{v} must be > 0 ({unit})")))
+    }
+}
+
+/// Checks that a value is finite.
+pub(crate) fn check_finite(name: &'static str, v: &[f64]) -> Result<(), (&'static str, String)> {
+    if v.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err((name, format!("{v:?} must be finite")))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Numerical checks shared by the profiles' tests.
+    use super::*;
+
+    /// Points on a spiral that avoid the exact centre, arcsec.
+    pub fn sample_points() -> Vec<(f64, f64)> {
+        (0..40)
+            .map(|k| {
+                let r = 0.07 + 0.11 * k as f64;
+                let t = 0.7 + 2.39996 * k as f64;
+                (r * t.cos() + 0.013, r * t.sin() - 0.021)
+            })
+            .collect()
+    }
+
+    /// Central finite differences of the deflection: (∂αx/∂x, ∂αx/∂y, ∂αy/∂x, ∂αy/∂y).
+    pub fn fd_jacobian(p: &impl MassProfile, x: f64, y: f64, h: f64) -> [f64; 4] {
+        let (axp, ayp) = p.deflection(x + h, y);
+        let (axm, aym) = p.deflection(x - h, y);
+        let (bxp, byp) = p.deflection(x, y + h);
+        let (bxm, bym) = p.deflection(x, y - h);
+        [
+            (axp - axm) / (2.0 * h),
+            (bxp - bxm) / (2.0 * h),
+            (ayp - aym) / (2.0 * h),
+            (byp - bym) / (2.0 * h),
+        ]
+    }
+
+    /// Asserts, at every sample point: κ = ½∇·α (finite differences), the Hessian equals the
+    /// finite-difference Jacobian of α (which must be symmetric), and α = ∇ψ where ψ exists.
+    pub fn check_consistency(p: &impl MassProfile, name: &str) {
+        let h = 1e-5;
+        for (x, y) in sample_points() {
+            let j = fd_jacobian(p, x, y, h);
+            let hess = p.hessian(x, y);
+            let scale = 1.0 + hess.xx.abs() + hess.yy.abs() + hess.xy.abs();
+            let tol = 1e-6 * scale;
+            let kappa_fd = 0.5 * (j[0] + j[3]);
+            assert!(
+                (p.convergence(x, y) - kappa_fd).abs() < tol,
+                "{name}: κ {} vs ½∇·α {kappa_fd} at ({x}, {y})",
+                p.convergence(x, y)
+            );
+            assert!(
+                (hess.xx - j[0]).abs() < tol,
+                "{name}: ψxx {} vs {} at ({x},{y})",
+                hess.xx,
+                j[0]
+            );
+            assert!(
+                (hess.yy - j[3]).abs() < tol,
+                "{name}: ψyy {} vs {} at ({x},{y})",
+                hess.yy,
+                j[3]
+            );
+            assert!(
+                (hess.xy - j[1]).abs() < tol,
+                "{name}: ψxy {} vs ∂αx/∂y {} at ({x},{y})",
+                hess.xy,
+                j[1]
+            );
+            assert!(
+                (hess.xy - j[2]).abs() < tol,
+                "{name}: ψxy {} vs ∂αy/∂x {} at ({x},{y})",
+                hess.xy,
+                j[2]
+            );
+            if let Some(psi) = p.potential(x, y) {
+                let _ = psi;
+                let gx =
+                    (p.potential(x + h, y).unwrap() - p.potential(x - h, y).unwrap()) / (2.0 * h);
+                let gy =
+                    (p.potential(x, y + h).unwrap() - p.potential(x, y - h).unwrap()) / (2.0 * h);
+                let (ax, ay) = p.deflection(x, y);
+                let at = 1e-6 * (1.0 + ax.abs() + ay.abs());
+                assert!(
+                    (gx - ax).abs() < at,
+                    "{name}: ∂ψ/∂x {gx} vs αx {ax} at ({x},{y})"
+                );
+                assert!(
+                    (gy - ay).abs() < at,
+                    "{name}: ∂ψ/∂y {gy} vs αy {ay} at ({x},{y})"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Navarro–Frenk–White halo (`nfw`): spherical, or with an elliptical potential.
+//!
+//! ρ(r) = ρ0 / ((r/r_s)(1 + r/r_s)²), given either as (r_s, α_rs) in arcsec, α_rs the deflection
+//! at r_s (lenstronomy's `NFW`), or physically as (m200 [M☉], c) at the system's redshifts.
+//! Projected quantities of x = R/r_s follow Golse & Kneib (2002): with κ_s = ρ0 r_s / Σ_crit,
+//! κ = 2κ_s (1 − C(x))/(x² − 1), α = 4κ_s r_s g(x)/x, ψ = 2κ_s r_s² h(x), where
+//! C(x) = arccosh(1/x)/√(1 − x²) (x < 1) or arccos(1/x)/√(x² − 1) (x > 1) and g = ln(x/2) + C.
+//!
+//! With q < 1 the potential is made elliptical by the product-average stretch
+//! R = sqrt(q x'² + y'²/q) (lenstronomy's `NFW_ELLIPSE_POTENTIAL`); the convergence is then no
+//! longer exactly elliptical, which is acceptable for q ≳ 0.6.
+
+use serde::{Deserialize, Serialize};
+
+use super::{check_finite, check_positive, check_q, Frame, Hessian, MassProfile};
+use crate::cosmology::Cosmology;
+
+/// |x − 1| below which C(x) and (1 − C)/(x² − 1) use their Taylor series (error < 1e-12).
+const SERIES_LIMIT: f64 = 1e-3;
+/// Radius (in units of r_s) below which the profile is treated as its centre.
+const X_MIN: f64 = 1e-12;
+
+/// C(x) of the module docs, continuous through x = 1.
+#[inline]
+fn c_func(x: f64) -> f64 {
+    let e = x - 1.0;
+    if e.abs() < SERIES_LIMIT {
+        1.0 - 2.0 / 3.0 * e + 7.0 / 15.0 * e * e - 12.0 / 35.0 * e * e * e
+            + 83.0 / 315.0 * e * e * e * e
+    } else if x < 1.0 {
+        (1.0 / x).acosh() / (1.0 - x * x).sqrt()
+    } else {
+        (1.0 / x).acos() / (x * x - 1.0).sqrt()
+    }
+}
+
+/// (1 − C(x))/(x² − 1), so that κ = 2κ_s · this.
+#[inline]
+fn kappa_func(x: f64) -> f64 {
+    let e = x - 1.0;
+    if e.abs() < SERIES_LIMIT {
+        1.0 / 3.0 - 2.0 / 5.0 * e + 13.0 / 35.0 * e * e - 20.0 / 63.0 * e * e * e
+    } else {
+        (1.0 - c_func(x)) / (x * x - 1.0)
+    }
+}
+
+/// g(x) = ln(x/2) + C(x): the projected mass inside x is 4π ρ0 r_s³ g(x).
+///
+/// For x < 1 it is rearranged so that no two large logarithms cancel at small x.
+#[inline]
+pub fn nfw_g(x: f64) -> f64 {
+    if (x - 1.0).abs() < SERIES_LIMIT || x > 1.0 {
+        return (0.5 * x).ln() + c_func(x);
+    }
+    let x2 = x * x;
+    let w = (1.0 - x2).sqrt();
+    let t = x2 / (w * (1.0 + w));
+    -x.ln() * t + (-0.5 * x2 / (1.0 + w)).ln_1p() / w + std::f64::consts::LN_2 * t
+}
+
+/// h(x): the potential is 2κ_s r_s² h(x).
+#[inline]
+fn nfw_h(x: f64) -> f64 {
+    if x < 1.0 {
+        let x2 = x * x;
+        let w = (1.0 - x2).sqrt();
+        (x2 / (2.0 * (1.0 + w))).ln() * (-0.5 * x2 / (1.0 + w)).ln_1p()
+    } else {
+        let l = (0.5 * x).ln();
+        let a = (1.0 / x).acos();
+        l * l + a * a
+    }
+}
+
+fn default_q() -> f64 {
+    1.0
+}
+
+/// Parameters of an `nfw` component: angular (`rs`, `alpha_rs`) or physical (`m200`, `c`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NfwParams {
+    /// Scale radius r_s, arcsec (with `alpha_rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rs: Option<f64>,
+    /// Deflection at r_s, arcsec (with `rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha_rs: Option<f64>,
+    /// Mass inside r200 (mean density 200 ρ_crit(z_lens)), M☉ without h (with `c`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub m200: Option<f64>,
+    /// Concentration r200/r_s (with `m200`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c: Option<f64>,
+    /// Axis ratio of the potential's product-average stretch, (0, 1]; 1 is spherical.
+    #[serde(default = "default_q")]
+    pub q: f64,
+    /// Position angle of the major axis, degrees counter-clockwise from +x.
+    #[serde(default)]
+    pub phi: f64,
+    /// Centre (x, y), arcsec.
+    #[serde(default)]
+    pub center: [f64; 2],
+}
+
+impl NfwParams {
+    /// Checks that exactly one parameter pair is given and every value is in range.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        match (self.rs, self.alpha_rs, self.m200, self.c) {
+            (Some(rs), Some(a), None, None) => {
+                check_positive("rs", rs, "arcsec")?;
+                check_positive("alpha_rs", a, "arcsec")?;
+            }
+            (None, None, Some(m), Some(c)) => {
+                check_positive("m200", m, "solar masses")?;
+                check_positive("c", c, "r200/r_s")?;
+            }
+            _ => {
+                return Err((
+                    "rs",
+                    "give either `rs` and `alpha_rs` (arcsec) or `m200` (M☉) and `c`, not a mix"
+                        .into(),
+                ))
+            }
+        }
+        check_q(self.q)?;
+        check_finite("phi", &[self.phi])?;
+        check_finite("center", &self.center)
+    }
+}
+
+/// An NFW halo ready to evaluate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nfw {
+    frame: Frame,
+    rs: f64,
+    kappa_s: f64,
+    q: f64,
+}
+
+impl Nfw {
+    /// From validated parameters; physical ones are converted with `cosmo` at (z_lens, z_source).
+    pub fn new(p: &NfwParams, cosmo: &Cosmology, z_lens: f64, z_source: f64) -> Self {
+        let (rs, alpha_rs) = match (p.rs, p.alpha_rs, p.m200, p.c) {
+            (Some(rs), Some(a), _, _) => (rs, a),
+            (_, _, Some(m), Some(c)) => {
+                let a = cosmo.nfw_angles(m, c, z_lens, z_source);
+                (a.rs, a.alpha_rs)
+            }
+            _ => (1.0, 0.0), // unreachable after validate: a massless halo
+        };
+        Self::from_angles(rs, alpha_rs, p.q, p.phi, p.center)
+    }
+
+    /// From r_s and α(r_s) in arcsec, axis ratio q, angle phi (degrees) and centre (arcsec).
+    pub fn from_angles(rs: f64, alpha_rs: f64, q: f64, phi: f64, center: [f64; 2]) -> Self {
+        Self {
+            frame: Frame::new(center, phi),
+            rs,
+            kappa_s: alpha_rs / (4.0 * rs * (1.0 + 0.5f64.ln())),
+            q,
+        }
+    }
+
+    /// Scale radius r_s, arcsec.
+    pub fn rs(&self) -> f64 {
+        self.rs
+    }
+
+    /// κ_s = ρ0 r_s / Σ_crit (dimensionless).
+    pub fn kappa_s(&self) -> f64 {
+        self.kappa_s
+    }
+
+    /// Spherical deflection magnitude at radius r (arcsec) divided by r: the mean convergence κ̄(r).
+    #[inline]
+    fn kappa_bar(&self, r: f64) -> f64 {
+        let x = (r / self.rs).max(X_MIN);
+        4.0 * self.kappa_s * nfw_g(x) / (x * x)
+    }
+
+    /// Spherical convergence at radius r, arcsec.
+    #[inline]
+    fn kappa_r(&self, r: f64) -> f64 {
+        let x = (r / self.rs).max(X_MIN);
+        2.0 * self.kappa_s * kappa_func(x)
+    }
+
+    /// The stretched local coordinates (q x', y'/q) and radius R = sqrt(q x'² + y'²/q).
+    #[inline]
+    fn stretch(&self, x: f64, y: f64) -> (f64, f64, f64, f64, f64) {
+        let (xl, yl) = self.frame.to_local(x, y);
+        let (sx, sy) = (self.q * xl, yl / self.q);
+        let r = (xl * sx + yl * sy).sqrt();
+        (xl, yl, sx, sy, r)
+    }
+}
+
+impl MassProfile for Nfw {
+    #[inline]
+    fn deflection(&self, x: f64, y: f64) -> (f64, f64) {
+        let (_, _, sx, sy, r) = self.stretch(x, y);
+        if r == 0.0 {
+            return (0.0, 0.0);
+        }
+        let f = self.kappa_bar(r);
+        self.frame.vector_to_sky(f * sx, f * sy)
+    }
+
+    fn hessian(&self, x: f64, y: f64) -> Hessian {
+        // ψ(x', y') = ψ_r(R): H' = κ̄ D + (α_r' − κ̄) u uᵀ, D = diag(q, 1/q), u = (q x', y'/q)/R,
+        // α_r' = 2κ_r − κ̄.
+        let (_, _, sx, sy, r) = self.stretch(x, y);
+        let r = r.max(X_MIN * self.rs);
+        let kb = self.kappa_bar(r);
+        let d = 2.0 * (self.kappa_r(r) - kb) / (r * r);
+        let local = Hessian {
+            xx: kb * self.q + d * sx * sx,
+            xy: d * sx * sy,
+            yy: kb / self.q + d * sy * sy,
+        };
+        self.frame.hessian_to_sky(local)
+    }
+
+    fn potential(&self, x: f64, y: f64) -> Option<f64> {
+        let (_, _, _, _, r) = self.stretch(x, y);
+        let xs = (r / self.rs).max(X_MIN);
+        Some(2.0 * self.kappa_s * self.rs * self.rs * nfw_h(xs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mass::test_util::{check_consistency, sample_points};
+
+    #[test]
+    fn deflection_at_rs_is_alpha_rs() {
+        // Definition of alpha_rs (lenstronomy's NFW parameterisation).
+        let p = Nfw::from_angles(2.5, 0.4, 1.0, 0.0, [0.0, 0.0]);
+        let (ax, ay) = p.deflection(2.5 * 0.6, 2.5 * 0.8);
+        assert!((ax.hypot(ay) - 0.4).abs() < 1e-14);
+    }
+
+    #[test]
+    fn nfw_is_self_consistent_across_x_equals_one() {
+        // Points on both sides of, and within the series region around, x = R/r_s = 1.
+        for &(rs, q, phi) in &[
+            (1.0, 1.0, 0.0),
+            (0.4, 1.0, 0.0),
+            (1.5, 0.7, 25.0),
+            (3.0, 0.85, -60.0),
+        ] {
+            check_consistency(
+                &Nfw::from_angles(rs, 0.8, q, phi, [0.05, 0.02]),
+                &format!("nfw rs={rs} q={q}"),
+            );
+        }
+        let p = Nfw::from_angles(1.0, 0.8, 1.0, 0.0, [0.0, 0.0]);
+        for &x in &[0.9995, 0.99999, 1.0, 1.00001, 1.0005, 1.002] {
+            let j = crate::mass::test_util::fd_jacobian(&p, x, 0.0, 1e-6);
+            assert!(
+                (p.convergence(x, 0.0) - 0.5 * (j[0] + j[3])).abs() < 1e-7,
+                "x = {x}"
+            );
+        }
+    }
+
+    #[test]
+    fn small_radius_mass_function_matches_its_direct_form() {
+        // The rearranged g(x) equals ln(x/2) + arccosh(1/x)/sqrt(1 − x²) where the latter is exact enough.
+        for &x in &[0.01, 0.1, 0.5, 0.9] {
+            let direct = (0.5f64 * x).ln() + (1.0 / x).acosh() / (1.0 - x * x).sqrt();
+            assert!(
+                (nfw_g(x) - direct).abs() < 1e-13 * (1.0 + direct.abs()),
+                "x = {x}"
+            );
+        }
+        // and its small-x limit x²/4 · (2 ln(2/x) − 1)
+        let x = 1e-5f64;
+        let lim = x * x / 4.0 * (2.0 * (2.0 / x).ln() - 1.0);
+        assert!((nfw_g(x) - lim).abs() / lim < 1e-8);
+    }
+
+    #[test]
+    fn mass_inside_radius_matches_integrated_convergence() {
+        // ∫0^R 2πr κ(r) dr = π R² κ̄(R): conservation of the projected mass (Simpson in ln r).
+        let p = Nfw::from_angles(1.3, 0.6, 1.0, 0.0, [0.0, 0.0]);
+        let rmax = 3.7f64;
+        let (a, b, n) = ((1e-7f64).ln(), rmax.ln(), 4000);
+        let h = (b - a) / n as f64;
+        let f = |t: f64| {
+            let r = t.exp();
+            2.0 * std::f64::consts::PI * r * r * p.convergence(r, 0.0)
+        };
+        let mut s = f(a) + f(b);
+        for k in 1..n {
+            s += if k % 2 == 1 { 4.0 } else { 2.0 } * f(a + k as f64 * h);
+        }
+        s *= h / 3.0;
+        let (ax, _) = p.deflection(rmax, 0.0);
+        let expected = std::f64::consts::PI * rmax * ax;
+        assert!((s - expected).abs() / expected < 1e-8, "{s} vs {expected}");
+        let _ = sample_points();
+    }
+}

@@ -1,0 +1,120 @@
+//! Contact sheets a person can look at: the first band in grey beside a colour composite of
+//! the next three (Euclid: VIS beside Y/J/H as blue/green/red), asinh-stretched.
+
+use std::io::BufWriter;
+use std::path::Path;
+
+use ndarray::Array2;
+
+use crate::error::{Error, Result};
+
+/// Side of each panel of a contact sheet, pixels.
+pub const PANEL: usize = 400;
+/// Gap between panels, pixels.
+const GAP: usize = 6;
+/// Softening of the asinh stretch: larger shows fainter structure.
+const ASINH_SOFTENING: f64 = 10.0;
+
+/// The value at percentile `p` (0–100) of `values`, ignoring NaNs.
+pub fn percentile(values: &[f32], p: f64) -> f32 {
+    let mut v: Vec<f32> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    let k = (((p / 100.0) * (v.len() - 1) as f64).round() as usize).min(v.len() - 1);
+    let (_, kth, _) = v.select_nth_unstable_by(k, f32::total_cmp);
+    *kth
+}
+
+/// Maps a value to [0, 1] between `lo` and `hi` with an asinh stretch.
+fn stretch(v: f32, lo: f32, hi: f32) -> f64 {
+    let t = if hi > lo {
+        ((v - lo) / (hi - lo)).clamp(0.0, 1.0) as f64
+    } else {
+        0.0
+    };
+    (ASINH_SOFTENING * t).asinh() / ASINH_SOFTENING.asinh()
+}
+
+/// Samples an image at panel pixel (r, c) of a `PANEL`-sized panel (nearest neighbour).
+fn sample(img: &Array2<f32>, r: usize, c: usize) -> f32 {
+    let (h, w) = img.dim();
+    img[[(r * h / PANEL).min(h - 1), (c * w / PANEL).min(w - 1)]]
+}
+
+/// RGB pixels (row-major, 3 bytes each) of a contact sheet of `images`, and its width and height.
+pub fn contact_sheet(images: &[&Array2<f32>]) -> (Vec<u8>, usize, usize) {
+    // Panels: the first image in grey, then one RGB panel from the next three, then any rest in grey.
+    let mut panels: Vec<Vec<&Array2<f32>>> = Vec::new();
+    if let Some(first) = images.first() {
+        panels.push(vec![first]);
+    }
+    let rest = &images[images.len().min(1)..];
+    if rest.len() == 3 {
+        panels.push(vec![rest[2], rest[1], rest[0]]); // reddest band as red
+    } else {
+        panels.extend(rest.iter().map(|i| vec![*i]));
+    }
+    let width = panels.len() * PANEL + (panels.len().saturating_sub(1)) * GAP;
+    let height = PANEL;
+    let mut rgb = vec![0u8; width * height * 3];
+    for (p, chans) in panels.iter().enumerate() {
+        // One stretch for all channels of a panel, so colours keep their ratios.
+        let all: Vec<f32> = chans.iter().flat_map(|a| a.iter().copied()).collect();
+        let (lo, hi) = (percentile(&all, 1.0).min(0.0), percentile(&all, 99.7));
+        let x0 = p * (PANEL + GAP);
+        for r in 0..PANEL {
+            for c in 0..PANEL {
+                let out = &mut rgb[((PANEL - 1 - r) * width + x0 + c) * 3..][..3]; // y up
+                for (k, o) in out.iter_mut().enumerate() {
+                    let img = chans[if chans.len() == 3 { k } else { 0 }];
+                    *o = (255.0 * stretch(sample(img, r, c), lo, hi)).round() as u8;
+                }
+            }
+        }
+    }
+    (rgb, width, height)
+}
+
+/// Writes a contact sheet of `images` (first band grey, next three as colour) to a PNG file.
+pub fn write_contact_sheet(path: &Path, images: &[&Array2<f32>]) -> Result<()> {
+    let (rgb, w, h) = contact_sheet(images);
+    let io = |source| Error::Io {
+        path: path.into(),
+        source,
+    };
+    let png_err = |source| Error::Png {
+        path: path.into(),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut enc = png::Encoder::new(BufWriter::new(file), w as u32, h as u32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(png_err)?;
+    writer.write_image_data(&rgb).map_err(png_err)?;
+    writer.finish().map_err(png_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_of_a_ramp() {
+        let v: Vec<f32> = (0..101).map(|k| k as f32).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 100.0), 100.0);
+    }
+
+    #[test]
+    fn a_bright_pixel_is_white_and_the_sheet_has_two_panels() {
+        let mut a = Array2::<f32>::zeros((10, 10));
+        a[[9, 0]] = 5.0; // top-left on the sheet, since y points up
+        let b = Array2::<f32>::zeros((4, 4));
+        let (rgb, w, h) = contact_sheet(&[&a, &b, &b, &b]);
+        assert_eq!((w, h), (2 * PANEL + GAP, PANEL));
+        assert_eq!(&rgb[..3], &[255, 255, 255]);
+        assert_eq!(rgb[(h - 1) * w * 3], 0);
+    }
+}
