@@ -14,7 +14,7 @@ pub const G_SI: f64 = 6.674_30e-11;
 /// Solar mass, kg (IAU 2015 nominal GM☉ / CODATA 2018 G, as astropy.constants.M_sun).
 pub const M_SUN_KG: f64 = 1.988_409_870_698_051e30;
 /// One megaparsec, m (IAU 2015 parsec, as astropy.units.Mpc).
-pub const MPC_M: f64 = 3.085_677_581_491_367_3e22;
+pub const MPC_M: f64 = 3.085_677_581_491_367e22;
 /// One arcsecond, rad.
 pub const ARCSEC_RAD: f64 = std::f64::consts::PI / 180.0 / 3600.0;
 

@@ -146,9 +146,11 @@ struct RenderConfig<'a> {
     spec: &'a SystemSpec,
 }
 
-/// Reads, checks and renders `spec_path` for `survey`, writes the one-system dataset to
-/// `out` and, if asked, a contact sheet to `png`. Nothing is written if the spec is wrong.
-pub fn render_spec_file(
+/// Checks and renders `spec` (read from `spec_path`, which names it in errors) for `survey`,
+/// writes the one-system dataset to `out` and, if asked, a contact sheet to `png`.
+/// Nothing is written if the spec or the options are wrong.
+pub fn render_spec(
+    spec: &SystemSpec,
     spec_path: &Path,
     survey: &Survey,
     opts: &RenderOptions,
@@ -156,13 +158,12 @@ pub fn render_spec_file(
     png: Option<&Path>,
 ) -> Result<Rendered> {
     opts.validate()?;
-    let spec = SystemSpec::from_file(spec_path)?;
     let system = spec.build(survey, spec_path)?;
     let rendered = render_system(&system, survey, opts);
     let config = toml::to_string(&RenderConfig {
         render: opts,
         survey,
-        spec: &spec,
+        spec,
     })
     .map_err(|e| Error::Parse {
         file: spec_path.into(),
@@ -182,7 +183,7 @@ pub fn render_spec_file(
         out,
         &attrs,
         &images,
-        &catalog(&spec, &system, &rendered, survey, 0),
+        &catalog(spec, &system, &rendered, survey, 0),
     )?;
     if let Some(p) = png {
         let totals: Vec<Array2<f32>> = rendered.images.iter().map(BandImage::total).collect();

@@ -50,7 +50,17 @@ pub struct SystemSpec {
     pub source: SourceSpec,
 }
 
+/// The example spec embedded in the binary (`configs/specs/example.toml`).
+pub const EXAMPLE: &str = include_str!("../../configs/specs/example.toml");
+
 impl SystemSpec {
+    /// The embedded example spec.
+    pub fn example() -> Self {
+        // The embedded file is tested to parse (tests below), so this cannot fail at run time.
+        Self::from_toml(EXAMPLE, Path::new("configs/specs/example.toml"))
+            .expect("embedded example spec parses")
+    }
+
     /// Reads a spec from a `.toml` or `.json` file; errors name the file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
@@ -166,6 +176,22 @@ flux = { VIS = 3.0, Y = 2.0, J = 2.0, H = 2.0 }
     fn build(text: &str) -> Result<System> {
         let (survey, _) = Survey::load("euclid").unwrap();
         SystemSpec::from_toml(text, Path::new("s.toml"))?.build(&survey, Path::new("s.toml"))
+    }
+
+    #[test]
+    fn the_embedded_example_builds_for_euclid() {
+        let (survey, _) = Survey::load("euclid").unwrap();
+        let s = SystemSpec::example()
+            .build(&survey, Path::new("example.toml"))
+            .unwrap();
+        assert_eq!(
+            (
+                s.lens.components.len(),
+                s.lens_light.len(),
+                s.source_light.len()
+            ),
+            (3, 2, 1)
+        );
     }
 
     #[test]

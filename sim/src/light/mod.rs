@@ -34,51 +34,49 @@ pub fn band_fluxes(
     flux: Option<&BandValues>,
     bands: &[(&str, f64)],
 ) -> Result<Vec<f64>, (&'static str, String)> {
-    {
-        let (field, map, is_mag) = match (mag, flux) {
-            (Some(m), None) => ("mag", m, true),
-            (None, Some(f)) => ("flux", f, false),
-            _ => {
-                return Err((
-                    "mag",
-                    "give exactly one of `mag` (AB) or `flux` (e⁻/s) per component".into(),
-                ))
-            }
-        };
-        let known: Vec<&str> = bands.iter().map(|b| b.0).collect();
-        if let Some(extra) = map.keys().find(|k| !known.contains(&k.as_str())) {
+    let (field, map, is_mag) = match (mag, flux) {
+        (Some(m), None) => ("mag", m, true),
+        (None, Some(f)) => ("flux", f, false),
+        _ => {
             return Err((
-                field,
-                format!(
-                    "band `{extra}` is not a band of this survey ({})",
-                    known.join(", ")
-                ),
-            ));
+                "mag",
+                "give exactly one of `mag` (AB) or `flux` (e⁻/s) per component".into(),
+            ))
         }
-        bands
-            .iter()
-            .map(|&(band, zp)| {
-                let v = *map.get(band).ok_or_else(|| {
-                    (
-                        field,
-                        format!(
-                            "band `{band}` is missing (the survey has {})",
-                            known.join(", ")
-                        ),
-                    )
-                })?;
-                if !v.is_finite() || (!is_mag && v < 0.0) {
-                    let range = if is_mag {
-                        "a finite AB magnitude"
-                    } else {
-                        "a flux ≥ 0 e⁻/s"
-                    };
-                    return Err((field, format!("{band} = {v}: must be {range}")));
-                }
-                Ok(if is_mag { mag_to_flux(v, zp) } else { v })
-            })
-            .collect()
+    };
+    let known: Vec<&str> = bands.iter().map(|b| b.0).collect();
+    if let Some(extra) = map.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err((
+            field,
+            format!(
+                "band `{extra}` is not a band of this survey ({})",
+                known.join(", ")
+            ),
+        ));
     }
+    bands
+        .iter()
+        .map(|&(band, zp)| {
+            let v = *map.get(band).ok_or_else(|| {
+                (
+                    field,
+                    format!(
+                        "band `{band}` is missing (the survey has {})",
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            if !v.is_finite() || (!is_mag && v < 0.0) {
+                let range = if is_mag {
+                    "a finite AB magnitude"
+                } else {
+                    "a flux ≥ 0 e⁻/s"
+                };
+                return Err((field, format!("{band} = {v}: must be {range}")));
+            }
+            Ok(if is_mag { mag_to_flux(v, zp) } else { v })
+        })
+        .collect()
 }
 
 /// Flux in e⁻/s of an AB magnitude `mag` given the band's zero point `zp` (the AB magnitude of 1 e⁻/s).

@@ -6,9 +6,10 @@
 //! κ = 2κ_s (1 − C(x))/(x² − 1), α = 4κ_s r_s g(x)/x, ψ = 2κ_s r_s² h(x), where
 //! C(x) = arccosh(1/x)/√(1 − x²) (x < 1) or arccos(1/x)/√(x² − 1) (x > 1) and g = ln(x/2) + C.
 //!
-//! With q < 1 the potential is made elliptical by the product-average stretch
-//! R = sqrt(q x'² + y'²/q) (lenstronomy's `NFW_ELLIPSE_POTENTIAL`); the convergence is then no
-//! longer exactly elliptical, which is acceptable for q ≳ 0.6.
+//! With q < 1 the potential is made elliptical by stretching the coordinates as lenstronomy's
+//! `NFW_ELLIPSE_POTENTIAL` does: R² = (1 − e)x'² + (1 + e)y'², e = (1 − q²)/(1 + q²), x' along
+//! the major axis. The convergence is then no longer exactly elliptical (its contours become
+//! peanut-shaped for strong stretches), which is acceptable for q ≳ 0.6.
 
 use serde::{Deserialize, Serialize};
 
@@ -93,7 +94,7 @@ pub struct NfwParams {
     /// Concentration r200/r_s (with `m200`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<f64>,
-    /// Axis ratio of the potential's product-average stretch, (0, 1]; 1 is spherical.
+    /// Axis ratio of the potential's stretch, (0, 1]; 1 is spherical.
     #[serde(default = "default_q")]
     pub q: f64,
     /// Position angle of the major axis, degrees counter-clockwise from +x.
@@ -136,7 +137,9 @@ pub struct Nfw {
     frame: Frame,
     rs: f64,
     kappa_s: f64,
-    q: f64,
+    /// Squared stretch factors along the major and minor axes, 1 − e and 1 + e.
+    stretch_x2: f64,
+    stretch_y2: f64,
 }
 
 impl Nfw {
@@ -155,11 +158,13 @@ impl Nfw {
 
     /// From r_s and α(r_s) in arcsec, axis ratio q, angle phi (degrees) and centre (arcsec).
     pub fn from_angles(rs: f64, alpha_rs: f64, q: f64, phi: f64, center: [f64; 2]) -> Self {
+        let e = (1.0 - q * q) / (1.0 + q * q);
         Self {
             frame: Frame::new(center, phi),
             rs,
             kappa_s: alpha_rs / (4.0 * rs * (1.0 + 0.5f64.ln())),
-            q,
+            stretch_x2: 1.0 - e,
+            stretch_y2: 1.0 + e,
         }
     }
 
@@ -187,20 +192,19 @@ impl Nfw {
         2.0 * self.kappa_s * kappa_func(x)
     }
 
-    /// The stretched local coordinates (q x', y'/q) and radius R = sqrt(q x'² + y'²/q).
+    /// ∇(R²/2) in the local frame, ((1 − e)x', (1 + e)y'), and the stretched radius R.
     #[inline]
-    fn stretch(&self, x: f64, y: f64) -> (f64, f64, f64, f64, f64) {
+    fn stretch(&self, x: f64, y: f64) -> (f64, f64, f64) {
         let (xl, yl) = self.frame.to_local(x, y);
-        let (sx, sy) = (self.q * xl, yl / self.q);
-        let r = (xl * sx + yl * sy).sqrt();
-        (xl, yl, sx, sy, r)
+        let (sx, sy) = (self.stretch_x2 * xl, self.stretch_y2 * yl);
+        (sx, sy, (xl * sx + yl * sy).sqrt())
     }
 }
 
 impl MassProfile for Nfw {
     #[inline]
     fn deflection(&self, x: f64, y: f64) -> (f64, f64) {
-        let (_, _, sx, sy, r) = self.stretch(x, y);
+        let (sx, sy, r) = self.stretch(x, y);
         if r == 0.0 {
             return (0.0, 0.0);
         }
@@ -209,22 +213,22 @@ impl MassProfile for Nfw {
     }
 
     fn hessian(&self, x: f64, y: f64) -> Hessian {
-        // ψ(x', y') = ψ_r(R): H' = κ̄ D + (α_r' − κ̄) u uᵀ, D = diag(q, 1/q), u = (q x', y'/q)/R,
-        // α_r' = 2κ_r − κ̄.
-        let (_, _, sx, sy, r) = self.stretch(x, y);
+        // ψ(x', y') = ψ_r(R): with s = ∇(R²/2) and D = diag(1 − e, 1 + e),
+        // H' = κ̄(R) D + 2(κ_r(R) − κ̄(R)) s sᵀ / R².
+        let (sx, sy, r) = self.stretch(x, y);
         let r = r.max(X_MIN * self.rs);
         let kb = self.kappa_bar(r);
         let d = 2.0 * (self.kappa_r(r) - kb) / (r * r);
         let local = Hessian {
-            xx: kb * self.q + d * sx * sx,
+            xx: kb * self.stretch_x2 + d * sx * sx,
             xy: d * sx * sy,
-            yy: kb / self.q + d * sy * sy,
+            yy: kb * self.stretch_y2 + d * sy * sy,
         };
         self.frame.hessian_to_sky(local)
     }
 
     fn potential(&self, x: f64, y: f64) -> Option<f64> {
-        let (_, _, _, _, r) = self.stretch(x, y);
+        let (_, _, r) = self.stretch(x, y);
         let xs = (r / self.rs).max(X_MIN);
         Some(2.0 * self.kappa_s * self.rs * self.rs * nfw_h(xs))
     }

@@ -1,0 +1,211 @@
+//! End-to-end tests of the `sim` binary on small inputs.
+
+use std::path::Path;
+use std::process::Command;
+
+use hdf5::types::VarLenUnicode;
+
+const SIS_SPEC: &str = r#"
+z_lens = 0.4
+z_source = 1.8
+[[lens.mass]]
+type = "sis"
+theta_e = 1.3
+[[lens.light]]
+type = "sersic"
+r_eff = 0.8
+n = 4.0
+mag = { VIS = 20.0, Y = 19.5, J = 19.3, H = 19.2 }
+[[source.light]]
+type = "sersic"
+r_eff = 0.1
+n = 1.0
+center = [0.0, 0.0]
+mag = { VIS = 24.0, Y = 24.0, J = 24.0, H = 24.0 }
+"#;
+
+fn sim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .output()
+        .expect("sim runs")
+}
+
+fn str_attr(file: &hdf5::File, name: &str) -> String {
+    file.attr(name)
+        .unwrap()
+        .read_scalar::<VarLenUnicode>()
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+fn col(file: &hdf5::File, name: &str) -> f64 {
+    file.dataset(&format!("catalog/{name}"))
+        .unwrap()
+        .read_raw::<f64>()
+        .unwrap()[0]
+}
+
+#[test]
+fn render_writes_the_dataset_layout_and_a_contact_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("sis.toml");
+    std::fs::write(&spec, SIS_SPEC).unwrap();
+    let (out, png) = (dir.path().join("sis.h5"), dir.path().join("sis.png"));
+    let o = sim(&[
+        "render",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--survey",
+        "euclid",
+        "--out",
+        out.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let f = hdf5::File::open(&out).unwrap();
+    assert_eq!(str_attr(&f, "format"), "lensforge-dataset");
+    assert_eq!(
+        f.attr("format_version")
+            .unwrap()
+            .read_scalar::<u32>()
+            .unwrap(),
+        1
+    );
+    assert_eq!(str_attr(&f, "survey"), "euclid");
+    let config: toml::Value =
+        toml::from_str(&str_attr(&f, "config")).expect("config attribute is TOML");
+    assert_eq!(
+        config["spec"]["lens"]["mass"][0]["theta_e"].as_float(),
+        Some(1.3)
+    );
+    assert_eq!(f.dataset("images/VIS").unwrap().shape(), vec![1, 200, 200]);
+    for band in ["Y", "J", "H"] {
+        assert_eq!(
+            f.dataset(&format!("images/{band}")).unwrap().shape(),
+            vec![1, 66, 66]
+        );
+    }
+    // An SIS's tangential critical curve is the circle of radius θ_E (analytic), and a source
+    // at its centre is magnified far beyond 1.6.
+    assert!(
+        (col(&f, "theta_e") - 1.3).abs() < 0.01,
+        "θ_E = {}",
+        col(&f, "theta_e")
+    );
+    assert!(col(&f, "caustic_radius") < 0.01);
+    assert!(col(&f, "mag_eff_VIS") > 5.0 && col(&f, "mag_eff_H") > 5.0);
+    // The lens light's total magnitude round-trips through the zero point.
+    assert!((col(&f, "lens_mag_VIS") - 20.0).abs() < 1e-9);
+    let head = std::fs::read(&png).unwrap();
+    assert_eq!(&head[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn json_and_toml_specs_render_the_same_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let value: toml::Value = toml::from_str(SIS_SPEC).unwrap();
+    let (t, j) = (dir.path().join("s.toml"), dir.path().join("s.json"));
+    std::fs::write(&t, SIS_SPEC).unwrap();
+    std::fs::write(&j, serde_json::to_string(&value).unwrap()).unwrap();
+    let read = |spec: &Path, name: &str| {
+        let out = dir.path().join(name);
+        let o = sim(&[
+            "render",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--supersample",
+            "1",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        hdf5::File::open(&out)
+            .unwrap()
+            .dataset("images/VIS")
+            .unwrap()
+            .read_raw::<f32>()
+            .unwrap()
+    };
+    assert_eq!(read(&t, "t.h5"), read(&j, "j.h5"));
+}
+
+#[test]
+fn a_wrong_spec_names_file_field_and_range_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            SIS_SPEC.replace(
+                "type = \"sis\"\ntheta_e = 1.3",
+                "type = \"sie\"\ntheta_e = 1.3\nq = 1.5",
+            ),
+            "lens.mass[0].q",
+            "(0, 1]",
+        ),
+        (
+            SIS_SPEC.replace("z_source = 1.8", "z_source = 0.2"),
+            "z_source",
+            "z_lens",
+        ),
+        (
+            SIS_SPEC.replace("H = 19.2", "K = 19.2"),
+            "lens.light[0].mag",
+            "`K`",
+        ),
+        (
+            SIS_SPEC.replace("n = 4.0", "n = 40.0"),
+            "lens.light[0].n",
+            "[0.2, 10]",
+        ),
+        (
+            SIS_SPEC.replace("\"sis\"", "\"sis_typo\""),
+            "sis_typo",
+            "sie",
+        ),
+    ];
+    for (k, (text, field, range)) in cases.iter().enumerate() {
+        let spec = dir.path().join(format!("bad{k}.toml"));
+        std::fs::write(&spec, text).unwrap();
+        let out = dir.path().join(format!("bad{k}.h5"));
+        let png = dir.path().join(format!("bad{k}.png"));
+        let o = sim(&[
+            "render",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--png",
+            png.to_str().unwrap(),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(
+            err.contains(&format!("bad{k}.toml")) && err.contains(field) && err.contains(range),
+            "case {k}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!out.exists() && !png.exists());
+    }
+    // Nothing half-written either.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.iter().all(|n| n.to_string_lossy().ends_with(".toml")),
+        "{left:?}"
+    );
+}
+
+#[test]
+fn render_with_no_arguments_uses_the_embedded_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("example.h5");
+    let o = sim(&["render", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("rendered 1 system"));
+    assert!(out.exists());
+}
