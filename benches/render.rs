@@ -64,6 +64,15 @@ fn bench(c: &mut Criterion) {
     g.bench_function("render_4_bands_ss2", |b| {
         b.iter(|| one_core.install(|| black_box(render(&system, &survey, 2))))
     });
+    // The VIS band alone: the same work as ../shared/bench/caustics_w1.py.
+    let vis = Survey {
+        name: "euclid-vis".into(),
+        bands: survey.bands[..1].to_vec(),
+    };
+    g.throughput(Throughput::Elements(200 * 200 * 4));
+    g.bench_function("render_vis_ss2", |b| {
+        b.iter(|| one_core.install(|| black_box(render(&system, &vis, 2))))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("euclid_w1_one_core_caustics");

@@ -14,6 +14,7 @@ pub mod observe;
 pub mod preview;
 pub mod raytrace;
 pub mod render;
+pub mod simd;
 pub mod spec;
 
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{check_finite, Hessian, MassProfile};
+use crate::simd::{splat, F8};
 
 /// Parameters of a `shear` component.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +68,11 @@ impl MassProfile for Shear {
     fn potential(&self, x: f64, y: f64) -> Option<f64> {
         Some(0.5 * self.g1 * (x * x - y * y) + self.g2 * x * y)
     }
+    #[inline]
+    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
+        let (g1, g2) = (splat(self.g1), splat(self.g2));
+        (g1 * x + g2 * y, g2 * x - g1 * y)
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +87,7 @@ mod tests {
             phi: 33.0,
         });
         check_consistency(&s, "shear");
+        crate::mass::test_util::check_x8(&s, "shear", 1e-6);
         let (g1, g2) = s.hessian(0.3, 0.4).gamma();
         assert!((g1.hypot(g2) - 0.07).abs() < 1e-15);
         assert!((0.5 * g2.atan2(g1).to_degrees() - 33.0).abs() < 1e-12);

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{check_finite, check_positive, check_q, Frame, Hessian, MassProfile};
+use crate::simd::{atan_over, atanh_over, splat, F8};
 
 /// Below this 1 − q² the closed forms are replaced by their q → 1 limits (error < 1e-14).
 const ROUND_LIMIT: f64 = 1e-14;
@@ -32,6 +33,36 @@ pub fn nie_deflection(x: f64, y: f64, b: f64, s: f64, q: f64) -> (f64, f64) {
         b / u * (u * x / (psi + s)).atan(),
         b / u * (u * y / (psi + q2 * s)).atanh(),
     )
+}
+
+/// [`nie_deflection`] at eight points, single precision. Below 1 − q = 1e-3 the closed form's
+/// b/u·atan(u x/D) is evaluated as b·(x/D)·[atan(t)/t], t = u x/D, which has no 0/0 at q = 1.
+#[inline(always)]
+pub fn nie_deflection_x8(x: F8, y: F8, b: f64, s: f64, q: f64) -> (F8, F8) {
+    let q2 = q * q;
+    let psi = (splat(q2) * (splat(s * s) + x * x) + y * y).sqrt();
+    let u = (1.0 - q2).max(0.0).sqrt();
+    let zero = psi.simd_eq(F8::ZERO);
+    let d = zero.select(F8::ONE, psi + splat(s));
+    let e = zero.select(F8::ONE, psi + splat(q2 * s));
+    let (ax, ay) = if q < 0.999 {
+        let tx = splat(u) * x / d;
+        let ty = splat(u) * y / e;
+        // atanh t = ½ ln(1 + 2t/(1 − t))
+        let bu = splat(b / u);
+        (
+            bu * tx.atan(),
+            bu * F8::splat(0.5) * ((ty + ty) / (F8::ONE - ty)).ln_1p(),
+        )
+    } else {
+        let (tx, ty) = (x / d, y / e);
+        let bb = splat(b);
+        (
+            bb * tx * atan_over(splat(u) * tx),
+            bb * ty * atanh_over(splat(u) * ty),
+        )
+    };
+    (zero.select(F8::ZERO, ax), zero.select(F8::ZERO, ay))
 }
 
 /// Hessian of a cored isothermal ellipsoid in its major-axis frame (same parameters as
@@ -178,6 +209,12 @@ impl MassProfile for Sie {
         let (xl, yl) = self.frame.to_local(x, y);
         Some(nie_potential(xl, yl, self.b, 0.0, self.q))
     }
+    #[inline]
+    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
+        let (xl, yl) = self.frame.to_local_x8(x, y);
+        let (ax, ay) = nie_deflection_x8(xl, yl, self.b, 0.0, self.q);
+        self.frame.vector_to_sky_x8(ax, ay)
+    }
 }
 
 #[cfg(test)]
@@ -220,8 +257,16 @@ mod tests {
 
     #[test]
     fn sie_is_self_consistent() {
-        for &(q, phi) in &[(1.0, 0.0), (0.999_999_9, 10.0), (0.7, 30.0), (0.3, -75.0)] {
+        for &(q, phi) in &[
+            (1.0, 0.0),
+            (0.999_999_9, 10.0),
+            (0.9995, 5.0),
+            (0.998, 5.0),
+            (0.7, 30.0),
+            (0.3, -75.0),
+        ] {
             check_consistency(&sie(1.2, q, phi), &format!("sie q={q} phi={phi}"));
+            crate::mass::test_util::check_x8(&sie(1.2, q, phi), &format!("sie q={q}"), 2e-6);
         }
     }
 

@@ -8,8 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::sie::{nie_convergence, nie_deflection, nie_hessian, nie_potential};
+use super::sie::{nie_convergence, nie_deflection, nie_deflection_x8, nie_hessian, nie_potential};
 use super::{check_finite, check_positive, check_q, Frame, Hessian, MassProfile};
+use crate::simd::F8;
 
 fn default_q() -> f64 {
     1.0
@@ -96,6 +97,13 @@ impl MassProfile for Tesis {
                 - nie_potential(xl, yl, self.b, self.s, self.q),
         )
     }
+    #[inline]
+    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
+        let (xl, yl) = self.frame.to_local_x8(x, y);
+        let (ax, ay) = nie_deflection_x8(xl, yl, self.b, 0.0, self.q);
+        let (cx, cy) = nie_deflection_x8(xl, yl, self.b, self.s, self.q);
+        self.frame.vector_to_sky_x8(ax - cx, ay - cy)
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +122,7 @@ mod tests {
                 center: [0.0, 0.1],
             });
             check_consistency(&p, &format!("tesis q={q}"));
+            crate::mass::test_util::check_x8(&p, &format!("tesis q={q}"), 2e-6);
         }
     }
 
