@@ -48,12 +48,12 @@ pub fn nie_deflection_x8(x: F8, y: F8, b: f64, s: f64, q: f64) -> (F8, F8) {
     let (ax, ay) = if q < 0.999 {
         let tx = splat(u) * x / d;
         let ty = splat(u) * y / e;
-        // atanh t = ½ ln(1 + 2t/(1 − t))
+        // atanh t = ½ ln(1 + 2|t|/(1 − |t|)) with the sign of t: on |t| the argument of ln_1p
+        // stays ≥ 0 and keeps its relative precision.
+        let at = ty.abs();
+        let h = F8::splat(0.5) * ((at + at) / (F8::ONE - at)).ln_1p();
         let bu = splat(b / u);
-        (
-            bu * tx.atan(),
-            bu * F8::splat(0.5) * ((ty + ty) / (F8::ONE - ty)).ln_1p(),
-        )
+        (bu * tx.atan(), bu * ty.simd_lt(F8::ZERO).select(-h, h))
     } else {
         let (tx, ty) = (x / d, y / e);
         let bb = splat(b);
