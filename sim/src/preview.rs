@@ -76,8 +76,24 @@ pub fn contact_sheet(images: &[&Array2<f32>]) -> (Vec<u8>, usize, usize) {
     (rgb, width, height)
 }
 
-/// Writes a contact sheet of `images` (first band grey, next three as colour) to a PNG file.
+/// Writes a contact sheet of `images` (first band grey, next three as colour) to a PNG file,
+/// under a temporary name first so that a failure leaves nothing behind.
 pub fn write_contact_sheet(path: &Path, images: &[&Array2<f32>]) -> Result<()> {
+    let tmp = crate::dataset::hdf5::temporary_path(path);
+    match encode_png(&tmp, images, path) {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Encodes the contact sheet into `tmp`; errors name `path`, the file the user asked for.
+fn encode_png(tmp: &Path, images: &[&Array2<f32>], path: &Path) -> Result<()> {
     let (rgb, w, h) = contact_sheet(images);
     let io = |source| Error::Io {
         path: path.into(),
@@ -87,7 +103,7 @@ pub fn write_contact_sheet(path: &Path, images: &[&Array2<f32>]) -> Result<()> {
         path: path.into(),
         source,
     };
-    let file = std::fs::File::create(path).map_err(io)?;
+    let file = std::fs::File::create(tmp).map_err(io)?;
     let mut enc = png::Encoder::new(BufWriter::new(file), w as u32, h as u32);
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);

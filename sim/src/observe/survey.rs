@@ -152,6 +152,25 @@ mod tests {
     }
 
     #[test]
+    fn a_survey_file_with_a_bad_value_names_the_band_field() {
+        let text = PRESETS[0]
+            .1
+            .replacen("pixel_scale = 0.3", "pixel_scale = -0.3", 1);
+        let e = Survey::from_toml(&text, Path::new("my.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("my.toml") && e.contains("bands[1].pixel_scale"),
+            "{e}"
+        );
+        let text = PRESETS[0].1.replacen("name = \"Y\"", "name = \"VIS\"", 1);
+        let e = Survey::from_toml(&text, Path::new("my.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bands[1].name") && e.contains("twice"), "{e}");
+    }
+
+    #[test]
     fn unknown_survey_lists_the_presets() {
         let e = Survey::load("hubble-deep").unwrap_err().to_string();
         assert!(e.contains("euclid"), "{e}");
