@@ -8,6 +8,7 @@ pub mod caustics;
 pub mod cosmology;
 pub mod dataset;
 pub mod error;
+pub mod labels;
 pub mod light;
 pub mod mass;
 pub mod observe;

@@ -3,3 +3,5 @@
 pub mod survey;
 
 pub use survey::{Band, Survey};
+pub mod noise;
+pub mod psf;

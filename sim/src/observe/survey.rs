@@ -1,4 +1,5 @@
-//! Survey presets: bands with their pixel scale, stamp size and zero point.
+//! Survey presets: bands with their pixels, PSF, zero point, exposures, sky and detector, and
+//! the detectability criteria that label a system.
 //!
 //! Presets live in `configs/surveys/*.toml` and are embedded in the binary; a file path
 //! overrides them.
@@ -7,6 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::noise::NoiseModel;
+use super::psf::PsfSpec;
 use crate::error::{Error, Result};
 
 /// The embedded presets: (name, TOML text).
@@ -27,16 +30,77 @@ pub struct Band {
     pub size: usize,
     /// AB magnitude giving 1 e⁻/s.
     pub zero_point: f64,
+    /// Time of one exposure, s.
+    pub exposure_time: f64,
+    /// Number of exposures stacked.
+    pub n_exposures: u32,
+    /// Sky surface brightness, AB mag per arcsec².
+    pub sky_brightness: f64,
+    /// Read noise per exposure, e⁻ rms per pixel.
+    pub read_noise: f64,
+    /// Dark current, e⁻/s per pixel.
+    pub dark_current: f64,
+    /// Gain, e⁻ per ADU (recorded; images are in e⁻/s).
+    pub gain: f64,
+    /// The point-spread function.
+    pub psf: PsfSpec,
 }
 
 impl Band {
+    /// Sky per pixel, e⁻/s.
+    pub fn sky_per_pixel(&self) -> f64 {
+        crate::light::mag_to_flux(self.sky_brightness, self.zero_point)
+            * self.pixel_scale
+            * self.pixel_scale
+    }
+
+    /// The noise of this band's stacked image.
+    pub fn noise_model(&self) -> NoiseModel {
+        NoiseModel {
+            total_time: self.exposure_time * self.n_exposures as f64,
+            n_exposures: self.n_exposures,
+            sky: self.sky_per_pixel(),
+            read_noise: self.read_noise,
+            dark_current: self.dark_current,
+        }
+    }
+
     /// Half the stamp's side, arcsec.
     pub fn half_width(&self) -> f64 {
         0.5 * self.size as f64 * self.pixel_scale
     }
 }
 
-/// A survey: a named list of bands.
+/// The detectability criteria of the II SGLC (Metcalf et al. 2019, §3): a system is a lens
+/// when its lensed source makes more than `min_n_pix` pixels above 1σ of the background in the
+/// detection band, in at least `min_groups` connected groups, and its effective
+/// magnification exceeds `min_mag_eff` in every band.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LabelCriteria {
+    /// The band whose pixels are counted; the survey's first band when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection_band: Option<String>,
+    /// n_pix_source must exceed this (strictly).
+    pub min_n_pix: u32,
+    /// n_source_groups must be at least this.
+    pub min_groups: u32,
+    /// μ_eff must exceed this (strictly) in every band.
+    pub min_mag_eff: f64,
+}
+
+impl Default for LabelCriteria {
+    fn default() -> Self {
+        Self {
+            detection_band: None,
+            min_n_pix: 20,
+            min_groups: 1,
+            min_mag_eff: 1.6,
+        }
+    }
+}
+
+/// A survey: a named list of bands and how its systems are labelled.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Survey {
@@ -44,6 +108,9 @@ pub struct Survey {
     pub name: String,
     /// Its bands, in the order datasets store them.
     pub bands: Vec<Band>,
+    /// Detectability criteria (the II SGLC's by default).
+    #[serde(default)]
+    pub labels: LabelCriteria,
 }
 
 impl Survey {
@@ -74,10 +141,20 @@ impl Survey {
 
     /// Parses and validates a survey TOML; `path` names it in errors.
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
-        let survey: Survey = toml::from_str(text).map_err(|e| Error::Parse {
+        let mut survey: Survey = toml::from_str(text).map_err(|e| Error::Parse {
             file: path.into(),
             message: e.to_string(),
         })?;
+        // A pixelated PSF's file is relative to the survey file.
+        if let Some(dir) = path.parent() {
+            for b in &mut survey.bands {
+                if let PsfSpec::Pixelated { file } = &mut b.psf {
+                    if file.is_relative() {
+                        *file = dir.join(&*file);
+                    }
+                }
+            }
+        }
         survey.validate(path)?;
         Ok(survey)
     }
@@ -117,11 +194,66 @@ impl Survey {
                     format!("{} must be a finite AB magnitude", b.zero_point),
                 ));
             }
+            let positive = |field: &str, v: f64, unit: &str| -> Result<()> {
+                if v > 0.0 && v.is_finite() {
+                    Ok(())
+                } else {
+                    Err(bad(i, field, format!("{v} must be > 0 ({unit})")))
+                }
+            };
+            let non_negative = |field: &str, v: f64, unit: &str| -> Result<()> {
+                if v >= 0.0 && v.is_finite() {
+                    Ok(())
+                } else {
+                    Err(bad(i, field, format!("{v} must be ≥ 0 ({unit})")))
+                }
+            };
+            positive("exposure_time", b.exposure_time, "s")?;
+            if b.n_exposures == 0 {
+                return Err(bad(i, "n_exposures", "0 must be ≥ 1".into()));
+            }
+            if !b.sky_brightness.is_finite() {
+                return Err(bad(
+                    i,
+                    "sky_brightness",
+                    format!("{} must be a finite AB mag/arcsec²", b.sky_brightness),
+                ));
+            }
+            non_negative("read_noise", b.read_noise, "e⁻ per exposure")?;
+            non_negative("dark_current", b.dark_current, "e⁻/s per pixel")?;
+            positive("gain", b.gain, "e⁻/ADU")?;
+            b.psf.validate().map_err(|(f, r)| bad(i, f, r))?;
             if self.bands[..i].iter().any(|o| o.name == b.name) {
                 return Err(bad(i, "name", format!("band `{}` appears twice", b.name)));
             }
         }
+        let l = &self.labels;
+        if let Some(d) = &l.detection_band {
+            if !self.bands.iter().any(|b| &b.name == d) {
+                return Err(Error::InvalidSpec {
+                    file: path.into(),
+                    field: "labels.detection_band".into(),
+                    reason: format!("`{d}` is not a band of this survey"),
+                });
+            }
+        }
+        if !(l.min_mag_eff.is_finite()) {
+            return Err(Error::InvalidSpec {
+                file: path.into(),
+                field: "labels.min_mag_eff".into(),
+                reason: format!("{} must be finite", l.min_mag_eff),
+            });
+        }
         Ok(())
+    }
+
+    /// Index of the band whose pixels decide the label.
+    pub fn detection_band(&self) -> usize {
+        self.labels
+            .detection_band
+            .as_ref()
+            .and_then(|d| self.bands.iter().position(|b| &b.name == d))
+            .unwrap_or(0)
     }
 
     /// (name, zero point) of every band, in order.
@@ -135,6 +267,26 @@ impl Survey {
     /// Half the side of the largest stamp of any band, arcsec.
     pub fn max_half_width(&self) -> f64 {
         self.bands.iter().map(Band::half_width).fold(0.0, f64::max)
+    }
+}
+
+/// A Euclid-VIS-like band of the given name, size and scale, for tests.
+#[cfg(test)]
+pub(crate) fn test_band(name: &str, size: usize, pixel_scale: f64) -> Band {
+    Band {
+        name: name.into(),
+        pixel_scale,
+        size,
+        zero_point: 25.0,
+        exposure_time: 566.0,
+        n_exposures: 4,
+        sky_brightness: 22.3,
+        read_noise: 4.2,
+        dark_current: 0.0,
+        gain: 3.1,
+        psf: PsfSpec::Gaussian {
+            fwhm: 2.0 * pixel_scale,
+        },
     }
 }
 

@@ -151,7 +151,7 @@ mod tests {
     use super::*;
     use crate::light::{Light, Sersic, SersicParams};
     use crate::mass::{Mass, Sie, SieParams};
-    use crate::observe::Band;
+    use crate::observe::survey::test_band;
 
     fn sersic(r_eff: f64, n: f64, center: [f64; 2]) -> Light {
         Light::Sersic(Sersic::new(&SersicParams {
@@ -166,15 +166,13 @@ mod tests {
     }
 
     fn survey(size: usize, scale: f64) -> Survey {
-        let band = |name: &str, size, pixel_scale| Band {
-            name: name.into(),
-            pixel_scale,
-            size,
-            zero_point: 25.0,
-        };
         Survey {
             name: "test".into(),
-            bands: vec![band("A", size, scale), band("B", size / 3, 3.0 * scale)],
+            bands: vec![
+                test_band("A", size, scale),
+                test_band("B", size / 3, 3.0 * scale),
+            ],
+            labels: Default::default(),
         }
     }
 
