@@ -199,7 +199,7 @@ fn read_kernel(path: &Path) -> Result<Array2<f64>, (&'static str, String)> {
             <Array2<f64> as ndarray_npy::ReadNpyExt>::read_npy(f)
                 .or_else(|_| {
                     let f =
-                        std::fs::File::open(path).map_err(|e| ndarray_npy::ReadNpyError::Io(e))?;
+                        std::fs::File::open(path).map_err(ndarray_npy::ReadNpyError::Io)?;
                     <Array2<f32> as ndarray_npy::ReadNpyExt>::read_npy(f).map(|a| a.mapv(f64::from))
                 })
                 .map_err(|e| bad(format!("not a 2-D float .npy array ({e})")))?
