@@ -68,6 +68,7 @@ fn bench(c: &mut Criterion) {
     let vis = Survey {
         name: "euclid-vis".into(),
         bands: survey.bands[..1].to_vec(),
+        labels: Default::default(),
     };
     g.throughput(Throughput::Elements(200 * 200 * 4));
     g.bench_function("render_vis_ss2", |b| {
