@@ -1,16 +1,17 @@
-//! `sim render`: one system spec rendered as ideal images in every band of a survey, with its
-//! derived quantities, written as a one-system dataset.
+//! `sim render`: one system spec rendered, observed and labelled in every band of a survey,
+//! written as a one-system dataset.
 
 use std::path::Path;
 
 use ndarray::Array2;
 use serde::Serialize;
 
-use crate::caustics::{critical_curves, CausticGrid, CriticalCurves};
-use crate::dataset::hdf5::{single, write_dataset, Attributes, Column};
+use crate::caustics::{count_images, critical_curves, CausticGrid, CriticalCurves};
+use crate::dataset::hdf5::{single, write_dataset, Attributes, Column, LabelColumn};
 use crate::error::{Error, Result};
+use crate::labels::Labels;
 use crate::light::flux_to_mag;
-use crate::observe::Survey;
+use crate::observe::{ObserveOptions, ObservedBand, Observer, Survey};
 use crate::raytrace::{effective_magnification, render, BandImage, System};
 use crate::spec::SystemSpec;
 
@@ -21,6 +22,12 @@ pub struct RenderOptions {
     pub supersample: usize,
     /// Grid step for the critical curves, arcsec.
     pub caustic_step: f64,
+    /// Convolve with each band's PSF.
+    pub psf: bool,
+    /// Add each band's noise.
+    pub noise: bool,
+    /// Seed of the noise.
+    pub seed: u64,
 }
 
 impl Default for RenderOptions {
@@ -28,9 +35,15 @@ impl Default for RenderOptions {
         Self {
             supersample: 2,
             caustic_step: CausticGrid::DEFAULT_STEP,
+            psf: true,
+            noise: true,
+            seed: 0,
         }
     }
 }
+
+/// Grid step for counting the images of the source centre, arcsec.
+const IMAGE_COUNT_STEP: f64 = 0.05;
 
 impl RenderOptions {
     /// Checks the options; errors name the option and its range.
@@ -64,25 +77,61 @@ impl RenderOptions {
 pub struct Rendered {
     /// Ideal images per band, survey order.
     pub images: Vec<BandImage>,
-    /// Effective magnification per band (lensed source flux in the stamp / unlensed flux).
-    pub mag_eff: Vec<f64>,
+    /// The same as the survey records them (PSF and noise as asked).
+    pub observed: Vec<ObservedBand>,
+    /// Detectability labels.
+    pub labels: Labels,
     /// Tangential critical curve and caustic, if the lens is supercritical in the field.
     pub curves: Option<CriticalCurves>,
+    /// Images of the source centre (0 without a source).
+    pub n_images: u32,
 }
 
-/// Renders a prepared system and derives its Einstein radius, caustic and magnifications.
-pub fn render_system(system: &System, survey: &Survey, opts: &RenderOptions) -> Rendered {
+/// Renders, observes and labels a prepared system.
+pub fn render_system(
+    system: &System,
+    source_center: Option<[f64; 2]>,
+    survey: &Survey,
+    observer: &Observer,
+    opts: &RenderOptions,
+) -> Rendered {
     let images = render(system, survey, opts.supersample);
     let mag_eff = effective_magnification(system, &images);
-    let grid = CausticGrid {
-        half_width: survey.max_half_width(),
-        step: opts.caustic_step,
-    };
-    let curves = critical_curves(&system.lens, grid);
+    let observed = observer.observe(
+        &images,
+        &ObserveOptions {
+            psf: opts.psf,
+            noise: opts.noise,
+            seed: opts.seed,
+            index: 0,
+        },
+    );
+    let sources: Vec<&Array2<f32>> = observed.iter().map(|o| &o.source).collect();
+    let sigmas: Vec<f64> = observed.iter().map(|o| o.sigma).collect();
+    let labels = Labels::measure(
+        &sources,
+        &sigmas,
+        &mag_eff,
+        &survey.labels,
+        survey.detection_band(),
+    );
+    let half_width = survey.max_half_width();
+    let curves = critical_curves(
+        &system.lens,
+        CausticGrid {
+            half_width,
+            step: opts.caustic_step,
+        },
+    );
+    let n_images = source_center.map_or(0, |c| {
+        count_images(&system.lens, c, half_width, IMAGE_COUNT_STEP)
+    });
     Rendered {
         images,
-        mag_eff,
+        observed,
+        labels,
         curves,
+        n_images,
     }
 }
 
@@ -96,6 +145,7 @@ pub fn catalog(
     id: i64,
 ) -> Vec<(String, Column)> {
     let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
+    let u = |name: &str, v: u32| (name.to_string(), Column::I64(vec![v as i64]));
     let curves = rendered.curves.as_ref();
     let src_center = spec
         .source
@@ -103,6 +153,8 @@ pub fn catalog(
         .first()
         .map(|l| l.center())
         .unwrap_or([f64::NAN; 2]);
+    let l = &rendered.labels;
+    let d = l.detection_band;
     let mut cols = vec![
         ("id".to_string(), Column::I64(vec![id])),
         f("z_lens", spec.z_lens),
@@ -123,15 +175,22 @@ pub fn catalog(
         ),
         f("source_x", src_center[0]),
         f("source_y", src_center[1]),
+        u("n_images", rendered.n_images),
+        u("n_pix_source", l.n_pix_source[d]),
+        u("n_source_groups", l.n_source_groups[d]),
     ];
     for (b, band) in survey.bands.iter().enumerate() {
-        cols.push(f(&format!("mag_eff_{}", band.name), rendered.mag_eff[b]));
+        let n = &band.name;
+        cols.push(f(&format!("mag_eff_{n}"), l.mag_eff[b]));
+        cols.push(u(&format!("n_pix_source_{n}"), l.n_pix_source[b]));
+        cols.push(u(&format!("n_source_groups_{n}"), l.n_source_groups[b]));
+        cols.push(f(&format!("bg_sigma_{n}"), rendered.observed[b].sigma));
         cols.push(f(
-            &format!("lens_mag_{}", band.name),
+            &format!("lens_mag_{n}"),
             flux_to_mag(system.lens_flux(b), band.zero_point),
         ));
         cols.push(f(
-            &format!("source_mag_{}", band.name),
+            &format!("source_mag_{n}"),
             flux_to_mag(system.source_flux(b), band.zero_point),
         ));
     }
@@ -148,7 +207,7 @@ struct RenderConfig<'a> {
 
 /// Checks and renders `spec` (read from `spec_path`, which names it in errors) for `survey`,
 /// writes the one-system dataset to `out` and, if asked, a contact sheet to `png`.
-/// Nothing is written if the spec or the options are wrong.
+/// Nothing is written if the spec, the survey or the options are wrong.
 pub fn render_spec(
     spec: &SystemSpec,
     spec_path: &Path,
@@ -159,7 +218,9 @@ pub fn render_spec(
 ) -> Result<Rendered> {
     opts.validate()?;
     let system = spec.build(survey, spec_path)?;
-    let rendered = render_system(&system, survey, opts);
+    let observer = Observer::new(survey)?;
+    let source_center = spec.source.light.first().map(|l| l.center());
+    let rendered = render_system(&system, source_center, survey, &observer, opts);
     let config = toml::to_string(&RenderConfig {
         render: opts,
         survey,
@@ -170,24 +231,30 @@ pub fn render_spec(
         message: format!("cannot record the configuration: {e}"),
     })?;
     let images: Vec<(String, ndarray::Array3<f32>)> = rendered
-        .images
+        .observed
         .iter()
-        .map(|im| (im.band.clone(), single(im.total().view())))
+        .map(|o| (o.band.clone(), single(o.image.view())))
         .collect();
     let attrs = Attributes {
         survey: survey.name.clone(),
-        seed: 0,
+        seed: opts.seed,
         config,
+    };
+    let labels = LabelColumn {
+        is_lens: vec![u8::from(rendered.labels.is_lens)],
+        criteria: &survey.labels,
+        detection_band: &survey.bands[rendered.labels.detection_band].name,
     };
     write_dataset(
         out,
         &attrs,
         &images,
         &catalog(spec, &system, &rendered, survey, 0),
+        Some(&labels),
     )?;
     if let Some(p) = png {
-        let totals: Vec<Array2<f32>> = rendered.images.iter().map(BandImage::total).collect();
-        crate::preview::write_contact_sheet(p, &totals.iter().collect::<Vec<_>>())?;
+        let shown: Vec<&Array2<f32>> = rendered.observed.iter().map(|o| &o.image).collect();
+        crate::preview::write_contact_sheet(p, &shown)?;
     }
     Ok(rendered)
 }

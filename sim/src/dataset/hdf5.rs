@@ -4,6 +4,7 @@
 //! /                attrs: format, format_version, survey, seed, generator, config
 //! /images/<band>   float32 (N, H, W), one system per chunk, shuffle + gzip
 //! /catalog/<col>   1-D columns of length N
+//! /labels/is_lens  uint8 (N), attrs: the thresholds and the detection band
 //! ```
 //! A file is written under a temporary name beside its destination and renamed only when it
 //! is complete, so an interrupted run never leaves a file that looks finished.
@@ -14,6 +15,7 @@ use hdf5::types::VarLenUnicode;
 use ndarray::{Array3, ArrayView2};
 
 use crate::error::{Error, Result};
+use crate::observe::survey::LabelCriteria;
 
 /// The `format` attribute of every lensforge dataset.
 pub const FORMAT: &str = "lensforge-dataset";
@@ -42,13 +44,26 @@ pub enum Column {
     U8(Vec<u8>),
 }
 
+/// The `/labels/is_lens` dataset and the criteria that made it (stored as its attributes).
+#[derive(Clone, Debug)]
+pub struct LabelColumn<'a> {
+    /// 1 for a detectable lens, 0 otherwise, length N.
+    pub is_lens: Vec<u8>,
+    /// The criteria.
+    pub criteria: &'a LabelCriteria,
+    /// The band whose pixels were counted.
+    pub detection_band: &'a str,
+}
+
 /// Writes a complete dataset of N systems: `images` are (band name, N×H×W array) in survey
-/// order, `catalog` (column name, column of length N). Written to `path` atomically.
+/// order, `catalog` (column name, column of length N), `labels` the detectability label.
+/// Written to `path` atomically.
 pub fn write_dataset(
     path: &Path,
     attrs: &Attributes,
     images: &[(String, Array3<f32>)],
     catalog: &[(String, Column)],
+    labels: Option<&LabelColumn>,
 ) -> Result<()> {
     let tmp = temporary_path(path);
     let h5err = |source| Error::Hdf5 {
@@ -93,6 +108,28 @@ pub fn write_dataset(
                     .with_data(v.as_slice())
                     .create(name.as_str())?,
             };
+        }
+        if let Some(l) = labels {
+            let g = file.create_group("labels")?;
+            let d = g
+                .new_dataset_builder()
+                .with_data(l.is_lens.as_slice())
+                .create("is_lens")?;
+            write_str_attr(&d, "detection_band", l.detection_band)?;
+            d.new_attr::<u32>()
+                .create("min_n_pix")?
+                .write_scalar(&l.criteria.min_n_pix)?;
+            d.new_attr::<u32>()
+                .create("min_groups")?
+                .write_scalar(&l.criteria.min_groups)?;
+            d.new_attr::<f64>()
+                .create("min_mag_eff")?
+                .write_scalar(&l.criteria.min_mag_eff)?;
+            write_str_attr(
+                &d,
+                "definition",
+                "n_source_groups >= min_groups and n_pix_source > min_n_pix (detection band) and mag_eff_<band> > min_mag_eff in every band",
+            )?;
         }
         file.close()
     })();

@@ -198,8 +198,7 @@ fn read_kernel(path: &Path) -> Result<Array2<f64>, (&'static str, String)> {
             let f = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
             <Array2<f64> as ndarray_npy::ReadNpyExt>::read_npy(f)
                 .or_else(|_| {
-                    let f =
-                        std::fs::File::open(path).map_err(ndarray_npy::ReadNpyError::Io)?;
+                    let f = std::fs::File::open(path).map_err(ndarray_npy::ReadNpyError::Io)?;
                     <Array2<f32> as ndarray_npy::ReadNpyExt>::read_npy(f).map(|a| a.mapv(f64::from))
                 })
                 .map_err(|e| bad(format!("not a 2-D float .npy array ({e})")))?
@@ -447,6 +446,42 @@ mod tests {
             assert!((v as f64 - want).abs() < 1e-6, "({i}, {j}): {v} vs {want}");
         }
         assert!((out.sum() - 3.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn pixelated_kernels_read_from_npy_and_fits_alike() {
+        // A 5×3 (rows × columns) asymmetric kernel written by ndarray-npy and by fitsio-pure's
+        // writer reads back, normalised, identically; a kernel with an even side is refused.
+        let raw = Array2::from_shape_fn((5, 3), |(i, j)| 1.0 + i as f64 + 10.0 * j as f64);
+        let dir = tempfile::tempdir().unwrap();
+        let npy = dir.path().join("k.npy");
+        ndarray_npy::WriteNpyExt::write_npy(&raw, std::fs::File::create(&npy).unwrap()).unwrap();
+        let fits = dir.path().join("k.fits");
+        let file = std::fs::File::create(&fits).unwrap();
+        let mut w =
+            fitsio_pure::image_writer::ImageWriter::primary(file, -64, &[3, 5], &[]).unwrap();
+        w.write_samples(raw.as_slice().unwrap()).unwrap();
+        w.finish().unwrap();
+        let from_npy = PsfSpec::Pixelated { file: npy }.kernel(0.1, 99).unwrap();
+        let from_fits = PsfSpec::Pixelated { file: fits }.kernel(0.1, 99).unwrap();
+        let want = &raw / raw.sum();
+        for (a, b) in from_npy
+            .iter()
+            .zip(want.iter())
+            .chain(from_fits.iter().zip(want.iter()))
+        {
+            assert!((a - b).abs() < 1e-15);
+        }
+        let even = dir.path().join("even.npy");
+        ndarray_npy::WriteNpyExt::write_npy(
+            &Array2::<f64>::ones((4, 3)),
+            std::fs::File::create(&even).unwrap(),
+        )
+        .unwrap();
+        let e = PsfSpec::Pixelated { file: even }
+            .kernel(0.1, 99)
+            .unwrap_err();
+        assert!(e.1.contains("odd"), "{}", e.1);
     }
 
     #[test]
