@@ -13,10 +13,18 @@ use super::psf::PsfSpec;
 use crate::error::{Error, Result};
 
 /// The embedded presets: (name, TOML text).
-pub const PRESETS: &[(&str, &str)] = &[(
-    "euclid",
-    include_str!("../../../configs/surveys/euclid.toml"),
-)];
+pub const PRESETS: &[(&str, &str)] = &[
+    (
+        "euclid",
+        include_str!("../../../configs/surveys/euclid.toml"),
+    ),
+    (
+        "euclid-sglc2",
+        include_str!("../../../configs/surveys/euclid-sglc2.toml"),
+    ),
+    ("des", include_str!("../../../configs/surveys/des.toml")),
+    ("lsst", include_str!("../../../configs/surveys/lsst.toml")),
+];
 
 /// One band of a survey.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -320,6 +328,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bands[1].name") && e.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn every_preset_loads_and_its_kernels_build() {
+        for (name, _) in PRESETS {
+            let (s, _) = Survey::load(name).unwrap();
+            assert_eq!(&s.name, name);
+            for b in &s.bands {
+                let k = b.psf.kernel(b.pixel_scale, b.size).unwrap();
+                assert!((k.sum() - 1.0).abs() < 1e-12 && b.noise_model().background_sigma() > 0.0);
+            }
+        }
     }
 
     #[test]
