@@ -1,6 +1,7 @@
 //! Ray shooting + rendering of one Euclid system on one CPU core (workload W1 of
 //! ../shared/bench: SIE + NFW + shear, Sérsic lens light, Sérsic source, supersampling 2,
-//! VIS 200×200 at 0.1" and Y/J/H 66×66 at 0.3"; no PSF or noise yet).
+//! VIS 200×200 at 0.1" and Y/J/H 66×66 at 0.3"), then its observation (PSF and noise) and its
+//! critical curves, each timed on its own.
 //!
 //! `cargo bench --bench render` prints time per system and rays/s (criterion's elem/s);
 //! systems/s per core is 1 / (time per system).
@@ -10,7 +11,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sim::caustics::{critical_curves, CausticGrid};
-use sim::observe::Survey;
+use sim::observe::{ObserveOptions, Observer, Survey};
 use sim::raytrace::render;
 use sim::spec::SystemSpec;
 
@@ -73,6 +74,28 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(200 * 200 * 4));
     g.bench_function("render_vis_ss2", |b| {
         b.iter(|| one_core.install(|| black_box(render(&system, &vis, 2))))
+    });
+    g.finish();
+
+    // Observation of the rendered images: PSF (FFT) and noise in the four bands.
+    let observer = Observer::new(&survey).unwrap();
+    let images = render(&system, &survey, 2);
+    let opts = ObserveOptions {
+        psf: true,
+        noise: true,
+        seed: 1,
+        index: 0,
+    };
+    let mut g = c.benchmark_group("euclid_w1_one_core_observe");
+    g.bench_function("psf_and_noise_4_bands", |b| {
+        b.iter(|| black_box(observer.observe(&images, &opts)))
+    });
+    let psf_only = ObserveOptions {
+        noise: false,
+        ..opts
+    };
+    g.bench_function("psf_4_bands", |b| {
+        b.iter(|| black_box(observer.observe(&images, &psf_only)))
     });
     g.finish();
 
