@@ -55,6 +55,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     // Rays per system: every sub-pixel of each distinct pixel grid (Y, J, H share one).
     let rays = 200 * 200 * 4 + 66 * 66 * 4;
+    let grids = survey.band_grids();
     let one_core = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -63,7 +64,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("euclid_w1_one_core");
     g.throughput(Throughput::Elements(rays));
     g.bench_function("render_4_bands_ss2", |b| {
-        b.iter(|| one_core.install(|| black_box(render(&system, &survey, 2))))
+        b.iter(|| one_core.install(|| black_box(render(&system, &grids, 2))))
     });
     // The VIS band alone: the same work as ../shared/bench/caustics_w1.py.
     let vis = Survey {
@@ -73,13 +74,13 @@ fn bench(c: &mut Criterion) {
     };
     g.throughput(Throughput::Elements(200 * 200 * 4));
     g.bench_function("render_vis_ss2", |b| {
-        b.iter(|| one_core.install(|| black_box(render(&system, &vis, 2))))
+        b.iter(|| one_core.install(|| black_box(render(&system, &vis.band_grids(), 2))))
     });
     g.finish();
 
     // Observation of the rendered images: PSF (FFT) and noise in the four bands.
     let observer = Observer::new(&survey).unwrap();
-    let images = render(&system, &survey, 2);
+    let images = render(&system, &grids, 2);
     let opts = ObserveOptions {
         psf: true,
         noise: true,

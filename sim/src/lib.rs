@@ -4,6 +4,8 @@
 //! `cosmology` → `mass`, `light` → `raytrace`, `caustics` → `observe` → `dataset`.
 //! `spec` reads one system; `render` ties the stages together for `sim render`.
 
+#![warn(missing_docs)]
+
 pub mod caustics;
 pub mod cosmology;
 pub mod dataset;

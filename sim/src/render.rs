@@ -95,7 +95,7 @@ pub fn render_system(
     observer: &Observer,
     opts: &RenderOptions,
 ) -> Rendered {
-    let images = render(system, survey, opts.supersample);
+    let images = render(system, &survey.band_grids(), opts.supersample);
     let mag_eff = effective_magnification(system, &images);
     let observed = observer.observe(
         &images,

@@ -272,6 +272,18 @@ impl Survey {
             .collect()
     }
 
+    /// The pixel grid of every band, in order, for the ray shooter.
+    pub fn band_grids(&self) -> Vec<crate::raytrace::BandGrid> {
+        self.bands
+            .iter()
+            .map(|b| crate::raytrace::BandGrid {
+                name: b.name.clone(),
+                size: b.size,
+                pixel_scale: b.pixel_scale,
+            })
+            .collect()
+    }
+
     /// Half the side of the largest stamp of any band, arcsec.
     pub fn max_half_width(&self) -> f64 {
         self.bands.iter().map(Band::half_width).fold(0.0, f64::max)

@@ -12,7 +12,6 @@ use ndarray::Array2;
 
 use crate::light::Light;
 use crate::mass::Lens;
-use crate::observe::Survey;
 
 /// A light profile of unit flux and its total flux in each survey band, e⁻/s.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,20 +94,29 @@ impl BandImage {
     }
 }
 
-/// Renders `system` in every band of `survey` on the CPU, with `supersample`² rays per pixel.
-pub fn render(system: &System, survey: &Survey, supersample: usize) -> Vec<BandImage> {
-    let mut out: Vec<Option<BandImage>> = vec![None; survey.bands.len()];
-    // Bands that share a pixel grid share one deflection field.
-    let mut done = vec![false; survey.bands.len()];
-    for i in 0..survey.bands.len() {
+/// The pixel grid of one band: its name, stamp side (pixels) and pixel scale (arcsec/pixel).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandGrid {
+    /// The band's name.
+    pub name: String,
+    /// Stamp side, pixels.
+    pub size: usize,
+    /// Pixel scale, arcsec per pixel.
+    pub pixel_scale: f64,
+}
+
+/// Renders `system` in every band of `bands` on the CPU, with `supersample`² rays per pixel.
+/// Bands on the same pixel grid share one deflection field.
+pub fn render(system: &System, bands: &[BandGrid], supersample: usize) -> Vec<BandImage> {
+    let mut out: Vec<Option<BandImage>> = vec![None; bands.len()];
+    let mut done = vec![false; bands.len()];
+    for i in 0..bands.len() {
         if done[i] {
             continue;
         }
-        let b = &survey.bands[i];
-        let group: Vec<usize> = (i..survey.bands.len())
-            .filter(|&k| {
-                survey.bands[k].size == b.size && survey.bands[k].pixel_scale == b.pixel_scale
-            })
+        let b = &bands[i];
+        let group: Vec<usize> = (i..bands.len())
+            .filter(|&k| bands[k].size == b.size && bands[k].pixel_scale == b.pixel_scale)
             .collect();
         let grid = Grid {
             size: b.size,
@@ -119,7 +127,7 @@ pub fn render(system: &System, survey: &Survey, supersample: usize) -> Vec<BandI
         for (&k, (lens, source)) in group.iter().zip(images) {
             done[k] = true;
             out[k] = Some(BandImage {
-                band: survey.bands[k].name.clone(),
+                band: bands[k].name.clone(),
                 lens,
                 source,
             });
@@ -152,6 +160,7 @@ mod tests {
     use crate::light::{Light, Sersic, SersicParams};
     use crate::mass::{Mass, Sie, SieParams};
     use crate::observe::survey::test_band;
+    use crate::observe::Survey;
 
     fn sersic(r_eff: f64, n: f64, center: [f64; 2]) -> Light {
         Light::Sersic(Sersic::new(&SersicParams {
@@ -203,7 +212,7 @@ mod tests {
                     flux: vec![2.0, 5.0],
                 }],
             };
-            let images = render(&system, &survey(240, 0.1), supersample);
+            let images = render(&system, &survey(240, 0.1).band_grids(), supersample);
             let sum = |a: &Array2<f32>| a.iter().map(|&v| v as f64).sum::<f64>();
             let check = |a: &Array2<f32>, f: f64| {
                 assert!(
@@ -233,7 +242,7 @@ mod tests {
             }],
         };
         let s = survey(150, 0.05);
-        let img = &render(&system, &s, 4)[0].source;
+        let img = &render(&system, &s.band_grids(), 4)[0].source;
         let grid = Grid {
             size: 150,
             pixel_scale: 0.05,
@@ -265,7 +274,7 @@ mod tests {
                 flux: vec![1.0, 1.0],
             }],
         };
-        let images = render(&system, &survey(150, 0.04), 6);
+        let images = render(&system, &survey(150, 0.04).band_grids(), 6);
         let mu = effective_magnification(&system, &images);
         assert!(
             (mu[0] - 2.0 * te / beta).abs() / (2.0 * te / beta) < 0.01,
@@ -388,7 +397,7 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            pool.install(|| render(&system, &survey(60, 0.1), 2))
+            pool.install(|| render(&system, &survey(60, 0.1).band_grids(), 2))
         };
         assert_eq!(run(1), run(2));
     }
