@@ -1,0 +1,10 @@
+//! lensforge's trainer: the lens finder's training, metrics and reports.
+//!
+//! So far: [`metrics`], the figures every lens finder is judged by (ROC AUC, PR AUC, F_β
+//! maximised over the threshold), behind `train metrics`. The two-branch network and its
+//! training loop come with Burn in the next steps of issue #6.
+
+#![warn(missing_docs)]
+
+pub mod metrics;
+pub mod scores;
