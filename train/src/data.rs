@@ -1,0 +1,328 @@
+//! Reading a lensforge dataset (DESIGN.md, HDF5 format version 1) a batch at a time, and its
+//! labels: the stored `/labels/is_lens`, or a rule over catalogue columns such as
+//! `n_pix_source>20 and mag_eff_VIS>1.6` to relabel without regenerating.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use hdf5::types::VarLenUnicode;
+use ndarray::{s, Array2, Array3};
+
+/// Why a dataset cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The HDF5 library refused.
+    #[error("{file}: {message}")]
+    Hdf5 {
+        /// The file.
+        file: PathBuf,
+        /// What went wrong, with the dataset's path inside the file.
+        message: String,
+    },
+    /// The file is HDF5 but not a lensforge dataset of a version this code reads.
+    #[error("{file}: {message}")]
+    Format {
+        /// The file.
+        file: PathBuf,
+        /// What is missing or wrong.
+        message: String,
+    },
+    /// A label rule that does not parse or names a column the catalogue lacks.
+    #[error("label rule `{rule}`: {message}")]
+    Rule {
+        /// The rule as given.
+        rule: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// An open dataset.
+#[derive(Debug)]
+pub struct Dataset {
+    path: PathBuf,
+    file: hdf5::File,
+    len: usize,
+    bands: Vec<String>,
+}
+
+impl Dataset {
+    /// Opens `path` and checks its format attributes and that every band holds the same
+    /// number of systems.
+    pub fn open(path: &Path) -> Result<Self, DataError> {
+        let h5 = |message: String| DataError::Hdf5 {
+            file: path.into(),
+            message,
+        };
+        let format = |message: String| DataError::Format {
+            file: path.into(),
+            message,
+        };
+        let file = hdf5::File::open(path).map_err(|e| h5(e.to_string()))?;
+        let fmt = file
+            .attr("format")
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+            .map_err(|_| format("no `format` attribute: not a lensforge dataset".into()))?;
+        if fmt.as_str() != "lensforge-dataset" {
+            return Err(format(format!(
+                "format is `{}`, not `lensforge-dataset`",
+                fmt.as_str()
+            )));
+        }
+        let version = file
+            .attr("format_version")
+            .and_then(|a| a.read_scalar::<u32>())
+            .map_err(|e| h5(e.to_string()))?;
+        if version != 1 {
+            return Err(format(format!(
+                "format_version {version}: this code reads version 1"
+            )));
+        }
+        let images = file
+            .group("images")
+            .map_err(|_| format("no /images group".into()))?;
+        let bands = images.member_names().map_err(|e| h5(e.to_string()))?;
+        if bands.is_empty() {
+            return Err(format("/images holds no band".into()));
+        }
+        let mut len = None;
+        for b in &bands {
+            let shape = images
+                .dataset(b)
+                .map_err(|e| h5(format!("/images/{b}: {e}")))?
+                .shape();
+            if shape.len() != 3 {
+                return Err(format(format!(
+                    "/images/{b} has shape {shape:?}: expected (N, H, W)"
+                )));
+            }
+            match len {
+                None => len = Some(shape[0]),
+                Some(n) if n != shape[0] => {
+                    return Err(format(format!(
+                        "/images/{b} holds {} systems, other bands {n}",
+                        shape[0]
+                    )))
+                }
+                _ => {}
+            }
+        }
+        Ok(Self {
+            path: path.into(),
+            file,
+            len: len.unwrap_or(0),
+            bands,
+        })
+    }
+
+    /// Number of systems.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the dataset holds no system.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bands, by name.
+    pub fn bands(&self) -> &[String] {
+        &self.bands
+    }
+
+    fn h5(&self, message: String) -> DataError {
+        DataError::Hdf5 {
+            file: self.path.clone(),
+            message,
+        }
+    }
+
+    /// The images of `band` for the systems `indices`, (len, H, W), e⁻/s per pixel.
+    pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
+        let ds = self
+            .file
+            .dataset(&format!("images/{band}"))
+            .map_err(|e| self.h5(format!("/images/{band}: {e}")))?;
+        let shape = ds.shape();
+        let mut out = Array3::<f32>::zeros((indices.len(), shape[1], shape[2]));
+        for (k, &i) in indices.iter().enumerate() {
+            if i >= self.len {
+                return Err(self.h5(format!(
+                    "system {i} requested, the dataset holds {}",
+                    self.len
+                )));
+            }
+            let img: Array2<f32> = ds
+                .read_slice_2d(s![i, .., ..])
+                .map_err(|e| self.h5(format!("/images/{band}[{i}]: {e}")))?;
+            out.slice_mut(s![k, .., ..]).assign(&img);
+        }
+        Ok(out)
+    }
+
+    /// A catalogue column as f64, whatever its stored numeric type.
+    pub fn column(&self, name: &str) -> Result<Vec<f64>, DataError> {
+        let ds = self
+            .file
+            .dataset(&format!("catalog/{name}"))
+            .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))?;
+        ds.read_raw::<f64>()
+            .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))
+    }
+
+    /// The labels: `/labels/is_lens`, or `rule` evaluated on the catalogue.
+    pub fn labels(&self, rule: Option<&LabelRule>) -> Result<Vec<bool>, DataError> {
+        match rule {
+            None => {
+                let ds = self
+                    .file
+                    .dataset("labels/is_lens")
+                    .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?;
+                Ok(ds
+                    .read_raw::<u8>()
+                    .map_err(|e| self.h5(e.to_string()))?
+                    .into_iter()
+                    .map(|v| v != 0)
+                    .collect())
+            }
+            Some(rule) => {
+                let mut out = vec![true; self.len];
+                for c in &rule.clauses {
+                    let col = self.column(&c.column).map_err(|e| DataError::Rule {
+                        rule: rule.text.clone(),
+                        message: e.to_string(),
+                    })?;
+                    for (o, v) in out.iter_mut().zip(col) {
+                        *o &= c.op.holds(v, c.value);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// A comparison operator of a label rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// >
+    Gt,
+    /// >=
+    Ge,
+    /// <
+    Lt,
+    /// <=
+    Le,
+    /// ==
+    Eq,
+    /// !=
+    Ne,
+}
+
+impl Op {
+    fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Op::Gt => a > b,
+            Op::Ge => a >= b,
+            Op::Lt => a < b,
+            Op::Le => a <= b,
+            Op::Eq => a == b,
+            Op::Ne => a != b,
+        }
+    }
+}
+
+/// One comparison: `column op value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Clause {
+    /// Catalogue column.
+    pub column: String,
+    /// Operator.
+    pub op: Op,
+    /// Threshold.
+    pub value: f64,
+}
+
+/// A conjunction of comparisons over catalogue columns, e.g.
+/// `n_source_groups>0 and n_pix_source>20 and mag_eff_VIS>1.6` (`and`, `&` or `,` join).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelRule {
+    text: String,
+    /// The comparisons, all of which must hold.
+    pub clauses: Vec<Clause>,
+}
+
+impl FromStr for LabelRule {
+    type Err = DataError;
+    fn from_str(text: &str) -> Result<Self, DataError> {
+        let bad = |message: String| DataError::Rule {
+            rule: text.to_string(),
+            message,
+        };
+        let normalized = text
+            .replace(" and ", "&")
+            .replace(" AND ", "&")
+            .replace(',', "&");
+        let mut clauses = Vec::new();
+        for part in normalized.split('&').map(str::trim) {
+            if part.is_empty() {
+                return Err(bad("an empty comparison".into()));
+            }
+            let ops = [
+                (">=", Op::Ge),
+                ("<=", Op::Le),
+                ("==", Op::Eq),
+                ("!=", Op::Ne),
+                (">", Op::Gt),
+                ("<", Op::Lt),
+            ];
+            let (pos, sym, op) = ops
+                .iter()
+                .filter_map(|&(sym, op)| part.find(sym).map(|p| (p, sym, op)))
+                .min_by_key(|&(p, sym, _)| (p, std::cmp::Reverse(sym.len())))
+                .ok_or_else(|| bad(format!("`{part}` has no comparison (>, >=, <, <=, ==, !=)")))?;
+            let column = part[..pos].trim();
+            let value = part[pos + sym.len()..].trim();
+            if column.is_empty() || !column.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                return Err(bad(format!("`{column}` is not a column name")));
+            }
+            let value: f64 = value
+                .parse()
+                .map_err(|_| bad(format!("`{value}` is not a number")))?;
+            clauses.push(Clause {
+                column: column.to_string(),
+                op,
+                value,
+            });
+        }
+        Ok(Self {
+            text: text.to_string(),
+            clauses,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_rules_parse_into_clauses() {
+        let r: LabelRule = "n_source_groups>0 and n_pix_source>=20 & mag_eff_VIS > 1.6"
+            .parse()
+            .unwrap();
+        assert_eq!(r.clauses.len(), 3);
+        assert_eq!(
+            r.clauses[1],
+            Clause {
+                column: "n_pix_source".into(),
+                op: Op::Ge,
+                value: 20.0
+            }
+        );
+        assert_eq!(r.clauses[2].op, Op::Gt);
+        assert!("n_pix_source 20".parse::<LabelRule>().is_err());
+        assert!("n_pix_source > twenty".parse::<LabelRule>().is_err());
+        assert!("> 3".parse::<LabelRule>().is_err());
+    }
+}
