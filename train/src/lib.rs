@@ -3,14 +3,16 @@
 //! So far: [`metrics`], the figures every lens finder is judged by (ROC AUC, PR AUC, F_β
 //! maximised over the threshold), behind `train metrics`; [`data`] (reading datasets and
 //! relabelling them), [`split`] (test set and k folds),
-//! [`preprocess`] (percentile clipping) and [`augment`] (rotation, mirroring, zoom). The
-//! two-branch network and its training loop come with Burn in the next steps of issue #6.
+//! [`preprocess`] (percentile clipping), [`augment`] (rotation, mirroring, zoom) and
+//! [`model`] (EfficientNet B0–B2 in Burn, checked against Keras's parameter counts, and the
+//! one- or two-branch lens finder). The training loop comes next (issue #6).
 
 #![warn(missing_docs)]
 
 pub mod augment;
 pub mod data;
 pub mod metrics;
+pub mod model;
 pub mod preprocess;
 pub mod scores;
 pub mod split;

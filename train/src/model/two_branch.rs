@@ -1,0 +1,125 @@
+//! The lens finders built from EfficientNets (the seed paper's Fig. 5): one branch on the VIS
+//! image, one on the near-infrared H, J, Y images, or both with their pooled features
+//! concatenated before a dropout (0.3) and the final fully connected layer, which gives one
+//! logit per system.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use super::efficientnet::{EfficientNet, Variant};
+
+/// Dropout before the final dense layer: the seed paper's choice for every size (Keras's own
+/// EfficientNet top dropout is 0.2 for B0 and B1, 0.3 for B2).
+pub const TOP_DROPOUT: f64 = 0.3;
+
+/// How the one-band VIS image fills an EfficientNet's three input channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VisChannels {
+    /// The VIS image in all three channels.
+    Repeated,
+    /// The VIS image in the first channel, zeros in the others.
+    Zeros,
+}
+
+/// Which branches the network has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Branches {
+    /// VIS only.
+    Vis,
+    /// Near-infrared (H, J, Y) only.
+    Nir,
+    /// Both, features concatenated.
+    Both,
+}
+
+/// A lens finder: one or two EfficientNet branches and a dense layer.
+#[derive(Module, Debug)]
+pub struct LensFinder<B: Backend> {
+    vis: Option<EfficientNet<B>>,
+    nir: Option<EfficientNet<B>>,
+    dropout: Dropout,
+    head: Linear<B>,
+    repeat_vis: bool,
+}
+
+impl<B: Backend> LensFinder<B> {
+    /// A freshly initialised network.
+    pub fn new(
+        variant: Variant,
+        branches: Branches,
+        vis_channels: VisChannels,
+        device: &B::Device,
+    ) -> Self {
+        let vis = (branches != Branches::Nir).then(|| EfficientNet::new(variant, 3, 0.2, device));
+        let nir = (branches != Branches::Vis).then(|| EfficientNet::new(variant, 3, 0.2, device));
+        let features = vis.as_ref().map_or(0, EfficientNet::features)
+            + nir.as_ref().map_or(0, EfficientNet::features);
+        Self {
+            vis,
+            nir,
+            dropout: DropoutConfig::new(TOP_DROPOUT).init(),
+            head: LinearConfig::new(features, 1).init(device),
+            repeat_vis: vis_channels == VisChannels::Repeated,
+        }
+    }
+
+    /// Logits [batch, 1] from VIS images [batch, 1, H, W] and NIR images [batch, 3, h, w]
+    /// (either may be absent when its branch is); `training` turns dropout and drop-connect on.
+    pub fn forward(
+        &self,
+        vis: Option<Tensor<B, 4>>,
+        nir: Option<Tensor<B, 4>>,
+        training: bool,
+    ) -> Tensor<B, 2> {
+        let mut features = Vec::new();
+        if let (Some(net), Some(x)) = (&self.vis, vis) {
+            let x = if self.repeat_vis {
+                Tensor::cat(vec![x.clone(), x.clone(), x], 1)
+            } else {
+                Tensor::cat(vec![x.clone(), x.zeros_like(), x.zeros_like()], 1)
+            };
+            features.push(net.forward(x, training));
+        }
+        if let (Some(net), Some(x)) = (&self.nir, nir) {
+            features.push(net.forward(x, training));
+        }
+        let f = Tensor::cat(features, 1);
+        let f = if training { self.dropout.forward(f) } else { f };
+        self.head.forward(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    #[test]
+    fn two_branches_join_before_one_dense_layer() {
+        let device = Default::default();
+        let both =
+            LensFinder::<NdArray>::new(Variant::B0, Branches::Both, VisChannels::Repeated, &device);
+        let one = EfficientNet::<NdArray>::new(Variant::B0, 3, 0.2, &device);
+        // Two B0 feature extractors and a 2560 → 1 dense layer.
+        assert_eq!(both.num_params(), 2 * one.num_params() + 2 * 1280 + 1);
+        let out = both.forward(
+            Some(Tensor::zeros([2, 1, 200, 200], &device)),
+            Some(Tensor::zeros([2, 3, 66, 66], &device)),
+            false,
+        );
+        assert_eq!(out.dims(), [2, 1]);
+        let vis =
+            LensFinder::<NdArray>::new(Variant::B0, Branches::Vis, VisChannels::Zeros, &device);
+        assert_eq!(vis.num_params(), one.num_params() + 1280 + 1);
+        assert_eq!(
+            vis.forward(Some(Tensor::zeros([1, 1, 200, 200], &device)), None, false)
+                .dims(),
+            [1, 1]
+        );
+    }
+}
