@@ -5,12 +5,14 @@
 //! relabelling them), [`split`] (test set and k folds),
 //! [`preprocess`] (percentile clipping), [`augment`] (rotation, mirroring, zoom) and
 //! [`model`] (EfficientNet B0–B2 in Burn, checked against Keras's parameter counts, and the
-//! one- or two-branch lens finder). The training loop comes next (issue #6).
+//! one- or two-branch lens finder), and [`fit`] (Rectified Adam, checked against optax). The
+//! training loop comes next (issue #6).
 
 #![warn(missing_docs)]
 
 pub mod augment;
 pub mod data;
+pub mod fit;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;

@@ -1,0 +1,3 @@
+//! Training: the optimiser (and, next, the loop over epochs and folds).
+
+pub mod radam;
