@@ -1,3 +1,4 @@
 //! Training: the optimiser (and, next, the loop over epochs and folds).
 
+pub mod epochs;
 pub mod radam;

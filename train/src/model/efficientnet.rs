@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Keras's BatchNorm ε.
 const BN_EPSILON: f64 = 1e-3;
 /// Keras's BatchNorm momentum 0.99, as Burn's (1 − 0.99).
-const BN_MOMENTUM: f64 = 0.01;
+pub const KERAS_BN_MOMENTUM: f64 = 0.01;
 
 /// Which member of the family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,10 +146,10 @@ fn conv(
         .with_bias(bias)
 }
 
-fn bn<B: Backend>(c: usize, device: &B::Device) -> BatchNorm<B> {
+fn bn<B: Backend>(c: usize, momentum: f64, device: &B::Device) -> BatchNorm<B> {
     BatchNormConfig::new(c)
         .with_epsilon(BN_EPSILON)
-        .with_momentum(BN_MOMENTUM)
+        .with_momentum(momentum)
         .init(device)
 }
 
@@ -177,19 +177,20 @@ impl<B: Backend> MbConv<B> {
         stride: usize,
         expand: usize,
         drop_rate: f64,
+        bn_momentum: f64,
         device: &B::Device,
     ) -> Self {
         let cexp = cin * expand;
         let cse = ((cin as f64 * SE_RATIO) as usize).max(1);
         Self {
             expand: (expand != 1).then(|| conv(cin, cexp, 1, 1, 1, false).init(device)),
-            expand_bn: (expand != 1).then(|| bn(cexp, device)),
+            expand_bn: (expand != 1).then(|| bn(cexp, bn_momentum, device)),
             depthwise: conv(cexp, cexp, kernel, stride, cexp, false).init(device),
-            depthwise_bn: bn(cexp, device),
+            depthwise_bn: bn(cexp, bn_momentum, device),
             se_reduce: conv(cexp, cse, 1, 1, 1, true).init(device),
             se_expand: conv(cse, cexp, 1, 1, 1, true).init(device),
             project: conv(cexp, cout, 1, 1, 1, false).init(device),
-            project_bn: bn(cout, device),
+            project_bn: bn(cout, bn_momentum, device),
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             residual: stride == 1 && cin == cout,
             drop_rate,
@@ -244,6 +245,27 @@ impl<B: Backend> EfficientNet<B> {
         device: &B::Device,
     ) -> Self {
         let (width, depth) = variant.coefficients();
+        Self::scaled(
+            width,
+            depth,
+            in_channels,
+            drop_connect_rate,
+            KERAS_BN_MOMENTUM,
+            device,
+        )
+    }
+
+    /// The same architecture at any compound scaling (width, depth; B0 is (1, 1)) and BatchNorm
+    /// momentum in Burn's convention (Keras's is [`KERAS_BN_MOMENTUM`]). Small scalings and a
+    /// faster momentum make the quick networks that tests train on a CPU.
+    pub fn scaled(
+        width: f64,
+        depth: f64,
+        in_channels: usize,
+        drop_connect_rate: f64,
+        bn_momentum: f64,
+        device: &B::Device,
+    ) -> Self {
         let stem_out = round_filters(32, width);
         let total: usize = B0_STAGES
             .iter()
@@ -259,7 +281,14 @@ impl<B: Backend> EfficientNet<B> {
                 let rate = drop_connect_rate * blocks.len() as f64 / total as f64;
                 let (cin, stride) = if r == 0 { (fin, s.stride) } else { (fout, 1) };
                 blocks.push(MbConv::new(
-                    cin, fout, s.kernel, stride, s.expand, rate, device,
+                    cin,
+                    fout,
+                    s.kernel,
+                    stride,
+                    s.expand,
+                    rate,
+                    bn_momentum,
+                    device,
                 ));
             }
         }
@@ -267,10 +296,10 @@ impl<B: Backend> EfficientNet<B> {
         let features = round_filters(1280, width);
         Self {
             stem: conv(in_channels, stem_out, 3, 2, 1, false).init(device),
-            stem_bn: bn(stem_out, device),
+            stem_bn: bn(stem_out, bn_momentum, device),
             blocks,
             top: conv(top_in, features, 1, 1, 1, false).init(device),
-            top_bn: bn(features, device),
+            top_bn: bn(features, bn_momentum, device),
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             features,
         }

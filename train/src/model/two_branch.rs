@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use super::efficientnet::{EfficientNet, Variant};
+use super::efficientnet::{EfficientNet, Variant, KERAS_BN_MOMENTUM};
 
 /// Dropout before the final dense layer: the seed paper's choice for every size (Keras's own
 /// EfficientNet top dropout is 0.2 for B0 and B1, 0.3 for B2).
@@ -48,15 +48,37 @@ pub struct LensFinder<B: Backend> {
 }
 
 impl<B: Backend> LensFinder<B> {
-    /// A freshly initialised network.
+    /// A freshly initialised network of EfficientNet `variant` branches.
     pub fn new(
         variant: Variant,
         branches: Branches,
         vis_channels: VisChannels,
         device: &B::Device,
     ) -> Self {
-        let vis = (branches != Branches::Nir).then(|| EfficientNet::new(variant, 3, 0.2, device));
-        let nir = (branches != Branches::Vis).then(|| EfficientNet::new(variant, 3, 0.2, device));
+        let (width, depth) = variant.coefficients();
+        Self::scaled(
+            width,
+            depth,
+            KERAS_BN_MOMENTUM,
+            branches,
+            vis_channels,
+            device,
+        )
+    }
+
+    /// The same with branches at any compound scaling (width, depth) and BatchNorm momentum
+    /// (Burn's convention); see [`EfficientNet::scaled`].
+    pub fn scaled(
+        width: f64,
+        depth: f64,
+        bn_momentum: f64,
+        branches: Branches,
+        vis_channels: VisChannels,
+        device: &B::Device,
+    ) -> Self {
+        let branch = || EfficientNet::scaled(width, depth, 3, 0.2, bn_momentum, device);
+        let vis = (branches != Branches::Nir).then(branch);
+        let nir = (branches != Branches::Vis).then(branch);
         let features = vis.as_ref().map_or(0, EfficientNet::features)
             + nir.as_ref().map_or(0, EfficientNet::features);
         Self {

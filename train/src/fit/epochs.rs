@@ -1,0 +1,101 @@
+//! The training loop of one fold: binary cross-entropy on the logits, Rectified Adam, a
+//! validation pass after every epoch, and the model of the epoch with the lowest validation
+//! loss kept as the fold's result.
+
+use burn::module::AutodiffModule;
+use burn::nn::loss::BinaryCrossEntropyLossConfig;
+use burn::optim::{GradientsParams, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Int, Tensor};
+
+use super::radam::RAdamConfig;
+use crate::model::two_branch::LensFinder;
+
+/// One batch of systems: the branches' images and the labels (1 = lens).
+#[derive(Clone, Debug)]
+pub struct Batch<B: Backend> {
+    /// VIS images [n, 1, H, W], if the network has a VIS branch.
+    pub vis: Option<Tensor<B, 4>>,
+    /// Near-infrared images [n, 3, h, w], if it has a NIR branch.
+    pub nir: Option<Tensor<B, 4>>,
+    /// Labels [n, 1].
+    pub labels: Tensor<B, 2, Int>,
+}
+
+/// What one epoch did.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct EpochLog {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Mean binary cross-entropy over the training batches.
+    pub train_loss: f64,
+    /// Mean binary cross-entropy over the validation batches.
+    pub val_loss: f64,
+}
+
+/// Trains `model` for `epochs` epochs at learning rate `lr`; returns the model of the epoch with
+/// the lowest validation loss (for inference, on the inner backend) and the per-epoch log.
+pub fn fit<B: AutodiffBackend>(
+    mut model: LensFinder<B>,
+    train: &[Batch<B>],
+    val: &[Batch<B::InnerBackend>],
+    epochs: usize,
+    lr: f64,
+    mut on_epoch: impl FnMut(&EpochLog),
+) -> (LensFinder<B::InnerBackend>, Vec<EpochLog>) {
+    let mut optim = RAdamConfig::new().init::<B, LensFinder<B>>();
+    let bce = BinaryCrossEntropyLossConfig::new().with_logits(true);
+    let mut log = Vec::with_capacity(epochs);
+    let mut best: Option<(f64, LensFinder<B::InnerBackend>)> = None;
+    for epoch in 1..=epochs {
+        let mut train_loss = 0.0;
+        for b in train {
+            let logits = model.forward(b.vis.clone(), b.nir.clone(), true);
+            let loss = bce.init(&logits.device()).forward(logits, b.labels.clone());
+            train_loss += loss.clone().into_scalar().elem::<f64>();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+        }
+        let inference = model.valid();
+        let val_loss = validation_loss(&inference, val);
+        let entry = EpochLog {
+            epoch,
+            train_loss: train_loss / train.len().max(1) as f64,
+            val_loss,
+        };
+        on_epoch(&entry);
+        log.push(entry);
+        if best.as_ref().is_none_or(|(l, _)| val_loss < *l) {
+            best = Some((val_loss, inference));
+        }
+    }
+    let model = best.map(|(_, m)| m).unwrap_or_else(|| model.valid());
+    (model, log)
+}
+
+/// Mean binary cross-entropy of `model` over `batches`.
+pub fn validation_loss<B: Backend>(model: &LensFinder<B>, batches: &[Batch<B>]) -> f64 {
+    let bce = BinaryCrossEntropyLossConfig::new().with_logits(true);
+    let mut total = 0.0;
+    for b in batches {
+        let logits = model.forward(b.vis.clone(), b.nir.clone(), false);
+        total += bce
+            .init(&logits.device())
+            .forward(logits, b.labels.clone())
+            .into_scalar()
+            .elem::<f64>();
+    }
+    total / batches.len().max(1) as f64
+}
+
+/// Lens probabilities (sigmoid of the logits), one per system of `batches`, in order.
+pub fn predict<B: Backend>(model: &LensFinder<B>, batches: &[Batch<B>]) -> Vec<f64> {
+    let mut out = Vec::new();
+    for b in batches {
+        let p =
+            burn::tensor::activation::sigmoid(model.forward(b.vis.clone(), b.nir.clone(), false));
+        let v: Vec<f32> = p.into_data().to_vec().expect("f32 probabilities");
+        out.extend(v.into_iter().map(f64::from));
+    }
+    out
+}
