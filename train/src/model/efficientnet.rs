@@ -170,16 +170,17 @@ pub struct MbConv<B: Backend> {
 }
 
 impl<B: Backend> MbConv<B> {
+    /// A block of stage `s` scaled to `cin` → `cout` filters at `stride`.
     fn new(
+        s: Stage,
         cin: usize,
         cout: usize,
-        kernel: usize,
         stride: usize,
-        expand: usize,
         drop_rate: f64,
         bn_momentum: f64,
         device: &B::Device,
     ) -> Self {
+        let (kernel, expand) = (s.kernel, s.expand);
         let cexp = cin * expand;
         let cse = ((cin as f64 * SE_RATIO) as usize).max(1);
         Self {
@@ -280,16 +281,7 @@ impl<B: Backend> EfficientNet<B> {
             for r in 0..round_repeats(s.repeats, depth) {
                 let rate = drop_connect_rate * blocks.len() as f64 / total as f64;
                 let (cin, stride) = if r == 0 { (fin, s.stride) } else { (fout, 1) };
-                blocks.push(MbConv::new(
-                    cin,
-                    fout,
-                    s.kernel,
-                    stride,
-                    s.expand,
-                    rate,
-                    bn_momentum,
-                    device,
-                ));
+                blocks.push(MbConv::new(s, cin, fout, stride, rate, bn_momentum, device));
             }
         }
         let top_in = round_filters(320, width);
