@@ -48,7 +48,7 @@ mag = { VIS = 23.0, Y = 23.0, J = 23.0, H = 23.0 }
 "#;
 
 fn bench(c: &mut Criterion) {
-    let (survey, _) = Survey::load("euclid").unwrap();
+    let survey = Survey::load("euclid").unwrap();
     let system = SystemSpec::from_toml(W1, Path::new("W1"))
         .unwrap()
         .build(&survey, Path::new("W1"))

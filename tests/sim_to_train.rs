@@ -11,7 +11,7 @@ use train::data::{Dataset, LabelRule};
 fn a_rendered_system_reads_back_as_a_dataset() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("one.h5");
-    let (survey, _) = Survey::load("euclid").unwrap();
+    let survey = Survey::load("euclid").unwrap();
     let r = render_spec(
         &SystemSpec::example(),
         Path::new("example"),

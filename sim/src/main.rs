@@ -89,7 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
         } => {
             let start = Instant::now();
-            let (survey, _) = Survey::load(&survey)?;
+            let survey = Survey::load(&survey)?;
             let opts = RenderOptions {
                 supersample,
                 psf: !no_psf,
@@ -134,7 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Survey { survey } => {
-            let (survey, _) = Survey::load(&survey)?;
+            let survey = Survey::load(&survey)?;
             let observer = Observer::new(&survey)?;
             println!(
                 "survey {}: background-limited depths (AB) of its stacked images",

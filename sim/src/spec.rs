@@ -174,13 +174,13 @@ flux = { VIS = 3.0, Y = 2.0, J = 2.0, H = 2.0 }
 "#;
 
     fn build(text: &str) -> Result<System> {
-        let (survey, _) = Survey::load("euclid").unwrap();
+        let survey = Survey::load("euclid").unwrap();
         SystemSpec::from_toml(text, Path::new("s.toml"))?.build(&survey, Path::new("s.toml"))
     }
 
     #[test]
     fn the_embedded_example_builds_for_euclid() {
-        let (survey, _) = Survey::load("euclid").unwrap();
+        let survey = Survey::load("euclid").unwrap();
         let s = SystemSpec::example()
             .build(&survey, Path::new("example.toml"))
             .unwrap();

@@ -123,15 +123,14 @@ pub struct Survey {
 
 impl Survey {
     /// An embedded preset by name, or a TOML file if `name_or_path` names an existing file.
-    pub fn load(name_or_path: &str) -> Result<(Self, String)> {
+    pub fn load(name_or_path: &str) -> Result<Self> {
         let path = Path::new(name_or_path);
         if path.is_file() {
             let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
                 path: path.into(),
                 source,
             })?;
-            let survey = Self::from_toml(&text, path)?;
-            return Ok((survey, text));
+            return Self::from_toml(&text, path);
         }
         let (_, text) = PRESETS
             .iter()
@@ -140,11 +139,10 @@ impl Survey {
                 name: name_or_path.to_string(),
                 known: PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "),
             })?;
-        let survey = Self::from_toml(
+        Self::from_toml(
             text,
             Path::new(&format!("configs/surveys/{name_or_path}.toml")),
-        )?;
-        Ok((survey, text.to_string()))
+        )
     }
 
     /// Parses and validates a survey TOML; `path` names it in errors.
@@ -316,7 +314,7 @@ mod tests {
 
     #[test]
     fn euclid_preset_has_vis_and_nisp() {
-        let (s, _) = Survey::load("euclid").unwrap();
+        let s = Survey::load("euclid").unwrap();
         let names: Vec<_> = s.bands.iter().map(|b| b.name.as_str()).collect();
         assert_eq!(names, ["VIS", "Y", "J", "H"]);
         assert_eq!((s.bands[0].size, s.bands[0].pixel_scale), (200, 0.1));
@@ -345,7 +343,7 @@ mod tests {
     #[test]
     fn every_preset_loads_and_its_kernels_build() {
         for (name, _) in PRESETS {
-            let (s, _) = Survey::load(name).unwrap();
+            let s = Survey::load(name).unwrap();
             assert_eq!(&s.name, name);
             for b in &s.bands {
                 let k = b.psf.kernel(b.pixel_scale, b.size).unwrap();
