@@ -23,9 +23,11 @@ pub enum Error {
         /// The parser's message, with its line and column where it gives them.
         message: String,
     },
-    /// A survey name that has no embedded preset.
-    #[error("unknown survey `{name}`: the embedded presets are {known}")]
-    UnknownSurvey {
+    /// A name that is neither a file nor an embedded preset.
+    #[error("unknown {kind} `{name}` (not a file either): the embedded presets are {known}")]
+    UnknownPreset {
+        /// What was asked for: `survey`, `population`.
+        kind: &'static str,
         /// The name asked for.
         name: String,
         /// The names that exist, comma-separated.
@@ -59,3 +61,34 @@ pub enum Error {
 
 /// The simulator's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The TOML text of `name_or_path`: the file if one exists at that path, else the embedded
+/// preset of that name from `presets` (name, text), with the path that names it in errors
+/// (`configs/<dir>/<name>.toml` for a preset). `kind` names the thing in the error.
+pub fn read_preset(
+    name_or_path: &str,
+    presets: &[(&str, &str)],
+    dir: &str,
+    kind: &'static str,
+) -> Result<(String, PathBuf)> {
+    let path = std::path::Path::new(name_or_path);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        return Ok((text, path.into()));
+    }
+    let (_, text) = presets
+        .iter()
+        .find(|(n, _)| *n == name_or_path)
+        .ok_or_else(|| Error::UnknownPreset {
+            kind,
+            name: name_or_path.to_string(),
+            known: presets.iter().map(|p| p.0).collect::<Vec<_>>().join(", "),
+        })?;
+    Ok((
+        text.to_string(),
+        PathBuf::from(format!("configs/{dir}/{name_or_path}.toml")),
+    ))
+}

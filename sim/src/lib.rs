@@ -2,7 +2,8 @@
 //!
 //! The modules follow the pipeline's order (DESIGN.md); a module never imports a later stage:
 //! `cosmology` → `mass`, `light` → `raytrace`, `caustics` → `observe` → `dataset`.
-//! `spec` reads one system; `render` ties the stages together for `sim render`.
+//! `spec` reads one system and `population` draws many; `render` ties the stages together for
+//! `sim render`, `generate` for `sim generate`.
 
 #![warn(missing_docs)]
 
@@ -10,10 +11,12 @@ pub mod caustics;
 pub mod cosmology;
 pub mod dataset;
 pub mod error;
+pub mod generate;
 pub mod labels;
 pub mod light;
 pub mod mass;
 pub mod observe;
+pub mod population;
 pub mod preview;
 pub mod raytrace;
 pub mod render;

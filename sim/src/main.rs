@@ -7,7 +7,12 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use indicatif::{ProgressBar, ProgressStyle};
+use sim::caustics::CausticGrid;
+use sim::dataset::{info, merge};
+use sim::generate::{generate, GenerateOptions, RunConfig, RunSettings, Shard};
 use sim::observe::{depth, Observer, Survey};
+use sim::population::PopulationConfig;
 use sim::render::{render_spec, RenderOptions};
 use sim::spec::SystemSpec;
 
@@ -48,6 +53,77 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Generate a labelled training set: a population's systems ray-traced, observed and
+    /// labelled, written as an HDF5 dataset (DESIGN.md).
+    Generate {
+        /// A survey preset (euclid, euclid-sglc2, des, lsst) or a survey TOML file.
+        #[arg(long, default_value = "euclid")]
+        survey: String,
+        /// Systems in the whole run.
+        #[arg(short = 'n', long = "n", default_value_t = 500)]
+        n: u64,
+        /// A population preset (sglc2) or a population TOML file.
+        #[arg(long, default_value = "sglc2")]
+        population: String,
+        /// Seed of the population and the noise: system k depends only on (seed, k).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output HDF5 file [default: datasets/<survey>-<population>-n<N>-s<seed>[-<i>of<n>].h5].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Generate only shard i of n (0-based), e.g. 0/4; join shards with `sim merge`.
+        #[arg(long, default_value = "0/1", value_parser = Shard::parse)]
+        shard: Shard,
+        /// Worker threads [default: one per core].
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Sub-pixels per pixel side.
+        #[arg(long, default_value_t = 2)]
+        supersample: usize,
+        /// Do not convolve with the PSF.
+        #[arg(long)]
+        no_psf: bool,
+        /// Do not add noise.
+        #[arg(long)]
+        no_noise: bool,
+        /// Continue an interrupted run with the same configuration from its last written block.
+        #[arg(long)]
+        resume: bool,
+        /// Systems computed and written per block.
+        #[arg(long, default_value_t = 64)]
+        block: usize,
+    },
+    /// Join the shards of one run into one file, equal to what the whole run writes.
+    Merge {
+        /// The merged file.
+        #[arg(long)]
+        out: PathBuf,
+        /// The shard files, in any order.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Print what a dataset holds: counts, lens fraction, bands, configuration.
+    Info {
+        /// The dataset.
+        file: PathBuf,
+        /// Also print the full configuration it was made with.
+        #[arg(long)]
+        config: bool,
+    },
+    /// Draw lenses and non-lenses of a dataset as a mosaic PNG, framed by their labels.
+    Preview {
+        /// The dataset.
+        file: PathBuf,
+        /// The PNG to write.
+        #[arg(long, default_value = "datasets/preview.png")]
+        out: PathBuf,
+        /// The band to draw [default: the detection band].
+        #[arg(long)]
+        band: Option<String>,
+        /// Lenses, and non-lenses, to draw.
+        #[arg(long, default_value_t = 8)]
+        per_class: usize,
+    },
     /// Print a survey's bands: background noise, sky and background-limited depths.
     Survey {
         /// A survey preset (euclid) or a survey TOML file.
@@ -76,8 +152,122 @@ fn main() -> ExitCode {
     }
 }
 
+/// Creates the parent directory of `path` if it has one.
+fn make_parent(path: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Generate {
+            survey,
+            n,
+            population,
+            seed,
+            out,
+            shard,
+            threads,
+            supersample,
+            no_psf,
+            no_noise,
+            resume,
+            block,
+        } => {
+            let start = Instant::now();
+            let survey = Survey::load(&survey)?;
+            let population = PopulationConfig::load(&population)?;
+            let out = out.unwrap_or_else(|| {
+                let part = if shard.count > 1 {
+                    format!("-{}of{}", shard.index, shard.count)
+                } else {
+                    String::new()
+                };
+                PathBuf::from(format!(
+                    "datasets/{}-{}-n{n}-s{seed}{part}.h5",
+                    survey.name, population.name
+                ))
+            });
+            make_parent(&out)?;
+            let config = RunConfig {
+                generate: RunSettings {
+                    n,
+                    seed,
+                    supersample,
+                    caustic_step: CausticGrid::DEFAULT_STEP,
+                    psf: !no_psf,
+                    noise: !no_noise,
+                },
+                survey,
+                population,
+            };
+            let (a, b) = shard.range(n);
+            let bar = ProgressBar::new(b - a);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} systems  {per_sec}  eta {eta}")
+                    .expect("a valid template"),
+            );
+            let opts = GenerateOptions {
+                shard,
+                threads,
+                block,
+                resume,
+            };
+            let summary = generate(&config, &out, &opts, &|k| bar.set_position(k));
+            bar.finish_and_clear();
+            let s = summary?;
+            let secs = start.elapsed().as_secs_f64();
+            let resumed = if s.resumed_at > 0 {
+                format!(" (resumed at system {})", s.resumed_at)
+            } else {
+                String::new()
+            };
+            println!(
+                "generated {} systems, {} lenses ({:.1} %), into {} in {secs:.1} s: {:.1} systems/s{resumed}",
+                s.systems,
+                s.lenses,
+                100.0 * s.lenses as f64 / s.systems.max(1) as f64,
+                s.path.display(),
+                s.generated as f64 / secs,
+            );
+        }
+        Command::Merge { out, inputs } => {
+            let start = Instant::now();
+            make_parent(&out)?;
+            let n = merge::merge(&inputs, &out)?;
+            println!(
+                "merged {} shards, {n} systems, into {} in {:.1} s",
+                inputs.len(),
+                out.display(),
+                start.elapsed().as_secs_f64()
+            );
+        }
+        Command::Info { file, config } => {
+            println!("{}", file.display());
+            println!("{}", info::describe(&file)?);
+            if config {
+                let f = sim::dataset::read::DatasetFile::open(&file)?;
+                println!("configuration:\n{}", f.attrs.config);
+            }
+        }
+        Command::Preview {
+            file,
+            out,
+            band,
+            per_class,
+        } => {
+            make_parent(&out)?;
+            let drawn = info::preview(&file, &out, band.as_deref(), per_class)?;
+            println!(
+                "drew {} systems of {} into {} (lenses framed green, non-lenses red): indices {:?}",
+                drawn.len(),
+                file.display(),
+                out.display(),
+                drawn
+            );
+        }
         Command::Render {
             spec,
             survey,
@@ -104,10 +294,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     PathBuf::from("(embedded example spec)"),
                 ),
             };
-            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
+            make_parent(&out)?;
             let r = render_spec(&spec, &label, &survey, &opts, &out, png.as_deref())?;
             let te = r.curves.as_ref().map_or(0.0, |c| c.einstein_radius);
             let l = &r.labels;

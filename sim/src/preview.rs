@@ -79,8 +79,65 @@ pub fn contact_sheet(images: &[&Array2<f32>]) -> (Vec<u8>, usize, usize) {
 /// Writes a contact sheet of `images` (first band grey, next three as colour) to a PNG file,
 /// under a temporary name first so that a failure leaves nothing behind.
 pub fn write_contact_sheet(path: &Path, images: &[&Array2<f32>]) -> Result<()> {
+    let (rgb, w, h) = contact_sheet(images);
+    write_png(path, &rgb, w, h)
+}
+
+/// Side of a mosaic tile, pixels.
+pub const TILE: usize = 160;
+/// Width of the coloured frame around a mosaic tile, pixels.
+const FRAME: usize = 5;
+/// Frame colours: a lens (green), not a lens (red), unlabelled (grey).
+const LENS_RGB: [u8; 3] = [40, 200, 60];
+const NON_LENS_RGB: [u8; 3] = [210, 40, 40];
+const UNLABELLED_RGB: [u8; 3] = [128, 128, 128];
+
+/// RGB pixels, width and height of a mosaic of grey tiles in `columns` columns, each image
+/// stretched on its own (1st–99.7th percentile, asinh) and framed by its label's colour:
+/// green for a lens, red for a non-lens, grey for none. A `None` tile leaves its cell empty.
+pub type Tile<'a> = Option<(&'a Array2<f32>, Option<bool>)>;
+
+/// See [`Tile`]: RGB pixels, width and height of the mosaic.
+pub fn mosaic(tiles: &[Tile], columns: usize) -> (Vec<u8>, usize, usize) {
+    let columns = columns.max(1).min(tiles.len().max(1));
+    let rows = tiles.len().div_ceil(columns).max(1);
+    let cell = TILE + 2 * FRAME + GAP;
+    let (width, height) = (columns * cell - GAP, rows * cell - GAP);
+    let mut rgb = vec![0u8; width * height * 3];
+    for (t, tile) in tiles.iter().enumerate() {
+        let Some((img, label)) = tile else { continue };
+        let (x0, y0) = ((t % columns) * cell, (t / columns) * cell);
+        let frame = match label {
+            Some(true) => LENS_RGB,
+            Some(false) => NON_LENS_RGB,
+            None => UNLABELLED_RGB,
+        };
+        let values: Vec<f32> = img.iter().copied().collect();
+        let (lo, hi) = (percentile(&values, 1.0).min(0.0), percentile(&values, 99.7));
+        let (h, w) = img.dim();
+        for r in 0..TILE + 2 * FRAME {
+            for c in 0..TILE + 2 * FRAME {
+                let px = &mut rgb[((y0 + r) * width + x0 + c) * 3..][..3];
+                let inside =
+                    (FRAME..FRAME + TILE).contains(&r) && (FRAME..FRAME + TILE).contains(&c);
+                if inside {
+                    let (ri, ci) = (TILE - 1 - (r - FRAME), c - FRAME); // y up
+                    let v = img[[(ri * h / TILE).min(h - 1), (ci * w / TILE).min(w - 1)]];
+                    px.fill((255.0 * stretch(v, lo, hi)).round() as u8);
+                } else {
+                    px.copy_from_slice(&frame);
+                }
+            }
+        }
+    }
+    (rgb, width, height)
+}
+
+/// Writes RGB pixels (row-major, 3 bytes each) as a PNG, under a temporary name first so that a
+/// failure leaves nothing behind.
+pub fn write_png(path: &Path, rgb: &[u8], w: usize, h: usize) -> Result<()> {
     let tmp = crate::dataset::hdf5::temporary_path(path);
-    match encode_png(&tmp, images, path) {
+    match encode_png(&tmp, rgb, w, h, path) {
         Ok(()) => std::fs::rename(&tmp, path).map_err(|source| Error::Io {
             path: path.into(),
             source,
@@ -93,8 +150,7 @@ pub fn write_contact_sheet(path: &Path, images: &[&Array2<f32>]) -> Result<()> {
 }
 
 /// Encodes the contact sheet into `tmp`; errors name `path`, the file the user asked for.
-fn encode_png(tmp: &Path, images: &[&Array2<f32>], path: &Path) -> Result<()> {
-    let (rgb, w, h) = contact_sheet(images);
+fn encode_png(tmp: &Path, rgb: &[u8], w: usize, h: usize, path: &Path) -> Result<()> {
     let io = |source| Error::Io {
         path: path.into(),
         source,
@@ -108,7 +164,7 @@ fn encode_png(tmp: &Path, images: &[&Array2<f32>], path: &Path) -> Result<()> {
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(png_err)?;
-    writer.write_image_data(&rgb).map_err(png_err)?;
+    writer.write_image_data(rgb).map_err(png_err)?;
     writer.finish().map_err(png_err)
 }
 

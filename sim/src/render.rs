@@ -87,13 +87,33 @@ pub struct Rendered {
     pub n_images: u32,
 }
 
-/// Renders, observes and labels a prepared system.
+/// The tangential critical curve and caustic of `system`'s lens over the survey's largest
+/// stamp, at the options' step.
+pub fn system_curves(
+    system: &System,
+    survey: &Survey,
+    opts: &RenderOptions,
+) -> Option<CriticalCurves> {
+    critical_curves(
+        &system.lens,
+        CausticGrid {
+            half_width: survey.max_half_width(),
+            step: opts.caustic_step,
+        },
+    )
+}
+
+/// Renders, observes and labels a prepared system: system `index` of a run (its noise depends
+/// on the options' seed and this index), with its critical curves already found
+/// ([`system_curves`]).
 pub fn render_system(
     system: &System,
     source_center: Option<[f64; 2]>,
     survey: &Survey,
     observer: &Observer,
     opts: &RenderOptions,
+    index: u64,
+    curves: Option<CriticalCurves>,
 ) -> Rendered {
     let images = render(system, &survey.band_grids(), opts.supersample);
     let mag_eff = effective_magnification(system, &images);
@@ -103,7 +123,7 @@ pub fn render_system(
             psf: opts.psf,
             noise: opts.noise,
             seed: opts.seed,
-            index: 0,
+            index,
         },
     );
     let sources: Vec<&Array2<f32>> = observed.iter().map(|o| &o.source).collect();
@@ -116,13 +136,6 @@ pub fn render_system(
         survey.detection_band(),
     );
     let half_width = survey.max_half_width();
-    let curves = critical_curves(
-        &system.lens,
-        CausticGrid {
-            half_width,
-            step: opts.caustic_step,
-        },
-    );
     let n_images = source_center.map_or(0, |c| {
         count_images(&system.lens, c, half_width, IMAGE_COUNT_STEP)
     });
@@ -220,7 +233,8 @@ pub fn render_spec(
     let system = spec.build(survey, spec_path)?;
     let observer = Observer::new(survey)?;
     let source_center = spec.source.light.first().map(|l| l.center());
-    let rendered = render_system(&system, source_center, survey, &observer, opts);
+    let curves = system_curves(&system, survey, opts);
+    let rendered = render_system(&system, source_center, survey, &observer, opts, 0, curves);
     let config = toml::to_string(&RenderConfig {
         render: opts,
         survey,
@@ -239,6 +253,8 @@ pub fn render_spec(
         survey: survey.name.clone(),
         seed: opts.seed,
         config,
+        first_index: 0,
+        n_total: 1,
     };
     let labels = LabelColumn {
         is_lens: vec![u8::from(rendered.labels.is_lens)],
@@ -250,7 +266,7 @@ pub fn render_spec(
         &attrs,
         &images,
         &catalog(spec, &system, &rendered, survey, 0),
-        Some(&labels),
+        &labels,
     )?;
     if let Some(p) = png {
         let shown: Vec<&Array2<f32>> = rendered.observed.iter().map(|o| &o.image).collect();

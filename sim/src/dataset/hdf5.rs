@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
-use ndarray::{Array3, ArrayView2};
+use ndarray::{s, Array3, ArrayView2};
 
 use crate::error::{Error, Result};
 use crate::observe::survey::LabelCriteria;
@@ -23,7 +23,7 @@ pub const FORMAT: &str = "lensforge-dataset";
 pub const FORMAT_VERSION: u32 = 1;
 
 /// File-level attributes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Attributes {
     /// The survey's name.
     pub survey: String,
@@ -31,6 +31,10 @@ pub struct Attributes {
     pub seed: u64,
     /// The full configuration used, as text.
     pub config: String,
+    /// Index, in its run, of the file's first system (a shard's start; 0 for a whole run).
+    pub first_index: u64,
+    /// Number of systems in the whole run the file belongs to.
+    pub n_total: u64,
 }
 
 /// One catalogue column.
@@ -44,6 +48,33 @@ pub enum Column {
     U8(Vec<u8>),
 }
 
+impl Column {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Column::F64(v) => v.len(),
+            Column::I64(v) => v.len(),
+            Column::U8(v) => v.len(),
+        }
+    }
+
+    /// True when the column holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `other`'s values (the same variant) to this column; false if the variants differ.
+    pub fn extend(&mut self, other: &Column) -> bool {
+        match (self, other) {
+            (Column::F64(a), Column::F64(b)) => a.extend_from_slice(b),
+            (Column::I64(a), Column::I64(b)) => a.extend_from_slice(b),
+            (Column::U8(a), Column::U8(b)) => a.extend_from_slice(b),
+            _ => return false,
+        }
+        true
+    }
+}
+
 /// The `/labels/is_lens` dataset and the criteria that made it (stored as its attributes).
 #[derive(Clone, Debug)]
 pub struct LabelColumn<'a> {
@@ -55,94 +86,275 @@ pub struct LabelColumn<'a> {
     pub detection_band: &'a str,
 }
 
-/// Writes a complete dataset of N systems: `images` are (band name, N×H×W array) in survey
-/// order, `catalog` (column name, column of length N), `labels` the detectability label.
-/// Written to `path` atomically.
-pub fn write_dataset(
-    path: &Path,
-    attrs: &Attributes,
-    images: &[(String, Array3<f32>)],
-    catalog: &[(String, Column)],
-    labels: Option<&LabelColumn>,
-) -> Result<()> {
-    let tmp = temporary_path(path);
-    let h5err = |source| Error::Hdf5 {
-        path: path.into(),
-        source,
-    };
-    let result = (|| -> hdf5::Result<()> {
-        let file = hdf5::File::create(&tmp)?;
-        write_str_attr(&file, "format", FORMAT)?;
-        file.new_attr::<u32>()
-            .create("format_version")?
-            .write_scalar(&FORMAT_VERSION)?;
-        write_str_attr(&file, "survey", &attrs.survey)?;
-        file.new_attr::<u64>()
-            .create("seed")?
-            .write_scalar(&attrs.seed)?;
-        write_str_attr(&file, "generator", &crate::generator())?;
-        write_str_attr(&file, "config", &attrs.config)?;
-        let g = file.create_group("images")?;
-        for (band, arr) in images {
-            let (_, h, w) = arr.dim();
-            g.new_dataset_builder()
-                .chunk((1, h, w))
-                .shuffle()
-                .deflate(4)
-                .with_data(arr)
-                .create(band.as_str())?;
-        }
-        let c = file.create_group("catalog")?;
-        for (name, col) in catalog {
-            match col {
-                Column::F64(v) => c
-                    .new_dataset_builder()
-                    .with_data(v.as_slice())
-                    .create(name.as_str())?,
-                Column::I64(v) => c
-                    .new_dataset_builder()
-                    .with_data(v.as_slice())
-                    .create(name.as_str())?,
-                Column::U8(v) => c
-                    .new_dataset_builder()
-                    .with_data(v.as_slice())
-                    .create(name.as_str())?,
-            };
-        }
-        if let Some(l) = labels {
-            let g = file.create_group("labels")?;
-            let d = g
-                .new_dataset_builder()
-                .with_data(l.is_lens.as_slice())
-                .create("is_lens")?;
-            write_str_attr(&d, "detection_band", l.detection_band)?;
+/// The shape of a dataset: its bands and their stamp sides, its length, its label criteria.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// (band name, stamp side in pixels), survey order.
+    pub bands: Vec<(String, usize)>,
+    /// Number of systems N.
+    pub n: usize,
+    /// The label criteria (attributes of `/labels/is_lens`).
+    pub criteria: LabelCriteria,
+    /// The band whose pixels are counted.
+    pub detection_band: String,
+}
+
+/// Writes a dataset block by block, with memory bounded by the block, under a temporary name
+/// (`.name.partial`) that is renamed to the destination only by [`finish`](Self::finish).
+///
+/// After every block the file is flushed and its `systems_written` attribute updated, so an
+/// interrupted run can be [`resume`](Self::resume)d from the last complete block.
+pub struct DatasetWriter {
+    file: hdf5::File,
+    path: PathBuf,
+    tmp: PathBuf,
+    layout: Layout,
+    images: Vec<hdf5::Dataset>,
+    labels: hdf5::Dataset,
+    written: usize,
+}
+
+/// Root attribute counting the systems written so far (equal to N in a finished file).
+pub const SYSTEMS_WRITTEN: &str = "systems_written";
+
+impl DatasetWriter {
+    /// Starts a new file for `path` (any earlier partial file is replaced).
+    pub fn create(path: &Path, attrs: &Attributes, layout: Layout) -> Result<Self> {
+        let tmp = temporary_path(path);
+        let built = (|| -> hdf5::Result<(hdf5::File, Vec<hdf5::Dataset>, hdf5::Dataset)> {
+            let file = hdf5::File::create(&tmp)?;
+            write_str_attr(&file, "format", FORMAT)?;
+            file.new_attr::<u32>()
+                .create("format_version")?
+                .write_scalar(&FORMAT_VERSION)?;
+            write_str_attr(&file, "survey", &attrs.survey)?;
+            file.new_attr::<u64>()
+                .create("seed")?
+                .write_scalar(&attrs.seed)?;
+            write_str_attr(&file, "generator", &crate::generator())?;
+            write_str_attr(&file, "config", &attrs.config)?;
+            file.new_attr::<u64>()
+                .create("first_index")?
+                .write_scalar(&attrs.first_index)?;
+            file.new_attr::<u64>()
+                .create("n_total")?
+                .write_scalar(&attrs.n_total)?;
+            file.new_attr::<u64>()
+                .create(SYSTEMS_WRITTEN)?
+                .write_scalar(&0u64)?;
+            let g = file.create_group("images")?;
+            let mut images = Vec::new();
+            for (band, side) in &layout.bands {
+                images.push(
+                    g.new_dataset::<f32>()
+                        .chunk((1, *side, *side))
+                        .shuffle()
+                        .deflate(4)
+                        .shape((layout.n, *side, *side))
+                        .create(band.as_str())?,
+                );
+            }
+            file.create_group("catalog")?;
+            let lg = file.create_group("labels")?;
+            let d = lg.new_dataset::<u8>().shape(layout.n).create("is_lens")?;
+            write_str_attr(&d, "detection_band", &layout.detection_band)?;
             d.new_attr::<u32>()
                 .create("min_n_pix")?
-                .write_scalar(&l.criteria.min_n_pix)?;
+                .write_scalar(&layout.criteria.min_n_pix)?;
             d.new_attr::<u32>()
                 .create("min_groups")?
-                .write_scalar(&l.criteria.min_groups)?;
+                .write_scalar(&layout.criteria.min_groups)?;
             d.new_attr::<f64>()
                 .create("min_mag_eff")?
-                .write_scalar(&l.criteria.min_mag_eff)?;
+                .write_scalar(&layout.criteria.min_mag_eff)?;
             write_str_attr(
                 &d,
                 "definition",
                 "n_source_groups >= min_groups and n_pix_source > min_n_pix (detection band) and mag_eff_<band> > min_mag_eff in every band",
             )?;
-        }
-        file.close()
-    })();
-    match result {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(h5err(e))
+            file.flush()?;
+            Ok((file, images, d))
+        })();
+        match built {
+            Ok((file, images, labels)) => Ok(Self {
+                file,
+                path: path.into(),
+                tmp,
+                layout,
+                images,
+                labels,
+                written: 0,
+            }),
+            Err(source) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(Error::Hdf5 {
+                    path: path.into(),
+                    source,
+                })
+            }
         }
     }
+
+    /// Reopens the partial file of an interrupted run for `path`, if there is one that holds
+    /// the same attributes and layout; `Ok(None)` when there is none (or it cannot be read, as
+    /// after a crash in the middle of a write), in which case the run starts afresh.
+    pub fn resume(path: &Path, attrs: &Attributes, layout: Layout) -> Result<Option<Self>> {
+        let tmp = temporary_path(path);
+        if !tmp.is_file() {
+            return Ok(None);
+        }
+        let opened = (|| -> hdf5::Result<Option<Self>> {
+            let file = hdf5::File::open_rw(&tmp)?;
+            let same = read_str_attr(&file, "config")? == attrs.config
+                && read_str_attr(&file, "survey")? == attrs.survey
+                && file.attr("seed")?.read_scalar::<u64>()? == attrs.seed
+                && file.attr("first_index")?.read_scalar::<u64>()? == attrs.first_index
+                && file.attr("n_total")?.read_scalar::<u64>()? == attrs.n_total;
+            if !same {
+                return Ok(None);
+            }
+            let written = file.attr(SYSTEMS_WRITTEN)?.read_scalar::<u64>()? as usize;
+            let mut images = Vec::new();
+            for (band, side) in &layout.bands {
+                let d = file.dataset(&format!("images/{band}"))?;
+                if d.shape() != [layout.n, *side, *side] {
+                    return Ok(None);
+                }
+                images.push(d);
+            }
+            let labels = file.dataset("labels/is_lens")?;
+            Ok(Some(Self {
+                file,
+                path: path.into(),
+                tmp: tmp.clone(),
+                layout,
+                images,
+                labels,
+                written,
+            }))
+        })();
+        Ok(opened.ok().flatten())
+    }
+
+    /// Systems written so far.
+    pub fn written(&self) -> usize {
+        self.written
+    }
+
+    /// Appends a block of systems: one (k, H, W) array per band, catalogue columns of length
+    /// k (the same names and types in every block), and k labels.
+    pub fn append(
+        &mut self,
+        images: &[Array3<f32>],
+        catalog: &[(String, Column)],
+        is_lens: &[u8],
+    ) -> Result<()> {
+        let k = is_lens.len();
+        let (a, b) = (self.written, self.written + k);
+        let bad = |reason: String| Error::InvalidSpec {
+            file: self.path.clone(),
+            field: "(dataset block)".into(),
+            reason,
+        };
+        if b > self.layout.n {
+            return Err(bad(format!(
+                "{b} systems exceed the dataset's length {}",
+                self.layout.n
+            )));
+        }
+        if images.len() != self.images.len()
+            || images.iter().any(|im| im.dim().0 != k)
+            || catalog.iter().any(|(_, c)| c.len() != k)
+        {
+            return Err(bad(format!(
+                "a block of {k} systems needs {} image stacks and columns of that length",
+                self.images.len()
+            )));
+        }
+        let n = self.layout.n;
+        let result = (|| -> hdf5::Result<()> {
+            for (d, im) in self.images.iter().zip(images) {
+                d.write_slice(im, s![a..b, .., ..])?;
+            }
+            let g = self.file.group("catalog")?;
+            for (name, col) in catalog {
+                let exists = g.link_exists(name);
+                macro_rules! put {
+                    ($t:ty, $v:expr) => {{
+                        let d = if exists {
+                            g.dataset(name)?
+                        } else {
+                            g.new_dataset::<$t>().shape(n).create(name.as_str())?
+                        };
+                        d.write_slice($v.as_slice(), a..b)?;
+                    }};
+                }
+                match col {
+                    Column::F64(v) => put!(f64, v),
+                    Column::I64(v) => put!(i64, v),
+                    Column::U8(v) => put!(u8, v),
+                }
+            }
+            self.labels.write_slice(is_lens, a..b)?;
+            self.file.attr(SYSTEMS_WRITTEN)?.write_scalar(&(b as u64))?;
+            self.file.flush()
+        })();
+        result.map_err(|source| Error::Hdf5 {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.written = b;
+        Ok(())
+    }
+
+    /// Closes the file and renames it to its destination; an error if fewer than N systems
+    /// were written (the partial file is then kept for a resume).
+    pub fn finish(self) -> Result<()> {
+        if self.written != self.layout.n {
+            return Err(Error::InvalidSpec {
+                file: self.path.clone(),
+                field: "(dataset)".into(),
+                reason: format!(
+                    "only {} of {} systems were written",
+                    self.written, self.layout.n
+                ),
+            });
+        }
+        let (path, tmp) = (self.path.clone(), self.tmp.clone());
+        drop(self.images);
+        drop(self.labels);
+        self.file.close().map_err(|source| Error::Hdf5 {
+            path: path.clone(),
+            source,
+        })?;
+        std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })
+    }
+}
+
+/// Writes a complete dataset of N systems at once: `images` are (band name, N×H×W array) in
+/// survey order, `catalog` (column name, column of length N), `labels` the detectability
+/// label. Written to `path` atomically.
+pub fn write_dataset(
+    path: &Path,
+    attrs: &Attributes,
+    images: &[(String, Array3<f32>)],
+    catalog: &[(String, Column)],
+    labels: &LabelColumn,
+) -> Result<()> {
+    let layout = Layout {
+        bands: images.iter().map(|(b, a)| (b.clone(), a.dim().1)).collect(),
+        n: labels.is_lens.len(),
+        criteria: labels.criteria.clone(),
+        detection_band: labels.detection_band.to_string(),
+    };
+    let mut w = DatasetWriter::create(path, attrs, layout)?;
+    let stacks: Vec<Array3<f32>> = images.iter().map(|(_, a)| a.clone()).collect();
+    let written = w.append(&stacks, catalog, &labels.is_lens);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&w.tmp);
+        return Err(e);
+    }
+    w.finish()
 }
 
 /// `dir/.name.partial`: where a file is written before it is complete.
@@ -152,6 +364,11 @@ pub fn temporary_path(path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.partial"))
+}
+
+/// Reads a string attribute.
+pub fn read_str_attr(loc: &hdf5::Location, name: &str) -> hdf5::Result<String> {
+    Ok(loc.attr(name)?.read_scalar::<VarLenUnicode>()?.to_string())
 }
 
 fn write_str_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {

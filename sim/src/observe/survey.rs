@@ -52,6 +52,9 @@ pub struct Band {
     pub gain: f64,
     /// The point-spread function.
     pub psf: PsfSpec,
+    /// Central wavelength of the filter, μm (used by populations for colours; optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wavelength: Option<f64>,
 }
 
 impl Band {
@@ -124,25 +127,8 @@ pub struct Survey {
 impl Survey {
     /// An embedded preset by name, or a TOML file if `name_or_path` names an existing file.
     pub fn load(name_or_path: &str) -> Result<Self> {
-        let path = Path::new(name_or_path);
-        if path.is_file() {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.into(),
-                source,
-            })?;
-            return Self::from_toml(&text, path);
-        }
-        let (_, text) = PRESETS
-            .iter()
-            .find(|(n, _)| *n == name_or_path)
-            .ok_or_else(|| Error::UnknownSurvey {
-                name: name_or_path.to_string(),
-                known: PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "),
-            })?;
-        Self::from_toml(
-            text,
-            Path::new(&format!("configs/surveys/{name_or_path}.toml")),
-        )
+        let (text, path) = crate::error::read_preset(name_or_path, PRESETS, "surveys", "survey")?;
+        Self::from_toml(&text, &path)
     }
 
     /// Parses and validates a survey TOML; `path` names it in errors.
@@ -229,6 +215,9 @@ impl Survey {
             non_negative("dark_current", b.dark_current, "e⁻/s per pixel")?;
             positive("gain", b.gain, "e⁻/ADU")?;
             b.psf.validate().map_err(|(f, r)| bad(i, f, r))?;
+            if let Some(w) = b.wavelength {
+                positive("wavelength", w, "μm")?;
+            }
             if self.bands[..i].iter().any(|o| o.name == b.name) {
                 return Err(bad(i, "name", format!("band `{}` appears twice", b.name)));
             }
@@ -305,6 +294,7 @@ pub(crate) fn test_band(name: &str, size: usize, pixel_scale: f64) -> Band {
         psf: PsfSpec::Gaussian {
             fwhm: 2.0 * pixel_scale,
         },
+        wavelength: None,
     }
 }
 

@@ -1,0 +1,409 @@
+//! `sim generate`: a population's systems streamed through ray shooting, observation and
+//! labels into an HDF5 dataset, block by block.
+//!
+//! System k depends only on (seed, k): the population draws it from its own random stream and
+//! its noise comes from streams keyed by (seed, k, band), so any thread count, any shard and a
+//! resumed run give the same bytes. Blocks are computed in parallel (rayon) while the previous
+//! block is compressed and written on a writer thread; memory is bounded by two blocks.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+
+use ndarray::{Array3, Axis};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::hdf5::{Attributes, Column, DatasetWriter, Layout};
+use crate::error::{Error, Result};
+use crate::observe::{Observer, Survey};
+use crate::population::{Population, PopulationConfig, Sampled};
+use crate::render::{catalog, render_system, RenderOptions};
+
+/// One slice of a run: shard `index` of `count` (0-based), `--shard i/n` on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, in [0, count).
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole run.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `i/n`; the error says what is wrong.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not of the form i/n (e.g. 0/4)"))?;
+        let index: u64 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{i}` in `{text}` is not a shard number"))?;
+        let count: u64 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` in `{text}` is not a shard count"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "`{text}`: the shard index must lie in [0, {count}) and the count be ≥ 1"
+            ));
+        }
+        Ok(Self { index, count })
+    }
+
+    /// The system indices [start, end) of this shard of a run of `n` systems.
+    pub fn range(&self, n: u64) -> (u64, u64) {
+        let at = |k: u64| ((n as u128 * k as u128) / self.count as u128) as u64;
+        (at(self.index), at(self.index + 1))
+    }
+}
+
+/// Everything that decides a run's systems: stored, as TOML, in the file's `config` attribute
+/// (the same for every shard of a run, so that `sim merge` can check it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// The run's settings.
+    pub generate: RunSettings,
+    /// The survey.
+    pub survey: Survey,
+    /// The population.
+    pub population: PopulationConfig,
+}
+
+/// A run's settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    /// Systems in the whole run.
+    pub n: u64,
+    /// Seed of the population and the noise.
+    pub seed: u64,
+    /// Sub-pixels per pixel side.
+    pub supersample: usize,
+    /// Grid step of the critical curves, arcsec.
+    pub caustic_step: f64,
+    /// PSF convolution on.
+    pub psf: bool,
+    /// Noise on.
+    pub noise: bool,
+}
+
+impl RunConfig {
+    /// Parses the `config` attribute of a generated file.
+    pub fn from_toml(text: &str, file: &Path) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Parse {
+            file: file.into(),
+            message: format!("its `config` attribute is not a `sim generate` configuration: {e}"),
+        })
+    }
+
+    /// The render options these settings stand for.
+    pub fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            supersample: self.generate.supersample,
+            caustic_step: self.generate.caustic_step,
+            psf: self.generate.psf,
+            noise: self.generate.noise,
+            seed: self.generate.seed,
+        }
+    }
+
+    /// The file layout of `n` systems of this run.
+    pub fn layout(&self, n: usize) -> Layout {
+        let s = &self.survey;
+        Layout {
+            bands: s.bands.iter().map(|b| (b.name.clone(), b.size)).collect(),
+            n,
+            criteria: s.labels.clone(),
+            detection_band: s.bands[s.detection_band()].name.clone(),
+        }
+    }
+
+    /// The file attributes of the shard starting at `first_index`.
+    pub fn attributes(&self, first_index: u64) -> Result<Attributes> {
+        Ok(Attributes {
+            survey: self.survey.name.clone(),
+            seed: self.generate.seed,
+            config: toml::to_string(self).map_err(|e| Error::Parse {
+                file: "(run configuration)".into(),
+                message: format!("cannot record the configuration: {e}"),
+            })?,
+            first_index,
+            n_total: self.generate.n,
+        })
+    }
+}
+
+/// How to run.
+#[derive(Clone, Debug)]
+pub struct GenerateOptions {
+    /// The slice of the run to generate.
+    pub shard: Shard,
+    /// Worker threads (0: rayon's default, one per core).
+    pub threads: usize,
+    /// Systems per block written at once (memory grows with it).
+    pub block: usize,
+    /// Continue an interrupted run's partial file when its configuration matches.
+    pub resume: bool,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        Self {
+            shard: Shard::WHOLE,
+            threads: 0,
+            block: 64,
+            resume: false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Systems in the file.
+    pub systems: u64,
+    /// Of which labelled lenses.
+    pub lenses: u64,
+    /// Systems generated by this call (fewer than `systems` after a resume).
+    pub generated: u64,
+    /// Where a resumed run started, as an index into the file.
+    pub resumed_at: u64,
+    /// The file written.
+    pub path: PathBuf,
+}
+
+/// One system's images (survey band order), catalogue row and label.
+pub struct SystemRecord {
+    /// Observed images, e⁻/s per pixel.
+    pub images: Vec<ndarray::Array2<f32>>,
+    /// Catalogue columns of length 1.
+    pub catalog: Vec<(String, Column)>,
+    /// 1 for a lens.
+    pub is_lens: u8,
+}
+
+/// Simulates system `index` of the run: sample, ray-shoot, observe, label.
+pub fn simulate(
+    population: &Population,
+    survey: &Survey,
+    observer: &Observer,
+    opts: &RenderOptions,
+    index: u64,
+) -> Result<SystemRecord> {
+    let Sampled {
+        spec,
+        truth,
+        curves,
+    } = population.sample(opts.seed, index);
+    let system = spec.build(survey, Path::new(&format!("(population system {index})")))?;
+    let source_center = spec.source.light.first().map(|l| l.center());
+    let rendered = render_system(
+        &system,
+        source_center,
+        survey,
+        observer,
+        opts,
+        index,
+        curves,
+    );
+    let mut cols = catalog(&spec, &system, &rendered, survey, index as i64);
+    let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
+    cols.extend([
+        f("sigma_v", truth.sigma_v),
+        f("halo_mass", truth.halo_mass),
+        f("concentration", truth.concentration),
+        f("stellar_mass", truth.stellar_mass),
+        f("lens_r_eff", truth.lens_r_eff),
+        f("source_r_eff", truth.source_r_eff),
+        f("source_mag_ref", truth.source_mag_ref),
+        (
+            "n_neighbours".to_string(),
+            Column::I64(vec![truth.n_neighbours as i64]),
+        ),
+    ]);
+    Ok(SystemRecord {
+        images: rendered.observed.into_iter().map(|o| o.image).collect(),
+        catalog: cols,
+        is_lens: u8::from(rendered.labels.is_lens),
+    })
+}
+
+/// A block of consecutive systems, ready to append.
+struct Block {
+    images: Vec<Array3<f32>>,
+    catalog: Vec<(String, Column)>,
+    is_lens: Vec<u8>,
+}
+
+fn stack(records: Vec<SystemRecord>) -> Block {
+    let n_bands = records.first().map_or(0, |r| r.images.len());
+    let images = (0..n_bands)
+        .map(|b| {
+            let views: Vec<_> = records.iter().map(|r| r.images[b].view()).collect();
+            ndarray::stack(Axis(0), &views).expect("every system has the band's stamp size")
+        })
+        .collect();
+    let mut catalog: Vec<(String, Column)> = Vec::new();
+    let mut is_lens = Vec::with_capacity(records.len());
+    for r in records {
+        if catalog.is_empty() {
+            catalog = r.catalog;
+        } else {
+            for ((_, acc), (_, c)) in catalog.iter_mut().zip(&r.catalog) {
+                acc.extend(c);
+            }
+        }
+        is_lens.push(r.is_lens);
+    }
+    Block {
+        images,
+        catalog,
+        is_lens,
+    }
+}
+
+/// Generates the shard `opts.shard` of the run `config` into `out`, calling `progress` with
+/// the number of systems in the file after every block. Nothing appears at `out` until the
+/// file is complete.
+pub fn generate(
+    config: &RunConfig,
+    out: &Path,
+    opts: &GenerateOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary> {
+    let render_opts = config.render_options();
+    render_opts.validate()?;
+    if opts.block == 0 {
+        return Err(Error::InvalidSpec {
+            file: "(command line)".into(),
+            field: "block".into(),
+            reason: "0 must be ≥ 1 systems".into(),
+        });
+    }
+    let survey = &config.survey;
+    let population = Population::new(config.population.clone(), survey)?;
+    let observer = Observer::new(survey)?;
+    let (start, end) = opts.shard.range(config.generate.n);
+    let n = (end - start) as usize;
+    let attrs = config.attributes(start)?;
+    let layout = config.layout(n);
+    let writer = match opts.resume {
+        true => DatasetWriter::resume(out, &attrs, layout.clone())?,
+        false => None,
+    };
+    let mut writer = match writer {
+        Some(w) => w,
+        None => DatasetWriter::create(out, &attrs, layout)?,
+    };
+    let resumed_at = writer.written() as u64;
+    progress(resumed_at);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::InvalidSpec {
+            file: "(command line)".into(),
+            field: "--threads".into(),
+            reason: e.to_string(),
+        })?;
+
+    // The writer thread appends blocks while the pool computes the next one.
+    let (tx, rx) = sync_channel::<Block>(1);
+    let written = std::thread::scope(|scope| -> Result<(DatasetWriter, u64)> {
+        let handle = scope.spawn(move || -> Result<(DatasetWriter, u64)> {
+            let mut lenses = 0u64;
+            for block in rx {
+                writer.append(&block.images, &block.catalog, &block.is_lens)?;
+                lenses += block.is_lens.iter().map(|&l| l as u64).sum::<u64>();
+                progress(writer.written() as u64);
+            }
+            Ok((writer, lenses))
+        });
+        let mut first = start + resumed_at;
+        let mut failure = None;
+        while first < end {
+            let last = (first + opts.block as u64).min(end);
+            let records: Result<Vec<SystemRecord>> = pool.install(|| {
+                (first..last)
+                    .into_par_iter()
+                    .map(|k| simulate(&population, survey, &observer, &render_opts, k))
+                    .collect()
+            });
+            match records {
+                Ok(r) => {
+                    if tx.send(stack(r)).is_err() {
+                        break; // the writer stopped on an error, reported below
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            first = last;
+        }
+        drop(tx);
+        let joined = handle.join().map_err(|_| Error::InvalidSpec {
+            file: out.into(),
+            field: "(writer)".into(),
+            reason: "the writer thread panicked".into(),
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => joined,
+        }
+    })?;
+    let (writer, new_lenses) = written;
+    // Lenses written before a resume are counted from the file at the end.
+    writer.finish()?;
+    let lenses = if resumed_at == 0 {
+        new_lenses
+    } else {
+        count_lenses(out)?
+    };
+    Ok(Summary {
+        systems: n as u64,
+        lenses,
+        generated: n as u64 - resumed_at,
+        resumed_at,
+        path: out.into(),
+    })
+}
+
+fn count_lenses(path: &Path) -> Result<u64> {
+    let read = || -> hdf5::Result<u64> {
+        let f = hdf5::File::open(path)?;
+        let v: Vec<u8> = f.dataset("labels/is_lens")?.read_raw()?;
+        Ok(v.iter().map(|&x| x as u64).sum())
+    };
+    read().map_err(|source| Error::Hdf5 {
+        path: path.into(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_tile_the_run() {
+        for n in [0u64, 1, 7, 100, 2001] {
+            for count in 1..6 {
+                let mut next = 0;
+                for index in 0..count {
+                    let (a, b) = Shard { index, count }.range(n);
+                    assert_eq!(a, next);
+                    assert!(b >= a);
+                    next = b;
+                }
+                assert_eq!(next, n);
+            }
+        }
+        assert_eq!(Shard::parse("1/4").unwrap(), Shard { index: 1, count: 4 });
+        for bad in ["4/4", "1", "a/2", "0/0", "1/b"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! `sim generate`, `sim merge`, `sim info` and `sim preview` on real files: the dataset layout
+//! of DESIGN.md read back through the HDF5 library, determinism across threads, shards and
+//! resumes. (The command-line tests are in `generate_cli.rs`: a child process started while
+//! this binary holds an HDF5 file open would inherit its descriptor and its lock.)
+
+use std::path::Path;
+
+use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenUnicode};
+use ndarray::Array3;
+use sim::caustics::CausticGrid;
+use sim::dataset::hdf5::{Column, DatasetWriter};
+use sim::dataset::merge::merge;
+use sim::generate::{generate, simulate, GenerateOptions, RunConfig, RunSettings, Shard};
+use sim::observe::{Observer, Survey};
+use sim::population::{Population, PopulationConfig};
+
+fn config(n: u64, seed: u64) -> RunConfig {
+    RunConfig {
+        generate: RunSettings {
+            n,
+            seed,
+            supersample: 2,
+            caustic_step: CausticGrid::DEFAULT_STEP,
+            psf: true,
+            noise: true,
+        },
+        survey: Survey::load("euclid").unwrap(),
+        population: PopulationConfig::load("sglc2").unwrap(),
+    }
+}
+
+fn run(cfg: &RunConfig, out: &Path, shard: Shard, threads: usize) {
+    let opts = GenerateOptions {
+        shard,
+        threads,
+        block: 8,
+        resume: false,
+    };
+    generate(cfg, out, &opts, &|_| {}).unwrap();
+}
+
+/// Everything a file holds except HDF5's own bookkeeping: images, catalogue, labels and the
+/// root attributes, as bytes.
+fn contents(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let f = hdf5::File::open(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    let mut out = Vec::new();
+    for name in ["survey", "config", "generator", "format"] {
+        let v: VarLenUnicode = f.attr(name).unwrap().read_scalar().unwrap();
+        out.push((format!("@{name}"), v.as_bytes().to_vec()));
+    }
+    for name in ["seed", "first_index", "n_total"] {
+        let v: u64 = f.attr(name).unwrap().read_scalar().unwrap();
+        out.push((format!("@{name}"), v.to_le_bytes().to_vec()));
+    }
+    for group in ["images", "catalog", "labels"] {
+        let g = f.group(group).unwrap();
+        let mut names = g.member_names().unwrap();
+        names.sort();
+        for n in names {
+            let d = g.dataset(&n).unwrap();
+            let bytes: Vec<u8> = match d.dtype().unwrap().to_descriptor().unwrap() {
+                TypeDescriptor::Float(FloatSize::U4) => d
+                    .read_raw::<f32>()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
+                TypeDescriptor::Float(FloatSize::U8) => d
+                    .read_raw::<f64>()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
+                TypeDescriptor::Integer(IntSize::U8) => d
+                    .read_raw::<i64>()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
+                TypeDescriptor::Unsigned(IntSize::U1) => d.read_raw::<u8>().unwrap(),
+                t => panic!("{group}/{n}: unexpected type {t:?}"),
+            };
+            out.push((format!("{group}/{n}"), bytes));
+        }
+    }
+    out
+}
+
+fn assert_same(a: &Path, b: &Path) {
+    let (ca, cb) = (contents(a), contents(b));
+    assert_eq!(
+        ca.iter().map(|c| &c.0).collect::<Vec<_>>(),
+        cb.iter().map(|c| &c.0).collect::<Vec<_>>()
+    );
+    for ((name, x), (_, y)) in ca.iter().zip(&cb) {
+        assert!(x == y, "{name} differs between {a:?} and {b:?}");
+    }
+}
+
+#[test]
+fn the_file_has_the_layout_of_design_md() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("set.h5");
+    let cfg = config(12, 5);
+    run(&cfg, &out, Shard::WHOLE, 0);
+    // Nothing but the finished file is left beside it.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["set.h5".to_string()]);
+
+    let f = hdf5::File::open(&out).unwrap();
+    let s = |name: &str| -> String {
+        f.attr(name)
+            .unwrap()
+            .read_scalar::<VarLenUnicode>()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(s("format"), "lensforge-dataset");
+    assert_eq!(
+        f.attr("format_version")
+            .unwrap()
+            .read_scalar::<u32>()
+            .unwrap(),
+        1
+    );
+    assert_eq!(s("survey"), "euclid");
+    assert!(s("generator").starts_with("lensforge-sim "));
+    assert_eq!(f.attr("seed").unwrap().read_scalar::<u64>().unwrap(), 5);
+    // The configuration attribute is the full TOML and reads back as the run's configuration.
+    let back = RunConfig::from_toml(&s("config"), &out).unwrap();
+    assert_eq!(back, cfg);
+
+    // Images: float32 (N, H, W), chunked one system per chunk, shuffle + gzip.
+    for (band, side) in [("VIS", 200), ("Y", 66), ("J", 66), ("H", 66)] {
+        let d = f.dataset(&format!("images/{band}")).unwrap();
+        assert_eq!(d.shape(), vec![12, side, side], "{band}");
+        assert_eq!(
+            d.dtype().unwrap().to_descriptor().unwrap(),
+            TypeDescriptor::Float(FloatSize::U4)
+        );
+        assert_eq!(d.chunk(), Some(vec![1, side, side]), "{band}");
+        let filters = d.filters();
+        assert!(
+            filters
+                .iter()
+                .any(|x| matches!(x, hdf5::filters::Filter::Shuffle))
+                && filters
+                    .iter()
+                    .any(|x| matches!(x, hdf5::filters::Filter::Deflate(_))),
+            "{band}: {filters:?}"
+        );
+    }
+    // Catalogue: 1-D columns of length N with at least DESIGN.md's list.
+    let mut required = vec![
+        "id",
+        "z_lens",
+        "z_source",
+        "theta_e",
+        "has_source",
+        "n_source_groups",
+        "n_pix_source",
+        "source_x",
+        "source_y",
+    ];
+    let per_band: Vec<String> = ["VIS", "Y", "J", "H"]
+        .iter()
+        .flat_map(|b| {
+            [
+                format!("mag_eff_{b}"),
+                format!("lens_mag_{b}"),
+                format!("source_mag_{b}"),
+            ]
+        })
+        .collect();
+    required.extend(per_band.iter().map(String::as_str));
+    for c in &required {
+        let d = f
+            .dataset(&format!("catalog/{c}"))
+            .unwrap_or_else(|_| panic!("missing catalog/{c}"));
+        assert_eq!(d.shape(), vec![12], "{c}");
+    }
+    let ids: Vec<i64> = f.dataset("catalog/id").unwrap().read_raw().unwrap();
+    assert_eq!(ids, (0..12).collect::<Vec<i64>>());
+    // Labels: uint8 (N) with the thresholds as attributes, and equal to the rule applied to
+    // the catalogue.
+    let d = f.dataset("labels/is_lens").unwrap();
+    assert_eq!(
+        d.dtype().unwrap().to_descriptor().unwrap(),
+        TypeDescriptor::Unsigned(IntSize::U1)
+    );
+    assert_eq!(
+        d.attr("min_n_pix").unwrap().read_scalar::<u32>().unwrap(),
+        20
+    );
+    assert_eq!(
+        d.attr("min_groups").unwrap().read_scalar::<u32>().unwrap(),
+        1
+    );
+    assert_eq!(
+        d.attr("min_mag_eff").unwrap().read_scalar::<f64>().unwrap(),
+        1.6
+    );
+    let labels: Vec<u8> = d.read_raw().unwrap();
+    let col = |n: &str| -> Vec<f64> {
+        f.dataset(&format!("catalog/{n}"))
+            .unwrap()
+            .read_raw()
+            .unwrap()
+    };
+    let coli = |n: &str| -> Vec<i64> {
+        f.dataset(&format!("catalog/{n}"))
+            .unwrap()
+            .read_raw()
+            .unwrap()
+    };
+    let (npix, groups) = (coli("n_pix_source"), coli("n_source_groups"));
+    let mags: Vec<Vec<f64>> = ["VIS", "Y", "J", "H"]
+        .iter()
+        .map(|b| col(&format!("mag_eff_{b}")))
+        .collect();
+    for i in 0..12 {
+        let rule = groups[i] >= 1 && npix[i] > 20 && mags.iter().all(|m| m[i] > 1.6);
+        assert_eq!(labels[i] == 1, rule, "system {i}");
+    }
+}
+
+#[test]
+fn threads_and_shards_give_the_same_systems() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(20, 9);
+    let one = dir.path().join("one.h5");
+    let two = dir.path().join("two.h5");
+    run(&cfg, &one, Shard::WHOLE, 1);
+    run(&cfg, &two, Shard::WHOLE, 2);
+    assert_same(&one, &two);
+
+    let s0 = dir.path().join("s0.h5");
+    let s1 = dir.path().join("s1.h5");
+    run(&cfg, &s0, Shard { index: 0, count: 2 }, 2);
+    run(&cfg, &s1, Shard { index: 1, count: 2 }, 1);
+    let merged = dir.path().join("merged.h5");
+    // Any order of the inputs.
+    assert_eq!(merge(&[s1.clone(), s0.clone()], &merged).unwrap(), 20);
+    assert_same(&one, &merged);
+
+    // A missing shard, a repeated one, and one from another run are refused, naming the file.
+    let out = dir.path().join("bad.h5");
+    let e = merge(std::slice::from_ref(&s1), &out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("s1.h5") && e.contains("gap"), "{e}");
+    let e = merge(&[s0.clone(), s0.clone(), s1.clone()], &out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("overlap"), "{e}");
+    let other = dir.path().join("other.h5");
+    run(&config(20, 10), &other, Shard { index: 1, count: 2 }, 0);
+    let e = merge(&[s0.clone(), other.clone()], &out)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("other.h5") && e.contains("different run"), "{e}");
+    assert!(!out.exists());
+    assert!(!dir.path().join(".bad.h5.partial").exists());
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(20, 4);
+    let whole = dir.path().join("whole.h5");
+    run(&cfg, &whole, Shard::WHOLE, 0);
+
+    // A run stopped after its first block of 8: what a killed process leaves behind.
+    let out = dir.path().join("resumed.h5");
+    {
+        let survey = &cfg.survey;
+        let population = Population::new(cfg.population.clone(), survey).unwrap();
+        let observer = Observer::new(survey).unwrap();
+        let mut w =
+            DatasetWriter::create(&out, &cfg.attributes(0).unwrap(), cfg.layout(20)).unwrap();
+        let recs: Vec<_> = (0..8)
+            .map(|k| simulate(&population, survey, &observer, &cfg.render_options(), k).unwrap())
+            .collect();
+        let images: Vec<Array3<f32>> = (0..4)
+            .map(|b| {
+                let v: Vec<_> = recs.iter().map(|r| r.images[b].view()).collect();
+                ndarray::stack(ndarray::Axis(0), &v).unwrap()
+            })
+            .collect();
+        let mut cat: Vec<(String, Column)> = recs[0].catalog.clone();
+        for r in &recs[1..] {
+            for ((_, a), (_, c)) in cat.iter_mut().zip(&r.catalog) {
+                assert!(a.extend(c));
+            }
+        }
+        let labels: Vec<u8> = recs.iter().map(|r| r.is_lens).collect();
+        w.append(&images, &cat, &labels).unwrap();
+        // Dropped without finish: no file at the destination.
+    }
+    assert!(!out.exists());
+    assert!(dir.path().join(".resumed.h5.partial").exists());
+    let opts = GenerateOptions {
+        block: 8,
+        resume: true,
+        ..GenerateOptions::default()
+    };
+    let s = generate(&cfg, &out, &opts, &|_| {}).unwrap();
+    assert_eq!((s.resumed_at, s.generated, s.systems), (8, 12, 20));
+    assert_same(&whole, &out);
+
+    // A partial file of another configuration is not resumed: the run starts afresh.
+    let other = config(20, 5);
+    let s = generate(&other, &out, &opts, &|_| {}).unwrap();
+    assert_eq!(s.resumed_at, 0);
+}

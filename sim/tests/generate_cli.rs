@@ -1,0 +1,108 @@
+//! `sim generate`, `sim info` and `sim preview` as a user runs them: the default population's
+//! lens fraction, the reports, and refused arguments.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn sim_bin(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .output()
+        .expect("sim runs")
+}
+
+#[test]
+fn the_default_population_labels_about_half_as_lenses() {
+    // Issue #4: 2,000 Euclid systems of the default population give a lens fraction between
+    // 35 % and 65 % (the II SGLC had 49 %) and lenses whose n_pix_source has a median in the
+    // tens (the challenge's was about 50).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.h5");
+    let o = sim_bin(&[
+        "generate",
+        "--survey",
+        "euclid",
+        "-n",
+        "2000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("generated 2000 systems"), "{text}");
+    let f = hdf5::File::open(&out).unwrap();
+    let labels: Vec<u8> = f.dataset("labels/is_lens").unwrap().read_raw().unwrap();
+    let npix: Vec<i64> = f
+        .dataset("catalog/n_pix_source")
+        .unwrap()
+        .read_raw()
+        .unwrap();
+    let lenses = labels.iter().filter(|&&l| l == 1).count();
+    let frac = lenses as f64 / 2000.0;
+    assert!((0.35..=0.65).contains(&frac), "lens fraction {frac}");
+    let mut lens_pix: Vec<i64> = npix
+        .iter()
+        .zip(&labels)
+        .filter(|(_, &l)| l == 1)
+        .map(|(&n, _)| n)
+        .collect();
+    lens_pix.sort();
+    let median = lens_pix[lens_pix.len() / 2];
+    assert!((10..100).contains(&median), "median n_pix_source {median}");
+
+    // `sim info` reports the same counts; `sim preview` draws lenses and non-lenses.
+    let o = sim_bin(&["info", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains(&format!("lenses {lenses} (")), "{text}");
+    assert!(
+        text.contains("systems 2000") && text.contains("VIS 200×200"),
+        "{text}"
+    );
+    let png = dir.path().join("m.png");
+    let o = sim_bin(&[
+        "preview",
+        out.to_str().unwrap(),
+        "--out",
+        png.to_str().unwrap(),
+        "--per-class",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let info = decoder.read_info().unwrap().info().clone();
+    // Four tiles of 160 px with 5 px frames, 6 px gaps: 4·170 + 3·6 wide, 2·170 + 6 high.
+    assert_eq!((info.width, info.height), (4 * 170 + 18, 2 * 170 + 6));
+}
+
+#[test]
+fn bad_arguments_are_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out: PathBuf = dir.path().join("x.h5");
+    let o = sim_bin(&["generate", "--shard", "3/2", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("3/2"));
+    let o = sim_bin(&[
+        "generate",
+        "--population",
+        "nonesuch",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("sglc2"));
+    let o = sim_bin(&[
+        "generate",
+        "-n",
+        "4",
+        "--supersample",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--supersample"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let o = sim_bin(&["info", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("x.h5"));
+}
