@@ -1,0 +1,81 @@
+//! End-to-end generation: `sim generate`'s work for the default population on the Euclid
+//! preset (sampling, critical curves, ray shooting, PSF, noise, labels, HDF5 with gzip), on all
+//! cores, and its stages for one system on one core.
+//!
+//! `cargo bench --bench generate` prints time per block of 64 systems written to HDF5 (criterion's
+//! elem/s is systems/s) and the time of each stage per system.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sim::caustics::CausticGrid;
+use sim::generate::{generate, simulate, GenerateOptions, RunConfig, RunSettings};
+use sim::observe::{Observer, Survey};
+use sim::population::{Population, PopulationConfig};
+
+const BLOCK: u64 = 64;
+
+fn config(n: u64) -> RunConfig {
+    RunConfig {
+        generate: RunSettings {
+            n,
+            seed: 1,
+            supersample: 2,
+            caustic_step: CausticGrid::DEFAULT_STEP,
+            psf: true,
+            noise: true,
+        },
+        survey: Survey::load("euclid").expect("embedded preset"),
+        population: PopulationConfig::load("sglc2").expect("embedded population"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = dir.path().join("bench.h5");
+    let cfg = config(BLOCK);
+    let mut g = c.benchmark_group("generate");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(BLOCK));
+    g.bench_function("euclid_sglc2_64_systems_to_hdf5_all_cores", |b| {
+        b.iter(|| {
+            generate(&cfg, &out, &GenerateOptions::default(), &|_| {}).expect("generates");
+        })
+    });
+    g.finish();
+
+    // Stages of one system on one core, over the first 32 systems of the run.
+    let survey = &cfg.survey;
+    let population = Population::new(cfg.population.clone(), survey).expect("population");
+    let observer = Observer::new(survey).expect("observer");
+    let opts = cfg.render_options();
+    let one_core = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool");
+    let mut g = c.benchmark_group("generate_one_core");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(32));
+    g.bench_function("sample_32_systems", |b| {
+        b.iter(|| {
+            one_core.install(|| {
+                for k in 0..32 {
+                    black_box(population.sample(1, k));
+                }
+            })
+        })
+    });
+    g.bench_function("simulate_32_systems", |b| {
+        b.iter(|| {
+            one_core.install(|| {
+                for k in 0..32 {
+                    black_box(simulate(&population, survey, &observer, &opts, k).expect("ok"));
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
