@@ -123,6 +123,9 @@ enum Command {
         /// Lenses, and non-lenses, to draw.
         #[arg(long, default_value_t = 8)]
         per_class: usize,
+        /// Show only the central N×N pixels of each stamp (0: the whole stamp).
+        #[arg(long, default_value_t = 0)]
+        crop: usize,
     },
     /// Print a survey's bands: background noise, sky and background-limited depths.
     Survey {
@@ -257,9 +260,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             band,
             per_class,
+            crop,
         } => {
             make_parent(&out)?;
-            let drawn = info::preview(&file, &out, band.as_deref(), per_class)?;
+            let drawn = info::preview(&file, &out, band.as_deref(), per_class, crop)?;
             println!(
                 "drew {} systems of {} into {} (lenses framed green, non-lenses red): indices {:?}",
                 drawn.len(),

@@ -164,13 +164,15 @@ impl fmt::Display for Info {
 
 /// Draws up to `per_class` lenses and `per_class` non-lenses of the dataset at `path` (the
 /// first of each, by index) in band `band` (the detection band when `None`) as a mosaic PNG:
-/// lenses on the top rows framed in green, non-lenses below framed in red. Returns the
-/// indices drawn, lenses first.
+/// lenses on the top rows framed in green, non-lenses below framed in red. `crop` > 0 shows
+/// only the central crop × crop pixels (where the arcs are). Returns the indices drawn,
+/// lenses first.
 pub fn preview(
     path: &Path,
     out: &Path,
     band: Option<&str>,
     per_class: usize,
+    crop: usize,
 ) -> Result<Vec<usize>> {
     let f = DatasetFile::open(path)?;
     let band = match band {
@@ -206,7 +208,15 @@ pub fn preview(
     let mut tiles = Vec::new();
     for (group, is_lens) in [(&lenses, true), (&others, false)] {
         for &i in group.iter() {
-            tiles.push(Some((f.image(&band, i)?, Some(is_lens))));
+            let img = f.image(&band, i)?;
+            let side = img.dim().0;
+            let img = if crop > 0 && crop < side {
+                let a = (side - crop) / 2;
+                img.slice(ndarray::s![a..a + crop, a..a + crop]).to_owned()
+            } else {
+                img
+            };
+            tiles.push(Some((img, Some(is_lens))));
             chosen.push(i);
         }
         // Start the non-lenses on a fresh row.
