@@ -125,18 +125,41 @@ pub fn depth(band: &Band, kernel: &Array2<f64>) -> Depth {
     let sigma = band.noise_model().background_sigma();
     let sum_k2: f64 = kernel.iter().map(|k| k * k).sum();
     let mag = |f: f64| crate::light::flux_to_mag(f, band.zero_point);
-    let aperture_pixels = std::f64::consts::PI * (0.65 / band.pixel_scale).powi(2);
     Depth {
         sigma,
         point_5sigma: mag(5.0 * sigma / sum_k2.sqrt()),
-        aperture_10sigma: mag(10.0 * sigma * aperture_pixels.sqrt()),
+        aperture_10sigma: aperture_depth(band, 1.3, 10.0),
     }
+}
+
+/// The AB magnitude whose flux equals `n_sigma` times the background noise in a circular
+/// aperture of `diameter` arcsec (no aperture correction, as surveys quote limiting magnitudes).
+pub fn aperture_depth(band: &Band, diameter: f64, n_sigma: f64) -> f64 {
+    let sigma = band.noise_model().background_sigma();
+    let pixels = std::f64::consts::PI * (0.5 * diameter / band.pixel_scale).powi(2);
+    crate::light::flux_to_mag(n_sigma * sigma * pixels.sqrt(), band.zero_point)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::observe::survey::test_band;
+
+    #[test]
+    fn kids_preset_gives_the_dr4_depths() {
+        // Kuijken et al. 2019 (KiDS DR4): 5σ in a 2" aperture, u 24.23, g 25.12, r 25.02,
+        // i 23.68. The preset's zero points were derived to reproduce them (its comments).
+        let kids = Survey::load("kids").unwrap();
+        for (band, want) in kids.bands.iter().zip([24.23, 25.12, 25.02, 23.68]) {
+            let got = aperture_depth(band, 2.0, 5.0);
+            assert!((got - want).abs() < 0.01, "{}: {got} vs {want}", band.name);
+        }
+        assert_eq!(kids.bands[kids.detection_band()].name, "r");
+        assert!(kids
+            .bands
+            .iter()
+            .all(|b| b.size == 101 && b.pixel_scale == 0.2));
+    }
 
     #[test]
     fn observing_keeps_the_flux_and_leaves_the_source_noise_free() {

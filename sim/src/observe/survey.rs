@@ -22,6 +22,7 @@ pub const PRESETS: &[(&str, &str)] = &[
         "euclid-sglc2",
         include_str!("../../../configs/surveys/euclid-sglc2.toml"),
     ),
+    ("kids", include_str!("../../../configs/surveys/kids.toml")),
     ("des", include_str!("../../../configs/surveys/des.toml")),
     ("lsst", include_str!("../../../configs/surveys/lsst.toml")),
 ];
