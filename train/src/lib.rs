@@ -11,10 +11,13 @@
 #![warn(missing_docs)]
 
 pub mod augment;
+pub mod batches;
+pub mod config;
 pub mod data;
 pub mod fit;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
+pub mod report;
 pub mod scores;
 pub mod split;

@@ -5,6 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use burn::backend::{Autodiff, NdArray};
+use indicatif::{ProgressBar, ProgressStyle};
+use train::config::TrainConfig;
+use train::fit::kfold::{run as run_folds, Event};
 use train::metrics::evaluate;
 use train::scores::read_scores;
 
@@ -18,6 +22,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train the lens finder with k-fold cross-validation on a dataset and report its metrics
+    /// on an independent test set (a run folder with models, report.json and plots).
+    Run(Box<RunArgs>),
     /// Judge any lens finder's scores: ROC AUC, PR AUC, and F_β maximised over the threshold
     /// with its precision, recall and false-alarm rate.
     Metrics {
@@ -39,6 +46,216 @@ enum Command {
     },
 }
 
+/// `train run`'s arguments: a configuration and overrides of any of its fields.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Configuration file [default: the embedded configs/train/default.toml].
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The run folder (models, checkpoints, report.json, plots).
+    #[arg(long, default_value = "runs/train")]
+    out: PathBuf,
+    /// Continue the run in --out from its last finished epoch.
+    #[arg(long)]
+    resume: bool,
+    /// `auto` (CUDA when built with it and a GPU answers, else the CPU) or `cpu`.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// data.file: the HDF5 dataset.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// data.label: relabel by a rule such as "n_pix_source>20 and mag_eff_VIS>1.6".
+    #[arg(long)]
+    label: Option<String>,
+    /// data.test_fraction.
+    #[arg(long)]
+    test_fraction: Option<f64>,
+    /// model.variant: b0, b1 or b2.
+    #[arg(long)]
+    variant: Option<String>,
+    /// model.branches: both, vis or nir.
+    #[arg(long)]
+    branches: Option<String>,
+    /// model.vis_channels: repeated or zeros.
+    #[arg(long)]
+    vis_channels: Option<String>,
+    /// model.width (compound scaling; 0 = the variant's).
+    #[arg(long)]
+    width: Option<f64>,
+    /// model.depth (compound scaling; 0 = the variant's).
+    #[arg(long)]
+    depth: Option<f64>,
+    /// model.bn_momentum (Burn's convention).
+    #[arg(long)]
+    bn_momentum: Option<f64>,
+    /// preprocess.clipping: sglc2, alternative or none.
+    #[arg(long)]
+    clipping: Option<String>,
+    /// augment.enabled = false.
+    #[arg(long)]
+    no_augment: bool,
+    /// fit.epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// fit.batch.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// fit.learning_rate.
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// fit.folds (k).
+    #[arg(long)]
+    folds: Option<usize>,
+    /// fit.folds_to_train (0 = all k).
+    #[arg(long)]
+    folds_to_train: Option<usize>,
+    /// fit.seed.
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// Parses an enum field's value as the configuration file spells it.
+fn parse_enum<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> anyhow::Result<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|e| anyhow::anyhow!("--{flag} {value}: {e}"))
+}
+
+impl RunArgs {
+    /// The configuration: the file (or the default) with the command line's overrides.
+    fn resolve(&self) -> anyhow::Result<TrainConfig> {
+        let mut c = match &self.config {
+            Some(p) => TrainConfig::from_file(p)?,
+            None => TrainConfig::default_config(),
+        };
+        if let Some(v) = &self.data {
+            c.data.file = v.clone();
+        }
+        if let Some(v) = &self.label {
+            c.data.label = v.clone();
+        }
+        if let Some(v) = self.test_fraction {
+            c.data.test_fraction = v;
+        }
+        if let Some(v) = &self.variant {
+            c.model.variant = parse_enum("variant", v)?;
+        }
+        if let Some(v) = &self.branches {
+            c.model.branches = parse_enum("branches", v)?;
+        }
+        if let Some(v) = &self.vis_channels {
+            c.model.vis_channels = parse_enum("vis-channels", v)?;
+        }
+        if let Some(v) = self.width {
+            c.model.width = v;
+        }
+        if let Some(v) = self.depth {
+            c.model.depth = v;
+        }
+        if let Some(v) = self.bn_momentum {
+            c.model.bn_momentum = v;
+        }
+        if let Some(v) = &self.clipping {
+            c.preprocess.clipping = parse_enum("clipping", v)?;
+        }
+        if self.no_augment {
+            c.augment.enabled = false;
+        }
+        if let Some(v) = self.epochs {
+            c.fit.epochs = v;
+        }
+        if let Some(v) = self.batch {
+            c.fit.batch = v;
+        }
+        if let Some(v) = self.learning_rate {
+            c.fit.learning_rate = v;
+        }
+        if let Some(v) = self.folds {
+            c.fit.folds = v;
+        }
+        if let Some(v) = self.folds_to_train {
+            c.fit.folds_to_train = v;
+        }
+        if let Some(v) = self.seed {
+            c.fit.seed = v;
+        }
+        c.validate(std::path::Path::new(
+            "(configuration with command-line overrides)",
+        ))?;
+        Ok(c)
+    }
+}
+
+/// Trains as `args` says, printing a progress bar and one line per epoch.
+fn train_run(args: &RunArgs) -> anyhow::Result<()> {
+    let config = args.resolve()?;
+    match args.device.as_str() {
+        "auto" => println!("device: CPU (Burn ndarray backend; this binary has no CUDA backend)"),
+        "cpu" => println!("device: CPU (Burn ndarray backend)"),
+        other => anyhow::bail!(
+            "--device {other}: this binary knows `auto` and `cpu` (built without the `cuda` feature)"
+        ),
+    }
+    let start = std::time::Instant::now();
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("fold {prefix} {bar:30} {pos}/{len} batches {msg}")
+            .expect("a valid template"),
+    );
+    // Lines go through `suspend` so that they print whether or not the bar is drawn.
+    let say = |line: String| bar.suspend(|| println!("{line}"));
+    let mut on_event = |e: Event| {
+        match e {
+        Event::Batch(fold, epoch, done, total) => {
+            bar.set_prefix(format!("{fold} epoch {epoch}"));
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        Event::Epoch(fold, log, best) => say(format!(
+            "fold {fold} epoch {:>3}: train loss {:.5}  validation loss {:.5}{}",
+            log.epoch,
+            log.train_loss,
+            log.val_loss,
+            if best { "  (best)" } else { "" }
+        )),
+        Event::Fold(r) => say(match &r.test {
+            Some(t) => format!(
+                "fold {} done: best epoch {} (validation loss {:.5}); test ROC AUC {:.4}, PR AUC {:.4}, F_β {:.4}",
+                r.fold, r.best_epoch, r.best_val_loss, t.roc_auc, t.pr_auc, t.f_beta.f_beta
+            ),
+            None => format!(
+                "fold {} done: best epoch {} (validation loss {:.5}); the test set lacks a class",
+                r.fold, r.best_epoch, r.best_val_loss
+            ),
+        }),
+        }
+        true
+    };
+    let device = Default::default();
+    let report =
+        run_folds::<Autodiff<NdArray>>(&config, &args.out, args.resume, &device, &mut on_event)?;
+    bar.finish_and_clear();
+    train::report::write_plots(&report, &args.out)?;
+    let pm = |m: Option<train::fit::kfold::MeanStd>| {
+        m.map_or("n/a".to_string(), |m| {
+            format!("{:.4} ± {:.4}", m.mean, m.std)
+        })
+    };
+    println!(
+        "trained {} folds on {} systems ({} lenses) in {:.1} s; test set of {}: ROC AUC {}, PR AUC {}, F_β {} (β² = {}); report in {}",
+        report.folds.len(),
+        report.systems,
+        report.lenses,
+        start.elapsed().as_secs_f64(),
+        report.test_indices.len(),
+        pm(report.roc_auc),
+        pm(report.pr_auc),
+        pm(report.f_beta),
+        config.fit.beta2,
+        args.out.join("report.json").display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,6 +268,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run(args) => train_run(&args)?,
         Command::Metrics {
             scores,
             label_column,

@@ -6,7 +6,7 @@
 //! together, the ROC AUC is the trapezoidal area under (FPR, TPR) from (0, 0), and the average
 //! precision is Σ_k (R_k − R_{k−1}) P_k over thresholds in decreasing order.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why metrics cannot be computed.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -88,6 +88,28 @@ fn steps(labels: &[bool], scores: &[f64]) -> Result<(Vec<Step>, usize, usize), M
     Ok((out, positives, negatives))
 }
 
+/// Points (false-positive rate, true-positive rate) of the ROC curve, from (0, 0) to (1, 1),
+/// one per distinct score (tied scores move together, diagonally).
+pub fn roc_curve(labels: &[bool], scores: &[f64]) -> Result<Vec<(f64, f64)>, MetricsError> {
+    let (steps, p, n) = steps(labels, scores)?;
+    Ok(std::iter::once((0.0, 0.0))
+        .chain(
+            steps
+                .iter()
+                .map(|s| (s.fp as f64 / n as f64, s.tp as f64 / p as f64)),
+        )
+        .collect())
+}
+
+/// Points (recall, precision) of the precision–recall curve, one per distinct score.
+pub fn pr_curve(labels: &[bool], scores: &[f64]) -> Result<Vec<(f64, f64)>, MetricsError> {
+    let (steps, p, _) = steps(labels, scores)?;
+    Ok(steps
+        .iter()
+        .map(|s| (s.tp as f64 / p as f64, s.tp as f64 / (s.tp + s.fp) as f64))
+        .collect())
+}
+
 /// Area under the ROC curve.
 pub fn roc_auc(labels: &[bool], scores: &[f64]) -> Result<f64, MetricsError> {
     let (steps, p, n) = steps(labels, scores)?;
@@ -114,7 +136,7 @@ pub fn average_precision(labels: &[bool], scores: &[f64]) -> Result<f64, Metrics
 }
 
 /// The best F_β over thresholds and where it is reached.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FBeta {
     /// β² (0.001 weighs precision heavily, as the II SGLC did).
     pub beta2: f64,
@@ -158,7 +180,7 @@ pub fn best_f_beta(labels: &[bool], scores: &[f64], beta2: f64) -> Result<FBeta,
 }
 
 /// Every metric of one set of scores.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Systems scored.
     pub n: usize,
@@ -187,6 +209,25 @@ pub fn evaluate(labels: &[bool], scores: &[f64], beta2: f64) -> Result<Report, M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn curves_of_a_perfect_and_a_tied_ranking() {
+        let labels = [true, true, false, false];
+        // Perfect: the ROC climbs to (0, 1) first; precision is 1 until every lens is found.
+        let roc = roc_curve(&labels, &[0.9, 0.8, 0.2, 0.1]).unwrap();
+        assert_eq!(
+            roc,
+            vec![(0.0, 0.0), (0.0, 0.5), (0.0, 1.0), (0.5, 1.0), (1.0, 1.0)]
+        );
+        let pr = pr_curve(&labels, &[0.9, 0.8, 0.2, 0.1]).unwrap();
+        assert_eq!(pr[1], (1.0, 1.0));
+        // All tied: one diagonal step.
+        assert_eq!(
+            roc_curve(&labels, &[0.5; 4]).unwrap(),
+            vec![(0.0, 0.0), (1.0, 1.0)]
+        );
+        assert!(roc_curve(&[true, true], &[0.1, 0.2]).is_err());
+    }
 
     #[test]
     fn perfect_and_reversed_rankings() {

@@ -23,7 +23,7 @@ pub struct Batch<B: Backend> {
 }
 
 /// What one epoch did.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochLog {
     /// Epoch, from 1.
     pub epoch: usize,

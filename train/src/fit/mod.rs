@@ -1,4 +1,5 @@
 //! Training: the optimiser (and, next, the loop over epochs and folds).
 
 pub mod epochs;
+pub mod kfold;
 pub mod radam;

@@ -1,0 +1,253 @@
+//! `train run`'s configuration: `configs/train/default.toml` (embedded), a user's file, and
+//! command-line overrides, checked before anything runs. Fields are documented in the default
+//! file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::efficientnet::Variant;
+use crate::model::two_branch::{Branches, VisChannels};
+use crate::preprocess::Clipping;
+
+/// The embedded default configuration.
+pub const DEFAULT: &str = include_str!("../../configs/train/default.toml");
+
+/// A configuration that does not parse or holds a value out of range.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {field}: {reason}")]
+pub struct ConfigError {
+    /// The file (or `(command line)`).
+    pub file: PathBuf,
+    /// The field, e.g. `fit.epochs`.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub reason: String,
+}
+
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub file: PathBuf,
+    pub label: String,
+    pub vis_band: String,
+    pub nir_bands: Vec<String>,
+    pub test_fraction: f64,
+    pub percentile_sample: usize,
+}
+
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub variant: Variant,
+    pub branches: Branches,
+    pub vis_channels: VisChannels,
+    pub width: f64,
+    pub depth: f64,
+    pub bn_momentum: f64,
+}
+
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreprocessConfig {
+    pub clipping: Clipping,
+}
+
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentConfig {
+    pub enabled: bool,
+}
+
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch: usize,
+    pub learning_rate: f64,
+    pub folds: usize,
+    pub folds_to_train: usize,
+    pub seed: u64,
+    pub beta2: f64,
+}
+
+/// A whole training configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// What to read.
+    pub data: DataConfig,
+    /// The network.
+    pub model: ModelConfig,
+    /// Per-band clipping.
+    pub preprocess: PreprocessConfig,
+    /// Augmentation.
+    pub augment: AugmentConfig,
+    /// The optimisation and cross-validation.
+    pub fit: FitConfig,
+}
+
+impl TrainConfig {
+    /// The embedded default.
+    pub fn default_config() -> Self {
+        // Tested to parse below, so this cannot fail at run time.
+        Self::from_toml(DEFAULT, Path::new("configs/train/default.toml")).expect("default parses")
+    }
+
+    /// Reads and checks a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.into(),
+            field: "(file)".into(),
+            reason: e.to_string(),
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses and checks TOML text; `path` names it in errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let c: Self = toml::from_str(text).map_err(|e| ConfigError {
+            file: path.into(),
+            field: "(syntax)".into(),
+            reason: e.to_string().trim_end().to_string(),
+        })?;
+        c.validate(path)?;
+        Ok(c)
+    }
+
+    /// Checks every value's range; the error names the field.
+    pub fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let bad = |field: &str, reason: String| ConfigError {
+            file: path.into(),
+            field: field.into(),
+            reason,
+        };
+        let d = &self.data;
+        if !(0.0..1.0).contains(&d.test_fraction) {
+            return Err(bad(
+                "data.test_fraction",
+                format!("{} is outside [0, 1)", d.test_fraction),
+            ));
+        }
+        if d.percentile_sample == 0 {
+            return Err(bad("data.percentile_sample", "0 must be ≥ 1".into()));
+        }
+        let m = &self.model;
+        if m.branches != Branches::Vis && d.nir_bands.len() != 3 {
+            return Err(bad(
+                "data.nir_bands",
+                format!(
+                    "the NIR branch takes exactly 3 bands, {} given",
+                    d.nir_bands.len()
+                ),
+            ));
+        }
+        for (f, v) in [("model.width", m.width), ("model.depth", m.depth)] {
+            if !(v == 0.0 || (v > 0.0 && v <= 4.0)) {
+                return Err(bad(f, format!("{v}: 0 (the variant's) or in (0, 4]")));
+            }
+        }
+        if !(m.bn_momentum > 0.0 && m.bn_momentum <= 1.0) {
+            return Err(bad(
+                "model.bn_momentum",
+                format!("{} is outside (0, 1]", m.bn_momentum),
+            ));
+        }
+        let f = &self.fit;
+        if f.epochs == 0 {
+            return Err(bad("fit.epochs", "0 must be ≥ 1".into()));
+        }
+        if f.batch == 0 {
+            return Err(bad("fit.batch", "0 must be ≥ 1".into()));
+        }
+        if !(f.learning_rate > 0.0 && f.learning_rate < 1.0) {
+            return Err(bad(
+                "fit.learning_rate",
+                format!("{} is outside (0, 1)", f.learning_rate),
+            ));
+        }
+        if f.folds < 2 {
+            return Err(bad("fit.folds", format!("{} must be ≥ 2", f.folds)));
+        }
+        if f.folds_to_train > f.folds {
+            return Err(bad(
+                "fit.folds_to_train",
+                format!("{} exceeds fit.folds = {}", f.folds_to_train, f.folds),
+            ));
+        }
+        if !(f.beta2 > 0.0 && f.beta2.is_finite()) {
+            return Err(bad("fit.beta2", format!("{} must be > 0", f.beta2)));
+        }
+        Ok(())
+    }
+
+    /// Folds that are trained: `folds_to_train`, or all when 0.
+    pub fn trained_folds(&self) -> usize {
+        if self.fit.folds_to_train == 0 {
+            self.fit.folds
+        } else {
+            self.fit.folds_to_train
+        }
+    }
+
+    /// The (width, depth) compound scaling of the branches.
+    pub fn scaling(&self) -> (f64, f64) {
+        let (w, d) = self.model.variant.coefficients();
+        (
+            if self.model.width > 0.0 {
+                self.model.width
+            } else {
+                w
+            },
+            if self.model.depth > 0.0 {
+                self.model.depth
+            } else {
+                d
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_the_seed_papers_setup() {
+        let c = TrainConfig::default_config();
+        assert_eq!(c.model.variant, Variant::B2);
+        assert_eq!(c.model.branches, Branches::Both);
+        assert_eq!(c.model.vis_channels, VisChannels::Repeated);
+        assert_eq!(c.preprocess.clipping, Clipping::Sglc2);
+        assert_eq!((c.fit.batch, c.fit.epochs, c.fit.folds), (64, 50, 10));
+        assert_eq!(c.trained_folds(), 10);
+        assert_eq!(c.scaling(), Variant::B2.coefficients());
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let e = TrainConfig::from_toml(
+            &DEFAULT.replace("epochs = 50", "epochs = 0"),
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("t.toml") && e.contains("fit.epochs"), "{e}");
+        let e = TrainConfig::from_toml(&DEFAULT.replace("\"b2\"", "\"b9\""), Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("b9"), "{e}");
+        let e = TrainConfig::from_toml(
+            &DEFAULT.replace("nir_bands = [\"H\", \"J\", \"Y\"]", "nir_bands = [\"H\"]"),
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("data.nir_bands"), "{e}");
+    }
+}

@@ -1,0 +1,478 @@
+//! `train run`: k-fold cross-validation of the lens finder on a dataset, as the II SGLC's
+//! winners trained theirs. An independent test set is kept out of every fold; model i trains
+//! on the other folds, is validated on fold i after every epoch, and keeps the epoch with the
+//! lowest validation loss; each fold's model is then scored on the test set.
+//!
+//! Everything lives in a run folder: `config.toml`, per fold `fold<i>/` with the clipping
+//! bounds (`scalings.json`), the best model (`model.mpk`), an every-epoch checkpoint (model,
+//! optimiser, log) while it trains, and `result.json` when done; `report.json` at the end. A
+//! killed run started again with `resume` continues from the last finished epoch: the backend's
+//! random numbers, the shuffles and the augmentation are all drawn from (seed, fold, epoch), so
+//! the resumed run computes what the uninterrupted one would have.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::{AutodiffModule, Module};
+use burn::nn::loss::BinaryCrossEntropyLossConfig;
+use burn::optim::{GradientsParams, Optimizer};
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::ElementConversion;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::epochs::{predict, validation_loss, Batch, EpochLog};
+use super::radam::RAdamConfig;
+use crate::batches::{stream, BatchReader, Scalings};
+use crate::config::TrainConfig;
+use crate::data::{Dataset, LabelRule};
+use crate::metrics::{evaluate, Report};
+use crate::model::two_branch::LensFinder;
+use crate::split::stratified_kfold;
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Reading the dataset failed.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// The split is impossible (too few systems for the folds).
+    #[error("{file}: {source}")]
+    Split {
+        /// The dataset.
+        file: PathBuf,
+        /// Why.
+        source: crate::split::SplitError,
+    },
+    /// The caller asked to stop (after the checkpoint of that epoch was written).
+    #[error("stopped after epoch {epoch} of fold {fold}: continue with --resume")]
+    Stopped {
+        /// The fold.
+        fold: usize,
+        /// The last finished epoch.
+        epoch: usize,
+    },
+    /// The run folder: exists with another configuration, or cannot be written.
+    #[error("{path}: {message}")]
+    Folder {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One fold's outcome.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FoldResult {
+    /// The fold, from 0.
+    pub fold: usize,
+    /// The epoch (from 1) whose model was kept.
+    pub best_epoch: usize,
+    /// Its validation loss.
+    pub best_val_loss: f64,
+    /// Every epoch's losses.
+    pub log: Vec<EpochLog>,
+    /// The kept model's metrics on the test set (absent if the test set lacks a class).
+    pub test: Option<Report>,
+    /// Its lens probabilities on the test set, in the order of `RunReport::test_indices`.
+    pub test_scores: Vec<f64>,
+}
+
+/// Mean and standard deviation over folds.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct MeanStd {
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation (population, over the folds that have the metric).
+    pub std: f64,
+}
+
+impl MeanStd {
+    fn of(v: &[f64]) -> Option<Self> {
+        if v.is_empty() {
+            return None;
+        }
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
+        Some(Self {
+            mean,
+            std: var.sqrt(),
+        })
+    }
+}
+
+/// The whole run's report (`report.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The configuration used.
+    pub config: TrainConfig,
+    /// Systems in the dataset and lenses among them.
+    pub systems: usize,
+    /// Lenses in the dataset.
+    pub lenses: usize,
+    /// The test set's dataset indices.
+    pub test_indices: Vec<usize>,
+    /// Their labels.
+    pub test_labels: Vec<bool>,
+    /// Per fold.
+    pub folds: Vec<FoldResult>,
+    /// Mean ± std over folds of the test ROC AUC.
+    pub roc_auc: Option<MeanStd>,
+    /// Of the test PR AUC.
+    pub pr_auc: Option<MeanStd>,
+    /// Of the test F_β.
+    pub f_beta: Option<MeanStd>,
+    /// The folds' mean score on the test set, judged as one finder.
+    pub ensemble: Option<Report>,
+}
+
+/// What the run tells its caller as it goes; the caller answers `false` to an `Epoch` event to
+/// stop the run there (its checkpoint is already written, so `resume` continues it).
+pub enum Event<'a> {
+    /// A training batch finished: (fold, epoch, batches done, batches in the epoch).
+    Batch(usize, usize, usize, usize),
+    /// An epoch finished: (fold, its log, whether it is the best so far).
+    Epoch(usize, &'a EpochLog, bool),
+    /// A fold finished (or was found finished when resuming).
+    Fold(&'a FoldResult),
+}
+
+/// The state saved after every epoch (`fold<i>/checkpoint.json`).
+#[derive(Serialize, Deserialize)]
+struct Checkpoint {
+    epoch: usize,
+    log: Vec<EpochLog>,
+    best_epoch: usize,
+    best_val_loss: f64,
+}
+
+fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
+    NamedMpkFileRecorder::new()
+}
+
+fn folder_err(path: &Path, message: impl std::fmt::Display) -> RunError {
+    RunError::Folder {
+        path: path.into(),
+        message: message.to_string(),
+    }
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), RunError> {
+    let tmp = path.with_extension("json.partial");
+    let text = serde_json::to_string_pretty(value).map_err(|e| folder_err(path, e))?;
+    std::fs::write(&tmp, text).map_err(|e| folder_err(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| folder_err(path, e))
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, RunError> {
+    let text = std::fs::read_to_string(path).map_err(|e| folder_err(path, e))?;
+    serde_json::from_str(&text).map_err(|e| folder_err(path, e))
+}
+
+/// A stream seed for (fold, epoch): the backend's random numbers (dropout, drop-connect, the
+/// initial weights at epoch 0) depend only on these.
+fn mix(seed: u64, fold: usize, epoch: usize) -> u64 {
+    // SplitMix64 of the three, so nearby folds and epochs get unrelated seeds.
+    let mut z = seed ^ ((fold as u64) << 40) ^ (epoch as u64);
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Prepares the run folder `out` for `config`: creates it, or checks that an earlier run there
+/// had the same configuration when resuming.
+fn prepare_folder(config: &TrainConfig, out: &Path, resume: bool) -> Result<(), RunError> {
+    let saved = out.join("config.toml");
+    let text = toml::to_string(config).map_err(|e| folder_err(&saved, e))?;
+    if saved.exists() {
+        if !resume {
+            return Err(folder_err(
+                out,
+                "holds an earlier run: pass --resume to continue it, or choose another --out",
+            ));
+        }
+        let old = std::fs::read_to_string(&saved).map_err(|e| folder_err(&saved, e))?;
+        if old != text {
+            return Err(folder_err(
+                &saved,
+                "the earlier run there had another configuration: cannot resume it with this one",
+            ));
+        }
+        return Ok(());
+    }
+    std::fs::create_dir_all(out).map_err(|e| folder_err(out, e))?;
+    std::fs::write(&saved, text).map_err(|e| folder_err(&saved, e))
+}
+
+/// Runs (or resumes) the k-fold training of `config` into the folder `out` on `device`.
+pub fn run<B: AutodiffBackend>(
+    config: &TrainConfig,
+    out: &Path,
+    resume: bool,
+    device: &B::Device,
+    on_event: &mut dyn FnMut(Event) -> bool,
+) -> Result<RunReport, RunError> {
+    let data = Dataset::open(&config.data.file)?;
+    let rule: Option<LabelRule> = if config.data.label.trim().is_empty() {
+        None
+    } else {
+        Some(config.data.label.parse()?)
+    };
+    let labels = data.labels(rule.as_ref())?;
+    for b in std::iter::once(&config.data.vis_band).chain(&config.data.nir_bands) {
+        if !data.bands().contains(b) {
+            return Err(crate::data::DataError::Format {
+                file: config.data.file.clone(),
+                message: format!(
+                    "band `{b}` is not in the dataset (it has {})",
+                    data.bands().join(", ")
+                ),
+            }
+            .into());
+        }
+    }
+    let fit = &config.fit;
+    let splits = stratified_kfold(&labels, fit.folds, config.data.test_fraction, fit.seed)
+        .map_err(|source| RunError::Split {
+            file: config.data.file.clone(),
+            source,
+        })?;
+    prepare_folder(config, out, resume)?;
+    let reader = BatchReader::new(&data, config, &labels);
+    let test_labels: Vec<bool> = splits.test.iter().map(|&i| labels[i]).collect();
+
+    let mut folds = Vec::new();
+    for fold in 0..config.trained_folds() {
+        let dir = out.join(format!("fold{fold}"));
+        let result_path = dir.join("result.json");
+        if resume && result_path.exists() {
+            let r: FoldResult = read_json(&result_path)?;
+            on_event(Event::Fold(&r));
+            folds.push(r);
+            continue;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| folder_err(&dir, e))?;
+        let training = splits.training(fold);
+        let validation = &splits.folds[fold];
+        let scalings = reader.fit_scalings(&training, mix(fit.seed, fold, 0))?;
+        write_json(&dir.join("scalings.json"), &scalings)?;
+        let r = train_fold::<B>(
+            config,
+            &reader,
+            &scalings,
+            fold,
+            &training,
+            validation,
+            &splits.test,
+            &test_labels,
+            &dir,
+            resume,
+            device,
+            on_event,
+        )?;
+        write_json(&result_path, &r)?;
+        for f in [
+            "checkpoint.json",
+            "checkpoint-model.mpk",
+            "checkpoint-optim.mpk",
+        ] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        on_event(Event::Fold(&r));
+        folds.push(r);
+    }
+
+    let metric = |f: fn(&Report) -> f64| -> Option<MeanStd> {
+        MeanStd::of(
+            &folds
+                .iter()
+                .filter_map(|r| r.test.as_ref().map(f))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let ensemble = if folds.is_empty() || splits.test.is_empty() {
+        None
+    } else {
+        let mean: Vec<f64> = (0..splits.test.len())
+            .map(|k| folds.iter().map(|r| r.test_scores[k]).sum::<f64>() / folds.len() as f64)
+            .collect();
+        evaluate(&test_labels, &mean, fit.beta2).ok()
+    };
+    let report = RunReport {
+        config: config.clone(),
+        systems: labels.len(),
+        lenses: labels.iter().filter(|&&l| l).count(),
+        test_indices: splits.test.clone(),
+        test_labels,
+        roc_auc: metric(|r| r.roc_auc),
+        pr_auc: metric(|r| r.pr_auc),
+        f_beta: metric(|r| r.f_beta.f_beta),
+        folds,
+        ensemble,
+    };
+    write_json(&out.join("report.json"), &report)?;
+    Ok(report)
+}
+
+/// Batches of `indices` in order, `size` at a time, without augmentation.
+fn plain_batches<B: burn::tensor::backend::Backend>(
+    reader: &BatchReader,
+    scalings: &Scalings,
+    indices: &[usize],
+    size: usize,
+    device: &B::Device,
+) -> Result<Vec<Batch<B>>, RunError> {
+    indices
+        .chunks(size)
+        .map(|c| {
+            reader
+                .batch::<B>(c, scalings, None, device)
+                .map_err(Into::into)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_fold<B: AutodiffBackend>(
+    config: &TrainConfig,
+    reader: &BatchReader,
+    scalings: &Scalings,
+    fold: usize,
+    training: &[usize],
+    validation: &[usize],
+    test: &[usize],
+    test_labels: &[bool],
+    dir: &Path,
+    resume: bool,
+    device: &B::Device,
+    on_event: &mut dyn FnMut(Event) -> bool,
+) -> Result<FoldResult, RunError> {
+    let fit = &config.fit;
+    let m = &config.model;
+    let (width, depth) = config.scaling();
+    B::seed(device, mix(fit.seed, fold, 0));
+    let mut model = LensFinder::<B>::scaled(
+        width,
+        depth,
+        m.bn_momentum,
+        m.branches,
+        m.vis_channels,
+        device,
+    );
+    let mut optim = RAdamConfig::new().init::<B, LensFinder<B>>();
+    let mut state = Checkpoint {
+        epoch: 0,
+        log: Vec::new(),
+        best_epoch: 0,
+        best_val_loss: f64::INFINITY,
+    };
+    let ck = dir.join("checkpoint.json");
+    if resume && ck.exists() {
+        state = read_json(&ck)?;
+        model = model
+            .load_file(dir.join("checkpoint-model"), &recorder(), device)
+            .map_err(|e| folder_err(&dir.join("checkpoint-model.mpk"), e))?;
+        let record = Recorder::<B>::load(&recorder(), dir.join("checkpoint-optim"), device)
+            .map_err(|e| folder_err(&dir.join("checkpoint-optim.mpk"), e))?;
+        optim = optim.load_record(record);
+    }
+    // Validation batches are read once per fold.
+    let val = plain_batches::<B::InnerBackend>(reader, scalings, validation, fit.batch, device)?;
+    let bce = BinaryCrossEntropyLossConfig::new().with_logits(true);
+    for epoch in state.epoch + 1..=fit.epochs {
+        B::seed(device, mix(fit.seed, fold, epoch));
+        let mut order = training.to_vec();
+        order.shuffle(&mut stream(fit.seed, 0x5F00 + fold as u64, epoch as u64));
+        let n_batches = order.len().div_ceil(fit.batch);
+        let mut train_loss = 0.0;
+        for (k, chunk) in order.chunks(fit.batch).enumerate() {
+            let augment = config
+                .augment
+                .enabled
+                .then_some((mix(fit.seed, fold, epoch), epoch as u64));
+            let b = reader.batch::<B>(chunk, scalings, augment, device)?;
+            let logits = model.forward(b.vis, b.nir, true);
+            let loss = bce.init(&logits.device()).forward(logits, b.labels);
+            train_loss += loss.clone().into_scalar().elem::<f64>();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(fit.learning_rate, model, grads);
+            on_event(Event::Batch(fold, epoch, k + 1, n_batches));
+        }
+        let inference = model.valid();
+        let val_loss = validation_loss(&inference, &val);
+        let entry = EpochLog {
+            epoch,
+            train_loss: train_loss / n_batches.max(1) as f64,
+            val_loss,
+        };
+        let best = val_loss < state.best_val_loss || state.best_epoch == 0;
+        if best {
+            state.best_val_loss = val_loss;
+            state.best_epoch = epoch;
+            inference
+                .save_file(dir.join("model"), &recorder())
+                .map_err(|e| folder_err(&dir.join("model.mpk"), e))?;
+        }
+        state.epoch = epoch;
+        state.log.push(entry);
+        // The checkpoint: model and optimiser first, the JSON that points at them last.
+        model
+            .clone()
+            .save_file(dir.join("checkpoint-model"), &recorder())
+            .map_err(|e| folder_err(&dir.join("checkpoint-model.mpk"), e))?;
+        Recorder::<B>::record(&recorder(), optim.to_record(), dir.join("checkpoint-optim"))
+            .map_err(|e| folder_err(&dir.join("checkpoint-optim.mpk"), e))?;
+        write_json(&ck, &state)?;
+        if !on_event(Event::Epoch(fold, &entry, best)) {
+            return Err(RunError::Stopped { fold, epoch });
+        }
+    }
+    // The kept model, scored on the test set.
+    let template = LensFinder::<B::InnerBackend>::scaled(
+        width,
+        depth,
+        m.bn_momentum,
+        m.branches,
+        m.vis_channels,
+        device,
+    );
+    let best = template
+        .load_file(dir.join("model"), &recorder(), device)
+        .map_err(|e| folder_err(&dir.join("model.mpk"), e))?;
+    let test_batches = plain_batches::<B::InnerBackend>(reader, scalings, test, fit.batch, device)?;
+    let test_scores = predict(&best, &test_batches);
+    Ok(FoldResult {
+        fold,
+        best_epoch: state.best_epoch,
+        best_val_loss: state.best_val_loss,
+        log: state.log,
+        test: evaluate(test_labels, &test_scores, fit.beta2).ok(),
+        test_scores,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_seeds_differ_by_fold_and_epoch() {
+        let s: Vec<u64> = (0..3)
+            .flat_map(|f| (0..3).map(move |e| mix(7, f, e)))
+            .collect();
+        let mut u = s.clone();
+        u.sort_unstable();
+        u.dedup();
+        assert_eq!(u.len(), s.len());
+        assert_eq!(mix(7, 1, 2), mix(7, 1, 2));
+    }
+
+    #[test]
+    fn mean_and_std() {
+        let m = MeanStd::of(&[1.0, 3.0]).unwrap();
+        assert_eq!((m.mean, m.std), (2.0, 1.0));
+        assert!(MeanStd::of(&[]).is_none());
+    }
+}

@@ -1,0 +1,155 @@
+//! The run's figures: ROC and precision–recall curves of every fold's model on the test set
+//! (and of their mean score), and the training and validation loss per epoch, as PNG files
+//! drawn with plotters and the embedded DejaVu Sans font (no system fonts needed).
+
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+use crate::fit::kfold::RunReport;
+use crate::metrics::{pr_curve, roc_curve};
+
+/// DejaVu Sans (Bitstream Vera licence, `assets/DejaVuSans-LICENSE.txt`), embedded so that the
+/// plots need no fonts on the machine.
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// A figure that could not be drawn.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct PlotError {
+    /// The PNG file.
+    pub path: PathBuf,
+    /// Why.
+    pub message: String,
+}
+
+/// A curve from (labels, scores).
+type Curve = fn(&[bool], &[f64]) -> Result<Vec<(f64, f64)>, crate::metrics::MetricsError>;
+/// A named line of (x, y) points.
+type Series = (String, Vec<(f64, f64)>);
+
+/// Draws `roc.png`, `pr.png` and `loss.png` of `report` into `dir`.
+pub fn write_plots(report: &RunReport, dir: &Path) -> Result<(), PlotError> {
+    // Registering the same font twice is harmless; a failure only means plotters lacks text.
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let labels = &report.test_labels;
+    let mut curves: Vec<(String, Vec<f64>)> = report
+        .folds
+        .iter()
+        .map(|f| (format!("fold {}", f.fold), f.test_scores.clone()))
+        .collect();
+    if report.folds.len() > 1 {
+        let n = labels.len();
+        let mean = (0..n)
+            .map(|k| {
+                report.folds.iter().map(|f| f.test_scores[k]).sum::<f64>()
+                    / report.folds.len() as f64
+            })
+            .collect();
+        curves.push(("mean of folds".into(), mean));
+    }
+    let series = |f: Curve| -> Vec<Series> {
+        curves
+            .iter()
+            // A test set with one class has no curve: its series stays empty.
+            .map(|(name, s)| (name.clone(), f(labels, s).unwrap_or_default()))
+            .collect()
+    };
+    plot(
+        &dir.join("roc.png"),
+        "ROC on the test set",
+        "false-positive rate",
+        "true-positive rate",
+        (0.0, 1.0),
+        (0.0, 1.0),
+        &series(roc_curve),
+    )?;
+    plot(
+        &dir.join("pr.png"),
+        "Precision-recall on the test set",
+        "recall",
+        "precision",
+        (0.0, 1.0),
+        (0.0, 1.0),
+        &series(pr_curve),
+    )?;
+    let mut loss = Vec::new();
+    for f in &report.folds {
+        let pts = |v: fn(&crate::fit::epochs::EpochLog) -> f64| {
+            f.log
+                .iter()
+                .map(|e| (e.epoch as f64, v(e)))
+                .collect::<Vec<(f64, f64)>>()
+        };
+        loss.push((format!("fold {} training", f.fold), pts(|e| e.train_loss)));
+        loss.push((format!("fold {} validation", f.fold), pts(|e| e.val_loss)));
+    }
+    let max_epoch = report
+        .folds
+        .iter()
+        .flat_map(|f| f.log.iter().map(|e| e.epoch))
+        .max()
+        .unwrap_or(1) as f64;
+    let max_loss = loss
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|q: &(f64, f64)| q.1))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max)
+        .max(1e-3);
+    plot(
+        &dir.join("loss.png"),
+        "Binary cross-entropy per epoch",
+        "epoch",
+        "loss",
+        (1.0, max_epoch.max(2.0)),
+        (0.0, 1.05 * max_loss),
+        &loss,
+    )
+}
+
+fn plot(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x: (f64, f64),
+    y: (f64, f64),
+    series: &[Series],
+) -> Result<(), PlotError> {
+    let err = |e: &dyn std::fmt::Display| PlotError {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 24))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (k, (name, pts)) in series.iter().enumerate() {
+        let colour = Palette99::pick(k).to_rgba();
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))
+            .map_err(|e| err(&e))?
+            .label(name.as_str())
+            .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], colour));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}
