@@ -1,17 +1,18 @@
 //! lensforge's trainer: the lens finder's training, metrics and reports.
 //!
-//! So far: [`metrics`], the figures every lens finder is judged by (ROC AUC, PR AUC, F_β
-//! maximised over the threshold), behind `train metrics`; [`data`] (reading datasets and
-//! relabelling them), [`split`] (test set and k folds),
-//! [`preprocess`] (percentile clipping), [`augment`] (rotation, mirroring, zoom) and
-//! [`model`] (EfficientNet B0–B2 in Burn, checked against Keras's parameter counts, and the
-//! one- or two-branch lens finder), and [`fit`] (Rectified Adam, checked against optax). The
-//! training loop comes next (issue #6).
+//! [`metrics`] (ROC AUC, PR AUC, F_β maximised over the threshold; `train metrics`), [`data`]
+//! (reading datasets and relabelling them), [`split`] (test set and k folds), [`preprocess`]
+//! (percentile clipping), [`augment`] (rotation, mirroring, zoom), [`batches`] (a dataset's
+//! systems as the network's tensors), [`model`] (EfficientNet B0–B2 in Burn, checked against
+//! Keras's parameter counts, and the one- or two-branch lens finder), [`fit`] (Rectified Adam,
+//! the epoch loop and the k-fold run of `train run`), [`config`] (its configuration),
+//! [`report`] (its plots) and [`bench`] (`train bench`).
 
 #![warn(missing_docs)]
 
 pub mod augment;
 pub mod batches;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod fit;

@@ -25,6 +25,31 @@ enum Command {
     /// Train the lens finder with k-fold cross-validation on a dataset and report its metrics
     /// on an independent test set (a run folder with models, report.json and plots).
     Run(Box<RunArgs>),
+    /// Time training steps (forward, backward, Rectified Adam) of the lens finder on random
+    /// images of the native sizes: images/s on this machine.
+    Bench {
+        /// EfficientNet size: b0, b1 or b2.
+        #[arg(long, default_value = "b2")]
+        variant: String,
+        /// both, vis or nir.
+        #[arg(long, default_value = "both")]
+        branches: String,
+        /// Systems per step.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Timed steps (after one warm-up step).
+        #[arg(long, default_value_t = 3)]
+        steps: usize,
+        /// VIS stamp side, pixels (NIR: about a third, as Euclid's 200 and 66).
+        #[arg(long, default_value_t = 200)]
+        vis_size: usize,
+        /// NIR stamp side, pixels.
+        #[arg(long, default_value_t = 66)]
+        nir_size: usize,
+        /// `auto` or `cpu`.
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
     /// Judge any lens finder's scores: ROC AUC, PR AUC, and F_β maximised over the threshold
     /// with its precision, recall and false-alarm rate.
     Metrics {
@@ -269,6 +294,38 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => train_run(&args)?,
+        Command::Bench {
+            variant,
+            branches,
+            batch,
+            steps,
+            vis_size,
+            nir_size,
+            device,
+        } => {
+            if device != "auto" && device != "cpu" {
+                anyhow::bail!("--device {device}: this binary knows `auto` and `cpu` (built without the `cuda` feature)");
+            }
+            if batch == 0 || steps == 0 || vis_size < 32 || nir_size < 32 {
+                anyhow::bail!(
+                    "--batch and --steps must be ≥ 1, --vis-size and --nir-size ≥ 32 pixels"
+                );
+            }
+            let variant: train::model::efficientnet::Variant = parse_enum("variant", &variant)?;
+            let branches: train::model::two_branch::Branches = parse_enum("branches", &branches)?;
+            let r = train::bench::training_steps::<Autodiff<NdArray>>(
+                variant,
+                branches,
+                batch,
+                steps,
+                (vis_size, nir_size),
+                &Default::default(),
+            );
+            println!(
+                "{variant:?} {branches:?} on the CPU (Burn ndarray), batch {batch}, VIS {vis_size}² + NIR 3×{nir_size}²: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
+                r.seconds_per_step, r.images_per_second
+            );
+        }
         Command::Metrics {
             scores,
             label_column,
