@@ -47,6 +47,8 @@ pub struct ModelConfig {
     pub width: f64,
     pub depth: f64,
     pub bn_momentum: f64,
+    #[serde(default)]
+    pub init: PathBuf,
 }
 
 #[allow(missing_docs)]

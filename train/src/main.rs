@@ -113,6 +113,10 @@ struct RunArgs {
     /// model.bn_momentum (Burn's convention).
     #[arg(long)]
     bn_momentum: Option<f64>,
+    /// model.init: start every branch from these EfficientNet weights (timm's naming;
+    /// .safetensors, .pt or .pth).
+    #[arg(long)]
+    init: Option<PathBuf>,
     /// preprocess.clipping: sglc2, alternative or none.
     #[arg(long)]
     clipping: Option<String>,
@@ -178,6 +182,9 @@ impl RunArgs {
         }
         if let Some(v) = self.bn_momentum {
             c.model.bn_momentum = v;
+        }
+        if let Some(v) = &self.init {
+            c.model.init = v.clone();
         }
         if let Some(v) = &self.clipping {
             c.preprocess.clipping = parse_enum("clipping", v)?;

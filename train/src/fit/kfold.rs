@@ -44,6 +44,9 @@ pub enum RunError {
         /// Why.
         source: crate::split::SplitError,
     },
+    /// Pretrained weights that do not load.
+    #[error(transparent)]
+    Init(#[from] crate::model::pretrained::InitError),
     /// The caller asked to stop (after the checkpoint of that epoch was written).
     #[error("stopped after epoch {epoch} of fold {fold}: continue with --resume")]
     Stopped {
@@ -233,6 +236,14 @@ pub fn run<B: AutodiffBackend>(
             .into());
         }
     }
+    let init = &config.model.init;
+    if !init.as_os_str().is_empty() && !init.is_file() {
+        return Err(crate::model::pretrained::InitError {
+            file: init.clone(),
+            message: "no such weights file (model.init / --init)".into(),
+        }
+        .into());
+    }
     let fit = &config.fit;
     let splits = stratified_kfold(&labels, fit.folds, config.data.test_fraction, fit.seed)
         .map_err(|source| RunError::Split {
@@ -361,6 +372,9 @@ fn train_fold<B: AutodiffBackend>(
         m.vis_channels,
         device,
     );
+    if !m.init.as_os_str().is_empty() {
+        crate::model::pretrained::load_pretrained(&mut model, &m.init, depth)?;
+    }
     let mut optim = RAdamConfig::new().init::<B, LensFinder<B>>();
     let mut state = Checkpoint {
         epoch: 0,

@@ -116,6 +116,16 @@ const B0_STAGES: [Stage; 7] = [
 /// Squeeze-and-excitation ratio of the block's input filters.
 const SE_RATIO: f64 = 0.25;
 
+/// The blocks of a network of compound depth `depth`, in order: (stage from 0, index in the
+/// stage from 0, expansion ratio), as timm and Keras number them.
+pub fn block_layout(depth: f64) -> Vec<(usize, usize, usize)> {
+    B0_STAGES
+        .iter()
+        .enumerate()
+        .flat_map(|(s, st)| (0..round_repeats(st.repeats, depth)).map(move |i| (s, i, st.expand)))
+        .collect()
+}
+
 /// Filters scaled by `width`, rounded to a multiple of 8 and never more than 10 % below.
 pub fn round_filters(filters: usize, width: f64) -> usize {
     let f = filters as f64 * width;

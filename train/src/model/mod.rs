@@ -1,4 +1,6 @@
-//! The networks: EfficientNet B0–B2 and the two-branch lens finder built from them.
+//! The networks: EfficientNet B0–B2 and the two-branch lens finder built from them, and the
+//! loading of pretrained EfficientNet weights.
 
 pub mod efficientnet;
+pub mod pretrained;
 pub mod two_branch;

@@ -90,6 +90,18 @@ impl<B: Backend> LensFinder<B> {
         }
     }
 
+    /// The names of the branches the network has (`vis`, `nir`), as its parameter paths begin.
+    pub fn branch_names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.vis.is_some() {
+            v.push("vis");
+        }
+        if self.nir.is_some() {
+            v.push("nir");
+        }
+        v
+    }
+
     /// Logits [batch, 1] from VIS images [batch, 1, H, W] and NIR images [batch, 3, h, w]
     /// (either may be absent when its branch is); `training` turns dropout and drop-connect on.
     pub fn forward(
