@@ -46,7 +46,9 @@ fn bench(c: &mut Criterion) {
 
     // Stages of one system on one core, over the first 32 systems of the run.
     let survey = &cfg.survey;
-    let population = Population::new(cfg.population.clone(), survey).expect("population");
+    let population = Population::new(cfg.population.clone(), survey)
+        .expect("population")
+        .with_caustic_step(cfg.generate.caustic_step);
     let observer = Observer::new(survey).expect("observer");
     let opts = cfg.render_options();
     let one_core = rayon::ThreadPoolBuilder::new()

@@ -283,7 +283,8 @@ pub fn generate(
         });
     }
     let survey = &config.survey;
-    let population = Population::new(config.population.clone(), survey)?;
+    let population = Population::new(config.population.clone(), survey)?
+        .with_caustic_step(config.generate.caustic_step);
     let observer = Observer::new(survey)?;
     let (start, end) = opts.shard.range(config.generate.n);
     let n = (end - start) as usize;

@@ -277,7 +277,9 @@ fn an_interrupted_run_resumes_to_the_same_file() {
     let out = dir.path().join("resumed.h5");
     {
         let survey = &cfg.survey;
-        let population = Population::new(cfg.population.clone(), survey).unwrap();
+        let population = Population::new(cfg.population.clone(), survey)
+            .unwrap()
+            .with_caustic_step(cfg.generate.caustic_step);
         let observer = Observer::new(survey).unwrap();
         let mut w =
             DatasetWriter::create(&out, &cfg.attributes(0).unwrap(), cfg.layout(20)).unwrap();

@@ -39,14 +39,7 @@ pub fn write_plots(report: &RunReport, dir: &Path) -> Result<(), PlotError> {
         .map(|f| (format!("fold {}", f.fold), f.test_scores.clone()))
         .collect();
     if report.folds.len() > 1 {
-        let n = labels.len();
-        let mean = (0..n)
-            .map(|k| {
-                report.folds.iter().map(|f| f.test_scores[k]).sum::<f64>()
-                    / report.folds.len() as f64
-            })
-            .collect();
-        curves.push(("mean of folds".into(), mean));
+        curves.push(("mean of folds".into(), report.ensemble_scores.clone()));
     }
     let series = |f: Curve| -> Vec<Series> {
         curves

@@ -97,17 +97,10 @@ pub fn describe(path: &Path) -> Result<Info> {
         f.label_attr_str("detection_band")?,
         f.label_attr("min_mag_eff")?
     );
-    let generator = {
-        let file = hdf5::File::open(path).map_err(|source| crate::Error::Hdf5 {
-            path: path.into(),
-            source,
-        })?;
-        super::hdf5::read_str_attr(&file, "generator").unwrap_or_default()
-    };
     Ok(Info {
         survey: f.attrs.survey.clone(),
         population,
-        generator,
+        generator: f.generator.clone(),
         seed: f.attrs.seed,
         n: f.n,
         first_index: f.attrs.first_index,

@@ -14,6 +14,8 @@ pub struct DatasetFile {
     path: PathBuf,
     /// Its root attributes.
     pub attrs: Attributes,
+    /// The program that wrote it (its `generator` attribute; empty if absent).
+    pub generator: String,
     /// (band name, stamp side), in file order.
     pub bands: Vec<(String, usize)>,
     /// Catalogue column names, sorted.
@@ -75,10 +77,12 @@ impl DatasetFile {
             .and_then(|g| g.member_names())
             .map_err(h5)?;
         columns.sort();
+        let generator = read_str_attr(&file, "generator").unwrap_or_default();
         Ok(Self {
             file,
             path: path.into(),
             attrs,
+            generator,
             bands,
             columns,
             n,

@@ -224,6 +224,8 @@ pub struct Population {
     bands: Vec<(String, f64)>,
     /// Half-side of the field the neighbours fill (the largest stamp), arcsec.
     field_half_width: f64,
+    /// Grid step of the critical curves that place the source (and label the system), arcsec.
+    caustic_step: f64,
 }
 
 impl PopulationConfig {
@@ -390,8 +392,6 @@ impl PopulationConfig {
 
 /// Highest knot count: the knots' flux fractions must sum below 1 (each ≤ 0.09).
 const MAX_KNOTS: u32 = 10;
-/// Grid step of the critical-curve pass that places sources, arcsec.
-const CAUSTIC_STEP: f64 = 0.02;
 
 impl Population {
     /// Prepares `config` for `survey`: every band needs a `wavelength` for the colours.
@@ -416,8 +416,16 @@ impl Population {
             source_z0,
             bands,
             field_half_width: survey.max_half_width(),
+            caustic_step: CausticGrid::DEFAULT_STEP,
             config,
         })
+    }
+
+    /// The same with the critical curves found at `step` arcsec (the run's `caustic_step`, so
+    /// that the curves that place the source are the ones the catalogue reports).
+    pub fn with_caustic_step(mut self, step: f64) -> Self {
+        self.caustic_step = step;
+        self
     }
 
     /// The random stream of system `index` of a run with `seed`: ChaCha8 keyed by the seed
@@ -565,7 +573,7 @@ impl Population {
             &lens,
             CausticGrid {
                 half_width: self.field_half_width,
-                step: CAUSTIC_STEP,
+                step: self.caustic_step,
             },
         );
 

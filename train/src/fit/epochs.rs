@@ -44,17 +44,14 @@ pub fn fit<B: AutodiffBackend>(
     mut on_epoch: impl FnMut(&EpochLog),
 ) -> (LensFinder<B::InnerBackend>, Vec<EpochLog>) {
     let mut optim = RAdamConfig::new().init::<B, LensFinder<B>>();
-    let bce = BinaryCrossEntropyLossConfig::new().with_logits(true);
     let mut log = Vec::with_capacity(epochs);
     let mut best: Option<(f64, LensFinder<B::InnerBackend>)> = None;
     for epoch in 1..=epochs {
         let mut train_loss = 0.0;
         for b in train {
-            let logits = model.forward(b.vis.clone(), b.nir.clone(), true);
-            let loss = bce.init(&logits.device()).forward(logits, b.labels.clone());
-            train_loss += loss.clone().into_scalar().elem::<f64>();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
+            let (next, loss) = train_step(model, &mut optim, b.clone(), lr);
+            model = next;
+            train_loss += loss;
         }
         let inference = model.valid();
         let val_loss = validation_loss(&inference, val);
@@ -73,29 +70,56 @@ pub fn fit<B: AutodiffBackend>(
     (model, log)
 }
 
-/// Mean binary cross-entropy of `model` over `batches`.
-pub fn validation_loss<B: Backend>(model: &LensFinder<B>, batches: &[Batch<B>]) -> f64 {
-    let bce = BinaryCrossEntropyLossConfig::new().with_logits(true);
-    let mut total = 0.0;
-    for b in batches {
-        let logits = model.forward(b.vis.clone(), b.nir.clone(), false);
-        total += bce
-            .init(&logits.device())
-            .forward(logits, b.labels.clone())
-            .into_scalar()
-            .elem::<f64>();
-    }
-    total / batches.len().max(1) as f64
+/// One optimisation step of `model` on `batch` at learning rate `lr` (training mode: dropout
+/// and drop-connect on, BatchNorm on batch statistics); the updated model and the batch's mean
+/// binary cross-entropy.
+pub fn train_step<B: AutodiffBackend, O: Optimizer<LensFinder<B>, B>>(
+    model: LensFinder<B>,
+    optim: &mut O,
+    batch: Batch<B>,
+    lr: f64,
+) -> (LensFinder<B>, f64) {
+    let logits = model.forward(batch.vis, batch.nir, true);
+    let loss = BinaryCrossEntropyLossConfig::new()
+        .with_logits(true)
+        .init(&logits.device())
+        .forward(logits, batch.labels);
+    let value = loss.clone().into_scalar().elem::<f64>();
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    (optim.step(lr, model, grads), value)
 }
 
-/// Lens probabilities (sigmoid of the logits), one per system of `batches`, in order.
+/// Mean binary cross-entropy of `model` (inference mode) on one batch.
+pub fn batch_loss<B: Backend>(model: &LensFinder<B>, batch: &Batch<B>) -> f64 {
+    let logits = model.forward(batch.vis.clone(), batch.nir.clone(), false);
+    BinaryCrossEntropyLossConfig::new()
+        .with_logits(true)
+        .init(&logits.device())
+        .forward(logits, batch.labels.clone())
+        .into_scalar()
+        .elem::<f64>()
+}
+
+/// Lens probabilities (sigmoid of the logits) of `model` on one batch, in order.
+pub fn batch_scores<B: Backend>(model: &LensFinder<B>, batch: &Batch<B>) -> Vec<f64> {
+    let p = burn::tensor::activation::sigmoid(model.forward(
+        batch.vis.clone(),
+        batch.nir.clone(),
+        false,
+    ));
+    let v: Vec<f32> = p.into_data().to_vec().expect("f32 probabilities");
+    v.into_iter().map(f64::from).collect()
+}
+
+/// Mean over `batches` of each batch's mean binary cross-entropy.
+pub fn validation_loss<B: Backend>(model: &LensFinder<B>, batches: &[Batch<B>]) -> f64 {
+    batches.iter().map(|b| batch_loss(model, b)).sum::<f64>() / batches.len().max(1) as f64
+}
+
+/// Lens probabilities, one per system of `batches`, in order.
 pub fn predict<B: Backend>(model: &LensFinder<B>, batches: &[Batch<B>]) -> Vec<f64> {
-    let mut out = Vec::new();
-    for b in batches {
-        let p =
-            burn::tensor::activation::sigmoid(model.forward(b.vis.clone(), b.nir.clone(), false));
-        let v: Vec<f32> = p.into_data().to_vec().expect("f32 probabilities");
-        out.extend(v.into_iter().map(f64::from));
-    }
-    out
+    batches
+        .iter()
+        .flat_map(|b| batch_scores(model, b))
+        .collect()
 }

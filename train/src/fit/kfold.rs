@@ -13,15 +13,13 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::{AutodiffModule, Module};
-use burn::nn::loss::BinaryCrossEntropyLossConfig;
-use burn::optim::{GradientsParams, Optimizer};
+use burn::optim::Optimizer;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::ElementConversion;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::epochs::{predict, validation_loss, Batch, EpochLog};
+use super::epochs::{batch_loss, batch_scores, train_step, Batch, EpochLog};
 use super::radam::RAdamConfig;
 use crate::batches::{stream, BatchReader, Scalings};
 use crate::config::TrainConfig;
@@ -126,7 +124,9 @@ pub struct RunReport {
     pub pr_auc: Option<MeanStd>,
     /// Of the test F_β.
     pub f_beta: Option<MeanStd>,
-    /// The folds' mean score on the test set, judged as one finder.
+    /// The folds' mean score on each test system (empty without folds).
+    pub ensemble_scores: Vec<f64>,
+    /// Those scores judged as one finder.
     pub ensemble: Option<Report>,
 }
 
@@ -303,14 +303,14 @@ pub fn run<B: AutodiffBackend>(
                 .collect::<Vec<_>>(),
         )
     };
-    let ensemble = if folds.is_empty() || splits.test.is_empty() {
-        None
+    let ensemble_scores: Vec<f64> = if folds.is_empty() {
+        Vec::new()
     } else {
-        let mean: Vec<f64> = (0..splits.test.len())
+        (0..splits.test.len())
             .map(|k| folds.iter().map(|r| r.test_scores[k]).sum::<f64>() / folds.len() as f64)
-            .collect();
-        evaluate(&test_labels, &mean, fit.beta2).ok()
+            .collect()
     };
+    let ensemble = evaluate(&test_labels, &ensemble_scores, fit.beta2).ok();
     let report = RunReport {
         config: config.clone(),
         systems: labels.len(),
@@ -321,28 +321,27 @@ pub fn run<B: AutodiffBackend>(
         pr_auc: metric(|r| r.pr_auc),
         f_beta: metric(|r| r.f_beta.f_beta),
         folds,
+        ensemble_scores,
         ensemble,
     };
     write_json(&out.join("report.json"), &report)?;
     Ok(report)
 }
 
-/// Batches of `indices` in order, `size` at a time, without augmentation.
-fn plain_batches<B: burn::tensor::backend::Backend>(
+/// Calls `each` with the batches of `indices` in order, `size` at a time, without augmentation,
+/// each read when it is needed (memory holds one batch, whatever the fold's size).
+fn for_each_batch<B: burn::tensor::backend::Backend>(
     reader: &BatchReader,
     scalings: &Scalings,
     indices: &[usize],
     size: usize,
     device: &B::Device,
-) -> Result<Vec<Batch<B>>, RunError> {
-    indices
-        .chunks(size)
-        .map(|c| {
-            reader
-                .batch::<B>(c, scalings, None, device)
-                .map_err(Into::into)
-        })
-        .collect()
+    mut each: impl FnMut(Batch<B>),
+) -> Result<(), RunError> {
+    for chunk in indices.chunks(size) {
+        each(reader.batch::<B>(chunk, scalings, None, device)?);
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -392,9 +391,6 @@ fn train_fold<B: AutodiffBackend>(
             .map_err(|e| folder_err(&dir.join("checkpoint-optim.mpk"), e))?;
         optim = optim.load_record(record);
     }
-    // Validation batches are read once per fold.
-    let val = plain_batches::<B::InnerBackend>(reader, scalings, validation, fit.batch, device)?;
-    let bce = BinaryCrossEntropyLossConfig::new().with_logits(true);
     for epoch in state.epoch + 1..=fit.epochs {
         B::seed(device, mix(fit.seed, fold, epoch));
         let mut order = training.to_vec();
@@ -407,15 +403,17 @@ fn train_fold<B: AutodiffBackend>(
                 .enabled
                 .then_some((mix(fit.seed, fold, epoch), epoch as u64));
             let b = reader.batch::<B>(chunk, scalings, augment, device)?;
-            let logits = model.forward(b.vis, b.nir, true);
-            let loss = bce.init(&logits.device()).forward(logits, b.labels);
-            train_loss += loss.clone().into_scalar().elem::<f64>();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(fit.learning_rate, model, grads);
+            let (next, loss) = train_step(model, &mut optim, b, fit.learning_rate);
+            model = next;
+            train_loss += loss;
             on_event(Event::Batch(fold, epoch, k + 1, n_batches));
         }
         let inference = model.valid();
-        let val_loss = validation_loss(&inference, &val);
+        let mut val_sum = 0.0;
+        for_each_batch(reader, scalings, validation, fit.batch, device, |b| {
+            val_sum += batch_loss(&inference, &b);
+        })?;
+        let val_loss = val_sum / validation.len().div_ceil(fit.batch).max(1) as f64;
         let entry = EpochLog {
             epoch,
             train_loss: train_loss / n_batches.max(1) as f64,
@@ -455,8 +453,10 @@ fn train_fold<B: AutodiffBackend>(
     let best = template
         .load_file(dir.join("model"), &recorder(), device)
         .map_err(|e| folder_err(&dir.join("model.mpk"), e))?;
-    let test_batches = plain_batches::<B::InnerBackend>(reader, scalings, test, fit.batch, device)?;
-    let test_scores = predict(&best, &test_batches);
+    let mut test_scores = Vec::with_capacity(test.len());
+    for_each_batch(reader, scalings, test, fit.batch, device, |b| {
+        test_scores.extend(batch_scores(&best, &b));
+    })?;
     Ok(FoldResult {
         fold,
         best_epoch: state.best_epoch,
