@@ -49,6 +49,14 @@ pub enum Error {
         /// The underlying error.
         source: hdf5::Error,
     },
+    /// A FITS file that cannot be written or read.
+    #[error("{path}: FITS: {message}")]
+    Fits {
+        /// The FITS file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A PNG encoding error.
     #[error("{path}: PNG: {source}")]
     Png {

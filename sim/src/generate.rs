@@ -1,5 +1,5 @@
 //! `sim generate`: a population's systems streamed through ray shooting, observation and
-//! labels into an HDF5 dataset, block by block.
+//! labels into an HDF5 dataset (or a challenge-style folder of FITS stamps), block by block.
 //!
 //! System k depends only on (seed, k): the population draws it from its own random stream and
 //! its noise comes from streams keyed by (seed, k, band), so any thread count, any shard and a
@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::hdf5::{Attributes, Column, DatasetWriter, Layout};
+use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
 use crate::observe::{Observer, Survey};
 use crate::population::{Population, PopulationConfig, Sampled};
@@ -146,6 +147,47 @@ pub struct GenerateOptions {
     pub block: usize,
     /// Continue an interrupted run's partial file when its configuration matches.
     pub resume: bool,
+    /// What to write.
+    pub format: OutputFormat,
+}
+
+/// What a run writes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum OutputFormat {
+    /// One HDF5 file in the layout of DESIGN.md.
+    #[default]
+    Hdf5,
+    /// A folder in a Strong Gravitational Lensing Challenge's layout (FITS + CSV).
+    Sglc(SglcOptions),
+}
+
+/// Where a run's blocks go.
+enum Sink {
+    Hdf5(DatasetWriter),
+    Sglc(Box<SglcWriter>),
+}
+
+impl Sink {
+    fn written(&self) -> u64 {
+        match self {
+            Sink::Hdf5(w) => w.written() as u64,
+            Sink::Sglc(w) => w.written(),
+        }
+    }
+
+    fn append(&mut self, block: &Block) -> Result<()> {
+        match self {
+            Sink::Hdf5(w) => w.append(&block.images, &block.catalog, &block.is_lens),
+            Sink::Sglc(w) => w.append(&block.images, &block.catalog, &block.is_lens),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Hdf5(w) => w.finish(),
+            Sink::Sglc(w) => w.finish(),
+        }
+    }
 }
 
 impl Default for GenerateOptions {
@@ -155,6 +197,7 @@ impl Default for GenerateOptions {
             threads: 0,
             block: 64,
             resume: false,
+            format: OutputFormat::Hdf5,
         }
     }
 }
@@ -208,7 +251,14 @@ pub fn simulate(
         index,
         curves,
     );
-    let mut cols = catalog(&spec, &system, &rendered, survey, index as i64);
+    let mut cols = catalog(
+        &spec,
+        &system,
+        &rendered,
+        survey,
+        index as i64,
+        truth.n_neighbours as usize,
+    );
     let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
     cols.extend([
         f("sigma_v", truth.sigma_v),
@@ -289,16 +339,45 @@ pub fn generate(
     let (start, end) = opts.shard.range(config.generate.n);
     let n = (end - start) as usize;
     let attrs = config.attributes(start)?;
-    let layout = config.layout(n);
-    let writer = match opts.resume {
-        true => DatasetWriter::resume(out, &attrs, layout.clone())?,
-        false => None,
+    let mut writer = match &opts.format {
+        OutputFormat::Hdf5 => {
+            let layout = config.layout(n);
+            let resumed = match opts.resume {
+                true => DatasetWriter::resume(out, &attrs, layout.clone())?,
+                false => None,
+            };
+            Sink::Hdf5(match resumed {
+                Some(w) => w,
+                None => DatasetWriter::create(out, &attrs, layout)?,
+            })
+        }
+        OutputFormat::Sglc(sglc) => {
+            let refuse = |field: &str, reason: &str| Error::InvalidSpec {
+                file: "(command line)".into(),
+                field: field.into(),
+                reason: reason.into(),
+            };
+            if opts.resume {
+                return Err(refuse(
+                    "--resume",
+                    "resuming is for HDF5 output; a challenge-style run starts afresh",
+                ));
+            }
+            if opts.shard != Shard::WHOLE {
+                return Err(refuse(
+                    "--shard",
+                    "shards are for HDF5 output (joined by `sim merge`); write a challenge-style set whole",
+                ));
+            }
+            Sink::Sglc(Box::new(SglcWriter::create(
+                out,
+                survey,
+                &attrs.config,
+                sglc,
+            )?))
+        }
     };
-    let mut writer = match writer {
-        Some(w) => w,
-        None => DatasetWriter::create(out, &attrs, layout)?,
-    };
-    let resumed_at = writer.written() as u64;
+    let resumed_at = writer.written();
     progress(resumed_at);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -311,13 +390,13 @@ pub fn generate(
 
     // The writer thread appends blocks while the pool computes the next one.
     let (tx, rx) = sync_channel::<Block>(1);
-    let written = std::thread::scope(|scope| -> Result<(DatasetWriter, u64)> {
-        let handle = scope.spawn(move || -> Result<(DatasetWriter, u64)> {
+    let written = std::thread::scope(|scope| -> Result<(Sink, u64)> {
+        let handle = scope.spawn(move || -> Result<(Sink, u64)> {
             let mut lenses = 0u64;
             for block in rx {
-                writer.append(&block.images, &block.catalog, &block.is_lens)?;
+                writer.append(&block)?;
                 lenses += block.is_lens.iter().map(|&l| l as u64).sum::<u64>();
-                progress(writer.written() as u64);
+                progress(writer.written());
             }
             Ok((writer, lenses))
         });

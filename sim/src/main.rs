@@ -4,13 +4,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sim::caustics::CausticGrid;
+use sim::dataset::sglc::SglcOptions;
 use sim::dataset::{info, merge};
-use sim::generate::{generate, GenerateOptions, RunConfig, RunSettings, Shard};
+use sim::generate::{generate, GenerateOptions, OutputFormat, RunConfig, RunSettings, Shard};
 use sim::observe::{depth, Observer, Survey};
 use sim::population::PopulationConfig;
 use sim::render::{render_spec, RenderOptions};
@@ -22,6 +23,15 @@ use sim::spec::SystemSpec;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// What `sim generate` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// One HDF5 file (DESIGN.md).
+    Hdf5,
+    /// A challenge-style folder: FITS stamps per band and a CSV catalogue.
+    Sglc,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +102,20 @@ enum Command {
         /// Systems computed and written per block.
         #[arg(long, default_value_t = 64)]
         block: usize,
+        /// What to write: `hdf5` (DESIGN.md) or `sglc`, a folder in the layout of a Strong
+        /// Gravitational Lensing Challenge (FITS stamps and a CSV catalogue: II SGLC for VIS, Y,
+        /// J, H surveys, I SGLC for u, g, r, i).
+        #[arg(long, value_enum, default_value_t = Format::Hdf5)]
+        format: Format,
+        /// With --format sglc: ID of system 0 (system k is ID + k), as the challenges numbered.
+        #[arg(long, default_value_t = 100000)]
+        first_id: u64,
+        /// With --format sglc: a blind test set, images only; the catalogue goes to --truth.
+        #[arg(long)]
+        blind: bool,
+        /// Where a blind set's catalogue goes [default: <out>.truth.csv beside the folder].
+        #[arg(long)]
+        truth: Option<PathBuf>,
     },
     /// Join the shards of one run into one file, equal to what the whole run writes.
     Merge {
@@ -178,8 +202,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             no_noise,
             resume,
             block,
+            format,
+            first_id,
+            blind,
+            truth,
         } => {
             let start = Instant::now();
+            if format == Format::Hdf5 && (blind || truth.is_some()) {
+                bail!("--blind and --truth need --format sglc");
+            }
             let survey = Survey::load(&survey)?;
             let population = PopulationConfig::load(&population)?;
             let out = out.unwrap_or_else(|| {
@@ -188,8 +219,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 } else {
                     String::new()
                 };
+                let ext = match format {
+                    Format::Hdf5 => ".h5",
+                    Format::Sglc if blind => "-blind",
+                    Format::Sglc => "",
+                };
                 PathBuf::from(format!(
-                    "datasets/{}-{}-n{n}-s{seed}{part}.h5",
+                    "datasets/{}-{}-n{n}-s{seed}{part}{ext}",
                     survey.name, population.name
                 ))
             });
@@ -217,6 +253,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 threads,
                 block,
                 resume,
+                format: match format {
+                    Format::Hdf5 => OutputFormat::Hdf5,
+                    Format::Sglc => OutputFormat::Sglc(SglcOptions {
+                        first_id,
+                        blind,
+                        truth,
+                    }),
+                },
             };
             let summary = generate(&config, &out, &opts, &|k| bar.set_position(k));
             bar.finish_and_clear();

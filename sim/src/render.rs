@@ -6,7 +6,7 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::Serialize;
 
-use crate::caustics::{count_images, critical_curves, CausticGrid, CriticalCurves};
+use crate::caustics::{count_images, critical_curves, polygon_area, CausticGrid, CriticalCurves};
 use crate::dataset::hdf5::{single, write_dataset, Attributes, Column, LabelColumn};
 use crate::error::{Error, Result};
 use crate::labels::Labels;
@@ -149,13 +149,16 @@ pub fn render_system(
 }
 
 /// The catalogue row of one rendered system (columns of length 1), named as DESIGN.md's
-/// dataset format names them.
+/// dataset format names them. The last `neighbours` components of the lens light are
+/// neighbouring galaxies, not the lens: they are left out of the lens's magnitudes and counted
+/// by distance from the lens centre instead.
 pub fn catalog(
     spec: &SystemSpec,
     system: &System,
     rendered: &Rendered,
     survey: &Survey,
     id: i64,
+    neighbours: usize,
 ) -> Vec<(String, Column)> {
     let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
     let u = |name: &str, v: u32| (name.to_string(), Column::I64(vec![v as i64]));
@@ -168,12 +171,31 @@ pub fn catalog(
         .unwrap_or([f64::NAN; 2]);
     let l = &rendered.labels;
     let d = l.detection_band;
+    let critical_center = curves.map_or([f64::NAN; 2], |c| centroid(&c.tangential));
+    let n_galaxy = system.lens_light.len().saturating_sub(neighbours);
+    let neighbour_distances: Vec<f64> = spec.lens.light[n_galaxy.min(spec.lens.light.len())..]
+        .iter()
+        .map(|c| {
+            let p = c.center();
+            p[0].hypot(p[1])
+        })
+        .collect();
+    let within = |r: f64| neighbour_distances.iter().filter(|&&d| d <= r).count() as u32;
+    let detection = &rendered.observed[d];
+    let (n_pix_lens, sb_contrast) =
+        lens_pixels_and_contrast(&detection.lens, &detection.source, detection.sigma);
     let mut cols = vec![
         ("id".to_string(), Column::I64(vec![id])),
         f("z_lens", spec.z_lens),
         f("z_source", spec.z_source),
         f("theta_e", curves.map_or(0.0, |c| c.einstein_radius)),
+        f("critical_x", critical_center[0]),
+        f("critical_y", critical_center[1]),
         f("caustic_radius", curves.map_or(0.0, |c| c.caustic_radius)),
+        f(
+            "caustic_area",
+            curves.map_or(0.0, |c| polygon_area(&c.caustic)),
+        ),
         f(
             "caustic_x",
             curves.map_or(f64::NAN, |c| c.caustic_center[0]),
@@ -191,23 +213,64 @@ pub fn catalog(
         u("n_images", rendered.n_images),
         u("n_pix_source", l.n_pix_source[d]),
         u("n_source_groups", l.n_source_groups[d]),
+        u("n_pix_lens", n_pix_lens),
+        f("sb_contrast", sb_contrast),
+        u("n_gal_3", within(3.0)),
+        u("n_gal_5", within(5.0)),
+        u("n_gal_10", within(10.0)),
     ];
     for (b, band) in survey.bands.iter().enumerate() {
         let n = &band.name;
+        let lens_flux: f64 = system.lens_light[..n_galaxy]
+            .iter()
+            .map(|c| c.flux[b])
+            .sum();
+        let lensed_flux: f64 = rendered.observed[b].source.iter().map(|&v| v as f64).sum();
         cols.push(f(&format!("mag_eff_{n}"), l.mag_eff[b]));
         cols.push(u(&format!("n_pix_source_{n}"), l.n_pix_source[b]));
         cols.push(u(&format!("n_source_groups_{n}"), l.n_source_groups[b]));
         cols.push(f(&format!("bg_sigma_{n}"), rendered.observed[b].sigma));
         cols.push(f(
             &format!("lens_mag_{n}"),
-            flux_to_mag(system.lens_flux(b), band.zero_point),
+            flux_to_mag(lens_flux, band.zero_point),
         ));
+        cols.push(f(&format!("lens_flux_{n}"), lens_flux));
         cols.push(f(
             &format!("source_mag_{n}"),
             flux_to_mag(system.source_flux(b), band.zero_point),
         ));
+        cols.push(f(&format!("lensed_source_flux_{n}"), lensed_flux));
     }
     cols
+}
+
+/// Mean of a ring's vertices, arcsec.
+fn centroid(points: &[[f64; 2]]) -> [f64; 2] {
+    let n = points.len().max(1) as f64;
+    let (sx, sy) = points
+        .iter()
+        .fold((0.0, 0.0), |(sx, sy), p| (sx + p[0], sy + p[1]));
+    [sx / n, sy / n]
+}
+
+/// Pixels where the noise-free lens light exceeds `sigma`, and the surface-brightness contrast
+/// of the lensed source: its flux over the lens light's flux in the pixels where the source
+/// exceeds `sigma` (NaN where it exceeds it nowhere).
+pub fn lens_pixels_and_contrast(
+    lens: &Array2<f32>,
+    source: &Array2<f32>,
+    sigma: f64,
+) -> (u32, f64) {
+    let n_pix_lens = crate::labels::pixels_above(lens, sigma);
+    let (mut s, mut l) = (0.0f64, 0.0f64);
+    for (&sv, &lv) in source.iter().zip(lens.iter()) {
+        if sv as f64 > sigma {
+            s += sv as f64;
+            l += lv as f64;
+        }
+    }
+    let contrast = if s > 0.0 { s / l } else { f64::NAN };
+    (n_pix_lens, contrast)
 }
 
 /// What `sim render` records as the configuration of its output.
@@ -265,7 +328,7 @@ pub fn render_spec(
         out,
         &attrs,
         &images,
-        &catalog(spec, &system, &rendered, survey, 0),
+        &catalog(spec, &system, &rendered, survey, 0, 0),
         &labels,
     )?;
     if let Some(p) = png {

@@ -34,7 +34,7 @@ fn run(cfg: &RunConfig, out: &Path, shard: Shard, threads: usize) {
         shard,
         threads,
         block: 8,
-        resume: false,
+        ..GenerateOptions::default()
     };
     generate(cfg, out, &opts, &|_| {}).unwrap();
 }

@@ -6,13 +6,15 @@
 //! systems as the network's tensors), [`model`] (EfficientNet B0–B2 in Burn, checked against
 //! Keras's parameter counts, and the one- or two-branch lens finder), [`fit`] (Rectified Adam,
 //! the epoch loop and the k-fold run of `train run`), [`config`] (its configuration),
-//! [`report`] (its plots) and [`bench`] (`train bench`).
+//! [`report`] (its plots), [`bench`] (`train bench`) and [`challenge`] (`train score`, the
+//! challenges' figures for a submission to a blind set).
 
 #![warn(missing_docs)]
 
 pub mod augment;
 pub mod batches;
 pub mod bench;
+pub mod challenge;
 pub mod config;
 pub mod data;
 pub mod fit;

@@ -69,6 +69,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Score a submission to a blind challenge-style set (`sim generate --format sglc
+    /// --blind`): ROC AUC, TPR₀, TPR₁₀ and F_β (β² = 0.001), overall and binned by Einstein
+    /// radius, lensed-source pixels and lensed-source flux.
+    Score {
+        /// The set's truth catalogue (the blind run's `--truth` file).
+        #[arg(long)]
+        truth: PathBuf,
+        /// The submission: CSV of two columns, ID and score in [0, 1], one row per object.
+        #[arg(long)]
+        submission: PathBuf,
+        /// Bins per quantity (quantiles of the lenses).
+        #[arg(long, default_value_t = 5)]
+        bins: usize,
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `train run`'s arguments: a configuration and overrides of any of its fields.
@@ -362,6 +379,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  precision          {:.6}", r.f_beta.precision);
                 println!("  recall             {:.6}", r.f_beta.recall);
                 println!("  false-alarm rate   {:.6}", r.f_beta.false_positive_rate);
+            }
+        }
+        Command::Score {
+            truth,
+            submission,
+            bins,
+            json,
+        } => {
+            if bins == 0 {
+                anyhow::bail!("--bins 0: at least one bin is needed");
+            }
+            let t = train::challenge::read_truth(&truth)?;
+            let scores = train::challenge::read_submission(&submission, &t)?;
+            let r = train::challenge::score(&t, &scores, bins)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                print!("{}", train::challenge::table(&r));
             }
         }
     }

@@ -21,6 +21,8 @@ pub struct ObservedBand {
     pub image: Array2<f32>,
     /// The lensed source alone, PSF-convolved, without noise (what labels are measured on).
     pub source: Array2<f32>,
+    /// The lens-plane light alone (lens galaxy and neighbours), PSF-convolved, without noise.
+    pub lens: Array2<f32>,
     /// σ of the background noise, e⁻/s per pixel.
     pub sigma: f64,
 }
@@ -102,6 +104,7 @@ impl Observer {
                     band: im.band.clone(),
                     image,
                     source,
+                    lens,
                     sigma: model.background_sigma(),
                 }
             })
