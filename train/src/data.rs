@@ -170,6 +170,16 @@ impl Dataset {
             .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))
     }
 
+    /// A numeric attribute of `/labels/is_lens` (the label's criteria: `min_n_pix`,
+    /// `min_groups`, `min_mag_eff`), as f64.
+    pub fn label_attr(&self, name: &str) -> Result<f64, DataError> {
+        self.file
+            .dataset("labels/is_lens")
+            .and_then(|d| d.attr(name))
+            .and_then(|a| a.read_scalar::<f64>())
+            .map_err(|e| self.h5(format!("/labels/is_lens attribute `{name}`: {e}")))
+    }
+
     /// The labels: `/labels/is_lens`, or `rule` evaluated on the catalogue.
     pub fn labels(&self, rule: Option<&LabelRule>) -> Result<Vec<bool>, DataError> {
         match rule {

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use burn::backend::{Autodiff, NdArray};
 use indicatif::{ProgressBar, ProgressStyle};
 use train::config::TrainConfig;
+use train::device::{Choice, Request};
 use train::fit::kfold::{run as run_folds, Event};
 use train::metrics::evaluate;
 use train::scores::read_scores;
@@ -46,7 +47,7 @@ enum Command {
         /// NIR stamp side, pixels.
         #[arg(long, default_value_t = 66)]
         nir_size: usize,
-        /// `auto` or `cpu`.
+        /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
         #[arg(long, default_value = "auto")]
         device: String,
     },
@@ -66,6 +67,35 @@ enum Command {
         #[arg(long, default_value_t = 0.001)]
         beta2: f64,
         /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The detection limit by lensed-source pixels (the seed study's Fig. 11): every fold's
+    /// model of a finished run judged on balanced test sets of lenses with N ≤ n_pix_source <
+    /// N + step against systems with n_pix_source < N; writes sweep-npix.json and .png there.
+    SweepNpix {
+        /// The finished `train run` folder.
+        #[arg(long)]
+        run: PathBuf,
+        /// First lower bound N.
+        #[arg(long, default_value_t = 10)]
+        first: u32,
+        /// Last lower bound N.
+        #[arg(long, default_value_t = 150)]
+        last: u32,
+        /// Bin width in pixels.
+        #[arg(long, default_value_t = 10)]
+        step: u32,
+        /// Fewest lenses a bin needs for figures.
+        #[arg(long, default_value_t = 10)]
+        min_lenses: usize,
+        /// Seed of the draw of the non-lenses.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// β² of F_β.
+        #[arg(long, default_value_t = 0.001)]
+        beta2: f64,
+        /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -100,7 +130,7 @@ struct RunArgs {
     /// Continue the run in --out from its last finished epoch.
     #[arg(long)]
     resume: bool,
-    /// `auto` (CUDA when built with it and a GPU answers, else the CPU) or `cpu`.
+    /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
     #[arg(long, default_value = "auto")]
     device: String,
     /// data.file: the HDF5 dataset.
@@ -237,13 +267,12 @@ impl RunArgs {
 /// Trains as `args` says, printing a progress bar and one line per epoch.
 fn train_run(args: &RunArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
-    match args.device.as_str() {
-        "auto" => println!("device: CPU (Burn ndarray backend; this binary has no CUDA backend)"),
-        "cpu" => println!("device: CPU (Burn ndarray backend)"),
-        other => anyhow::bail!(
-            "--device {other}: this binary knows `auto` and `cpu` (built without the `cuda` feature)"
-        ),
-    }
+    let request: Request = args
+        .device
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
+    println!("{line}");
     let start = std::time::Instant::now();
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -279,9 +308,25 @@ fn train_run(args: &RunArgs) -> anyhow::Result<()> {
         }
         true
     };
-    let device = Default::default();
-    let report =
-        run_folds::<Autodiff<NdArray>>(&config, &args.out, args.resume, &device, &mut on_event)?;
+    let report = match choice {
+        Choice::Cpu => run_folds::<Autodiff<NdArray>>(
+            &config,
+            &args.out,
+            args.resume,
+            &Default::default(),
+            &mut on_event,
+        )?,
+        #[cfg(feature = "cuda")]
+        Choice::Cuda => run_folds::<Autodiff<burn::backend::Cuda>>(
+            &config,
+            &args.out,
+            args.resume,
+            &Default::default(),
+            &mut on_event,
+        )?,
+        #[cfg(not(feature = "cuda"))]
+        Choice::Cuda => unreachable!("resolve never chooses CUDA without the `cuda` feature"),
+    };
     bar.finish_and_clear();
     train::report::write_plots(&report, &args.out)?;
     let pm = |m: Option<train::fit::kfold::MeanStd>| {
@@ -327,9 +372,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             nir_size,
             device,
         } => {
-            if device != "auto" && device != "cpu" {
-                anyhow::bail!("--device {device}: this binary knows `auto` and `cpu` (built without the `cuda` feature)");
-            }
+            let request: Request = device.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
+            println!("{line}");
             if batch == 0 || steps == 0 || vis_size < 32 || nir_size < 32 {
                 anyhow::bail!(
                     "--batch and --steps must be ≥ 1, --vis-size and --nir-size ≥ 32 pixels"
@@ -337,16 +382,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let variant: train::model::efficientnet::Variant = parse_enum("variant", &variant)?;
             let branches: train::model::two_branch::Branches = parse_enum("branches", &branches)?;
-            let r = train::bench::training_steps::<Autodiff<NdArray>>(
-                variant,
-                branches,
-                batch,
-                steps,
-                (vis_size, nir_size),
-                &Default::default(),
-            );
+            let sizes = (vis_size, nir_size);
+            let (r, on) = match choice {
+                Choice::Cpu => (
+                    train::bench::training_steps::<Autodiff<NdArray>>(
+                        variant,
+                        branches,
+                        batch,
+                        steps,
+                        sizes,
+                        &Default::default(),
+                    ),
+                    "the CPU (Burn ndarray)",
+                ),
+                #[cfg(feature = "cuda")]
+                Choice::Cuda => (
+                    train::bench::training_steps::<Autodiff<burn::backend::Cuda>>(
+                        variant,
+                        branches,
+                        batch,
+                        steps,
+                        sizes,
+                        &Default::default(),
+                    ),
+                    "CUDA GPU 0 (Burn CUDA)",
+                ),
+                #[cfg(not(feature = "cuda"))]
+                Choice::Cuda => {
+                    unreachable!("resolve never chooses CUDA without the `cuda` feature")
+                }
+            };
             println!(
-                "{variant:?} {branches:?} on the CPU (Burn ndarray), batch {batch}, VIS {vis_size}² + NIR 3×{nir_size}²: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
+                "{variant:?} {branches:?} on {on}, batch {batch}, VIS {vis_size}² + NIR 3×{nir_size}²: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
                 r.seconds_per_step, r.images_per_second
             );
         }
@@ -379,6 +446,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  precision          {:.6}", r.f_beta.precision);
                 println!("  recall             {:.6}", r.f_beta.recall);
                 println!("  false-alarm rate   {:.6}", r.f_beta.false_positive_rate);
+            }
+        }
+        Command::SweepNpix {
+            run,
+            first,
+            last,
+            step,
+            min_lenses,
+            seed,
+            beta2,
+            json,
+        } => {
+            let settings = train::sweep::SweepSettings {
+                first,
+                last,
+                step,
+                min_lenses,
+                seed,
+                beta2,
+            };
+            let r = train::sweep::sweep_run(&run, &settings)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                print!("{}", train::sweep::table(&r));
+                println!(
+                    "{} folds; report and figure in {}",
+                    r.folds,
+                    run.join("sweep-npix.{json,png}").display()
+                );
             }
         }
         Command::Score {

@@ -81,7 +81,7 @@ pub struct FoldResult {
 }
 
 /// Mean and standard deviation over folds.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeanStd {
     /// Mean.
     pub mean: f64,
@@ -90,7 +90,8 @@ pub struct MeanStd {
 }
 
 impl MeanStd {
-    fn of(v: &[f64]) -> Option<Self> {
+    /// Mean and population standard deviation of `v` (None when empty).
+    pub fn of(v: &[f64]) -> Option<Self> {
         if v.is_empty() {
             return None;
         }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The GPU check, in two halves, because the GPU machine has no Rust toolchain:
+#
+#   scripts/gpu-check.sh pack   here: build the release binaries and the GPU tests with
+#                               `--features cuda`, strip them, and gather them with the shared
+#                               libraries they link (HDF5 and its kin) and the PyTorch anchor
+#                               benchmark into target/gpu-pack/ (git-ignored; carry it).
+#   scripts/gpu-check.sh run    there, in the repository root with target/gpu-pack carried: run
+#                               every GPU test, the training benchmark on CUDA and the PyTorch
+#                               two-branch benchmark on the same GPU, and print the figures.
+#
+# With the device tool: `scripts/gpu-check.sh pack`, then run `bash scripts/gpu-check.sh run`
+# with carry = ["target/gpu-pack"].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pack=target/gpu-pack
+
+case "${1:-}" in
+pack)
+    rm -rf "$pack"
+    mkdir -p "$pack/bin" "$pack/tests" "$pack/lib" "$pack/bench"
+    cargo build --release --features cuda
+    cp target/release/train target/release/sim "$pack/bin/"
+    # The GPU tests: every test binary of the cuda configuration whose name says cuda.
+    cargo test --release --workspace --features cuda --no-run --message-format=json 2>/dev/null |
+        python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "cuda":
+        package = m["package_id"].split("#")[0].rstrip("/").split("/")[-1]
+        print(package, m["executable"])' |
+        while read -r package exe; do cp "$exe" "$pack/tests/$package-cuda"; done
+    strip "$pack"/bin/* "$pack"/tests/*
+    # Every shared library they link but libc's own family, which the GPU machine has.
+    for f in "$pack"/bin/* "$pack"/tests/*; do
+        ldd "$f" | awk '/=> \// {print $3}'
+    done | sort -u | grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|ld-linux[^/]*)\.so' |
+        while read -r lib; do cp -L "$lib" "$pack/lib/"; done
+    cp ../shared/bench/pytorch_two_branch.py "$pack/bench/" 2>/dev/null || echo "note: ../shared/bench not found; the PyTorch comparison will be skipped"
+    du -sh "$pack"
+    echo "packed: $(ls "$pack/bin" "$pack/tests" | tr '\n' ' ')"
+    ;;
+run)
+    [ -d "$pack" ] || { echo "no $pack: run \`scripts/gpu-check.sh pack\` here and carry it"; exit 2; }
+    export LD_LIBRARY_PATH="$PWD/$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+    status=0
+    for t in "$pack"/tests/*; do
+        echo "== GPU tests: $(basename "$t")"
+        "$t" --nocapture --test-threads 1 || status=1
+    done
+    echo "== train bench on CUDA: two-branch EfficientNet-B2, batch 64"
+    "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 || status=1
+    echo "== the same on the CPU of this machine (batch 8, 2 steps)"
+    "$pack/bin/train" bench --device cpu --variant b2 --batch 8 --steps 2 || status=1
+    if [ -f "$pack/bench/pytorch_two_branch.py" ]; then
+        echo "== PyTorch, the same two-branch network on the same GPU"
+        python3 "$pack/bench/pytorch_two_branch.py" 64 20 || status=1
+    fi
+    exit $status
+    ;;
+*)
+    echo "usage: scripts/gpu-check.sh pack | run"
+    exit 2
+    ;;
+esac
