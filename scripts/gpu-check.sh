@@ -4,7 +4,8 @@
 #   scripts/gpu-check.sh pack   here: build the release binaries and the GPU tests with
 #                               `--features cuda`, strip them, and gather them with the shared
 #                               libraries they link (HDF5 and its kin) and the PyTorch anchor
-#                               benchmark into target/gpu-pack/ (git-ignored; carry it).
+#                               benchmark into target/gpu-pack/pack.tar.xz (git-ignored; carry
+#                               target/gpu-pack: the device tool carries at most 64 MiB).
 #   scripts/gpu-check.sh run    there, in the repository root with target/gpu-pack carried: run
 #                               every GPU test, the training benchmark on CUDA and the PyTorch
 #                               two-branch benchmark on the same GPU, and print the figures.
@@ -13,7 +14,7 @@
 # with carry = ["target/gpu-pack"].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pack=target/gpu-pack
+pack=target/gpu-stage
 
 case "${1:-}" in
 pack)
@@ -22,7 +23,7 @@ pack)
     cargo build --release --features cuda
     cp target/release/train target/release/sim "$pack/bin/"
     # The GPU tests: every test binary of the cuda configuration whose name says cuda.
-    cargo test --release --workspace --features cuda --no-run --message-format=json 2>/dev/null |
+    cargo test --release --workspace --features cuda --no-run --test cuda --message-format=json 2>/dev/null |
         python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -38,12 +39,16 @@ for line in sys.stdin:
     done | sort -u | grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|ld-linux[^/]*)\.so' |
         while read -r lib; do cp -L "$lib" "$pack/lib/"; done
     cp ../shared/bench/pytorch_two_branch.py "$pack/bench/" 2>/dev/null || echo "note: ../shared/bench not found; the PyTorch comparison will be skipped"
-    du -sh "$pack"
+    rm -rf target/gpu-pack && mkdir -p target/gpu-pack
+    tar -cJf target/gpu-pack/pack.tar.xz -C "$pack" .
+    du -sh "$pack" target/gpu-pack/pack.tar.xz
     echo "packed: $(ls "$pack/bin" "$pack/tests" | tr '\n' ' ')"
     ;;
 run)
-    [ -d "$pack" ] || { echo "no $pack: run \`scripts/gpu-check.sh pack\` here and carry it"; exit 2; }
-    export LD_LIBRARY_PATH="$PWD/$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    [ -f target/gpu-pack/pack.tar.xz ] || { echo "no target/gpu-pack/pack.tar.xz: run \`scripts/gpu-check.sh pack\` here and carry target/gpu-pack"; exit 2; }
+    pack=/tmp/lensforge-gpu-pack
+    rm -rf "$pack" && mkdir -p "$pack" && tar -xJf target/gpu-pack/pack.tar.xz -C "$pack"
+    export LD_LIBRARY_PATH="$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
     status=0
     for t in "$pack"/tests/*; do
