@@ -170,6 +170,25 @@ impl Dataset {
             .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))
     }
 
+    /// The pixel scale of `band` in arcsec, from the survey recorded in the file's `config`
+    /// attribute (`sim generate` and `sim render` record it); `None` where it is not there.
+    pub fn pixel_scale(&self, band: &str) -> Option<f64> {
+        let text = self
+            .file
+            .attr("config")
+            .and_then(|a| a.read_scalar::<VarLenUnicode>())
+            .ok()?;
+        let config: toml::Value = toml::from_str(text.as_str()).ok()?;
+        config
+            .get("survey")?
+            .get("bands")?
+            .as_array()?
+            .iter()
+            .find(|b| b.get("name").and_then(|n| n.as_str()) == Some(band))?
+            .get("pixel_scale")?
+            .as_float()
+    }
+
     /// A numeric attribute of `/labels/is_lens` (the label's criteria: `min_n_pix`,
     /// `min_groups`, `min_mag_eff`), as f64.
     pub fn label_attr(&self, name: &str) -> Result<f64, DataError> {

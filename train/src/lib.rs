@@ -6,7 +6,8 @@
 //! systems as the network's tensors), [`model`] (EfficientNet B0–B2 in Burn, checked against
 //! Keras's parameter counts, and the one- or two-branch lens finder), [`fit`] (Rectified Adam,
 //! the epoch loop and the k-fold run of `train run`), [`config`] (its configuration),
-//! [`report`] (its plots), [`sweep`] (`train sweep-npix`, detection limits by N_pix), [`bench`] (`train bench`) and [`challenge`] (`train score`, the
+//! [`report`] (its plots), [`sweep`] (`train sweep-npix`, detection limits by N_pix), [`explain`] (`train explain`, LIME on
+//! [`superpixels`]), [`bench`] (`train bench`) and [`challenge`] (`train score`, the
 //! challenges' figures for a submission to a blind set).
 
 #![warn(missing_docs)]
@@ -18,6 +19,7 @@ pub mod challenge;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod explain;
 pub mod fit;
 pub mod metrics;
 pub mod model;
@@ -25,4 +27,5 @@ pub mod preprocess;
 pub mod report;
 pub mod scores;
 pub mod split;
+pub mod superpixels;
 pub mod sweep;

@@ -99,6 +99,42 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the network looks at: LIME on SLIC superpixels for systems of a finished run, a PNG
+    /// per system (two superpixels for a lens green, two for a non-lens yellow, score and
+    /// truth in the caption) and explain.json.
+    Explain {
+        /// The finished `train run` folder.
+        #[arg(long)]
+        run: PathBuf,
+        /// Whose model: the fold.
+        #[arg(long, default_value_t = 0)]
+        fold: usize,
+        /// Dataset indices to explain, comma-separated [default: lenses and non-lenses of the
+        /// test split, --per-class of each].
+        #[arg(long, value_delimiter = ',')]
+        systems: Vec<usize>,
+        /// Lenses, and non-lenses, from the test split when --systems is not given.
+        #[arg(long, default_value_t = 3)]
+        per_class: usize,
+        /// Perturbed copies scored per system.
+        #[arg(long, default_value_t = 1000)]
+        samples: usize,
+        /// Superpixels asked of SLIC.
+        #[arg(long, default_value_t = 50)]
+        segments: usize,
+        /// SLIC's compactness m (intensities scaled to [0, 1]).
+        #[arg(long, default_value_t = 0.1)]
+        compactness: f64,
+        /// Gaussian smoothing before SLIC, pixels.
+        #[arg(long, default_value_t = 2.0)]
+        sigma: f64,
+        /// Seed of the perturbations.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder [default: <run>/explain].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Score a submission to a blind challenge-style set (`sim generate --format sglc
     /// --blind`): ROC AUC, TPR₀, TPR₁₀ and F_β (β² = 0.001), overall and binned by Einstein
     /// radius, lensed-source pixels and lensed-source flux.
@@ -475,6 +511,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "{} folds; report and figure in {}",
                     r.folds,
                     run.join("sweep-npix.{json,png}").display()
+                );
+            }
+        }
+        Command::Explain {
+            run,
+            fold,
+            systems,
+            per_class,
+            samples,
+            segments,
+            compactness,
+            sigma,
+            seed,
+            out,
+        } => {
+            if samples < 10 || segments < 2 || compactness <= 0.0 || compactness.is_nan() {
+                anyhow::bail!("--samples must be ≥ 10, --segments ≥ 2 and --compactness > 0");
+            }
+            let settings = train::explain::LimeSettings {
+                samples,
+                slic: train::superpixels::SlicSettings {
+                    n_segments: segments,
+                    compactness,
+                    iterations: 10,
+                    sigma: sigma.max(0.0),
+                },
+                seed,
+                ..Default::default()
+            };
+            let selection = if systems.is_empty() {
+                train::explain::Selection::PerClass(per_class)
+            } else {
+                train::explain::Selection::Systems(systems)
+            };
+            let out = out.unwrap_or_else(|| run.join("explain"));
+            let done = train::explain::explain_run(&run, fold, &selection, &settings, &out)?;
+            for e in &done {
+                println!(
+                    "system {:>6} ({}): score {:.3}; for a lens superpixels {:?}, for a non-lens {:?} → {}",
+                    e.index,
+                    if e.is_lens { "lens" } else { "non-lens" },
+                    e.explanation.score,
+                    e.explanation.lens_segments,
+                    e.explanation.non_lens_segments,
+                    out.join(&e.png).display()
                 );
             }
         }

@@ -131,6 +131,46 @@ fn train_run_learns_obvious_arcs_writes_its_report_and_resumes_exactly() {
     ] {
         assert!(out.join(f).exists(), "{f}");
     }
+    // `train explain` on the run: the loaded fold model, with its stored scalings, gives the
+    // unperturbed system the very score the run gave it; a PNG per system and a JSON appear.
+    let settings = train::explain::LimeSettings {
+        samples: 60,
+        slic: train::superpixels::SlicSettings {
+            n_segments: 9,
+            compactness: 0.1,
+            iterations: 5,
+            sigma: 1.0,
+        },
+        ..Default::default()
+    };
+    let explained = train::explain::explain_run(
+        &out,
+        0,
+        &train::explain::Selection::PerClass(1),
+        &settings,
+        &out.join("explain"),
+    )
+    .unwrap();
+    assert_eq!(explained.len(), 2);
+    assert!(explained[0].is_lens && !explained[1].is_lens);
+    for e in &explained {
+        let k = report
+            .test_indices
+            .iter()
+            .position(|&i| i == e.index)
+            .unwrap();
+        let stored = report.folds[0].test_scores[k];
+        assert!(
+            (e.explanation.score - stored).abs() < 1e-5,
+            "system {}: {} vs {stored}",
+            e.index,
+            e.explanation.score
+        );
+        assert!(out.join("explain").join(&e.png).exists());
+        assert_eq!(e.explanation.weights.len(), e.explanation.n_segments);
+    }
+    assert!(out.join("explain/explain.json").exists());
+
     // An existing run folder is not overwritten without --resume.
     let e = train(&c, &out, false, None).unwrap_err().to_string();
     assert!(e.contains("--resume"), "{e}");

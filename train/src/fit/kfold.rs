@@ -329,6 +329,39 @@ pub fn run<B: AutodiffBackend>(
     Ok(report)
 }
 
+/// A freshly initialised network of `config`'s architecture.
+fn fresh_model<B: burn::tensor::backend::Backend>(
+    config: &TrainConfig,
+    device: &B::Device,
+) -> LensFinder<B> {
+    let m = &config.model;
+    let (width, depth) = config.scaling();
+    LensFinder::<B>::scaled(
+        width,
+        depth,
+        m.bn_momentum,
+        m.branches,
+        m.vis_channels,
+        device,
+    )
+}
+
+/// The kept model of fold `fold` of the run in `run_dir`, made with `config` (the run's
+/// `config.toml`), and the band scalings learnt for it.
+pub fn load_fold<B: burn::tensor::backend::Backend>(
+    config: &TrainConfig,
+    run_dir: &Path,
+    fold: usize,
+    device: &B::Device,
+) -> Result<(LensFinder<B>, Scalings), RunError> {
+    let dir = run_dir.join(format!("fold{fold}"));
+    let model = fresh_model::<B>(config, device)
+        .load_file(dir.join("model"), &recorder(), device)
+        .map_err(|e| folder_err(&dir.join("model.mpk"), e))?;
+    let scalings: Scalings = read_json(&dir.join("scalings.json"))?;
+    Ok((model, scalings))
+}
+
 /// Calls `each` with the batches of `indices` in order, `size` at a time, without augmentation,
 /// each read when it is needed (memory holds one batch, whatever the fold's size).
 fn for_each_batch<B: burn::tensor::backend::Backend>(
@@ -362,16 +395,9 @@ fn train_fold<B: AutodiffBackend>(
 ) -> Result<FoldResult, RunError> {
     let fit = &config.fit;
     let m = &config.model;
-    let (width, depth) = config.scaling();
+    let (_, depth) = config.scaling();
     B::seed(device, mix(fit.seed, fold, 0));
-    let mut model = LensFinder::<B>::scaled(
-        width,
-        depth,
-        m.bn_momentum,
-        m.branches,
-        m.vis_channels,
-        device,
-    );
+    let mut model = fresh_model::<B>(config, device);
     if !m.init.as_os_str().is_empty() {
         crate::model::pretrained::load_pretrained(&mut model, &m.init, depth)?;
     }
@@ -443,15 +469,7 @@ fn train_fold<B: AutodiffBackend>(
         }
     }
     // The kept model, scored on the test set.
-    let template = LensFinder::<B::InnerBackend>::scaled(
-        width,
-        depth,
-        m.bn_momentum,
-        m.branches,
-        m.vis_channels,
-        device,
-    );
-    let best = template
+    let best = fresh_model::<B::InnerBackend>(config, device)
         .load_file(dir.join("model"), &recorder(), device)
         .map_err(|e| folder_err(&dir.join("model.mpk"), e))?;
     let mut test_scores = Vec::with_capacity(test.len());

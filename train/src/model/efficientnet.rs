@@ -8,6 +8,8 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+
+use crate::model::pointwise::Pointwise;
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::{sigmoid, silu};
@@ -166,13 +168,13 @@ fn bn<B: Backend>(c: usize, momentum: f64, device: &B::Device) -> BatchNorm<B> {
 /// An inverted-residual (MBConv) block with squeeze-and-excitation.
 #[derive(Module, Debug)]
 pub struct MbConv<B: Backend> {
-    expand: Option<Conv2d<B>>,
+    expand: Option<Pointwise<B>>,
     expand_bn: Option<BatchNorm<B>>,
     depthwise: Conv2d<B>,
     depthwise_bn: BatchNorm<B>,
-    se_reduce: Conv2d<B>,
-    se_expand: Conv2d<B>,
-    project: Conv2d<B>,
+    se_reduce: Pointwise<B>,
+    se_expand: Pointwise<B>,
+    project: Pointwise<B>,
     project_bn: BatchNorm<B>,
     pool: AdaptiveAvgPool2d,
     residual: bool,
@@ -194,13 +196,13 @@ impl<B: Backend> MbConv<B> {
         let cexp = cin * expand;
         let cse = ((cin as f64 * SE_RATIO) as usize).max(1);
         Self {
-            expand: (expand != 1).then(|| conv(cin, cexp, 1, 1, 1, false).init(device)),
+            expand: (expand != 1).then(|| Pointwise::new(cin, cexp, false, device)),
             expand_bn: (expand != 1).then(|| bn(cexp, bn_momentum, device)),
             depthwise: conv(cexp, cexp, kernel, stride, cexp, false).init(device),
             depthwise_bn: bn(cexp, bn_momentum, device),
-            se_reduce: conv(cexp, cse, 1, 1, 1, true).init(device),
-            se_expand: conv(cse, cexp, 1, 1, 1, true).init(device),
-            project: conv(cexp, cout, 1, 1, 1, false).init(device),
+            se_reduce: Pointwise::new(cexp, cse, true, device),
+            se_expand: Pointwise::new(cse, cexp, true, device),
+            project: Pointwise::new(cexp, cout, false, device),
             project_bn: bn(cout, bn_momentum, device),
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             residual: stride == 1 && cin == cout,
@@ -240,7 +242,7 @@ pub struct EfficientNet<B: Backend> {
     stem: Conv2d<B>,
     stem_bn: BatchNorm<B>,
     blocks: Vec<MbConv<B>>,
-    top: Conv2d<B>,
+    top: Pointwise<B>,
     top_bn: BatchNorm<B>,
     pool: AdaptiveAvgPool2d,
     features: usize,
@@ -300,7 +302,7 @@ impl<B: Backend> EfficientNet<B> {
             stem: conv(in_channels, stem_out, 3, 2, 1, false).init(device),
             stem_bn: bn(stem_out, bn_momentum, device),
             blocks,
-            top: conv(top_in, features, 1, 1, 1, false).init(device),
+            top: Pointwise::new(top_in, features, false, device),
             top_bn: bn(features, bn_momentum, device),
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             features,

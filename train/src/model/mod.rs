@@ -2,5 +2,6 @@
 //! loading of pretrained EfficientNet weights.
 
 pub mod efficientnet;
+pub mod pointwise;
 pub mod pretrained;
 pub mod two_branch;
