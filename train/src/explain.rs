@@ -432,16 +432,7 @@ pub fn explain_run(
             v.clone()
         }
         Selection::PerClass(n) => {
-            let path = run_dir.join("report.json");
-            let text = std::fs::read_to_string(&path).map_err(|e| ExplainError::Other {
-                path: path.clone(),
-                message: format!("{e} (is this a finished `train run` folder?)"),
-            })?;
-            let report: crate::fit::kfold::RunReport =
-                serde_json::from_str(&text).map_err(|e| ExplainError::Other {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
+            let report = crate::fit::kfold::RunReport::read(run_dir)?;
             let labels = &labels;
             let pick = |lens: bool| -> Vec<usize> {
                 report

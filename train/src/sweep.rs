@@ -9,7 +9,6 @@
 //! AUC, PR AUC and F_β are reported as mean ± standard deviation over the folds. A bin with
 //! fewer lenses than asked (`min_lenses`) is reported as too small, without figures.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
@@ -236,7 +235,10 @@ pub fn sweep(report: &RunReport, systems: &TestSystems, settings: &SweepSettings
 /// Why a sweep cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    /// The run folder lacks what the sweep reads, or holds something else.
+    /// The run folder cannot be read.
+    #[error(transparent)]
+    Folder(#[from] crate::fit::kfold::RunError),
+    /// The run folder holds something the sweep cannot use.
     #[error("{path}: {message}")]
     Run {
         /// The file.
@@ -260,14 +262,7 @@ pub enum SweepError {
 pub fn sweep_run(run_dir: &Path, settings: &SweepSettings) -> Result<SweepReport, SweepError> {
     settings.validate().map_err(SweepError::Settings)?;
     let path = run_dir.join("report.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| SweepError::Run {
-        path: path.clone(),
-        message: format!("{e} (is this a finished `train run` folder?)"),
-    })?;
-    let report: RunReport = serde_json::from_str(&text).map_err(|e| SweepError::Run {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let report = RunReport::read(run_dir)?;
     if report.folds.is_empty() {
         return Err(SweepError::Run {
             path,
@@ -336,15 +331,16 @@ pub fn table(r: &SweepReport) -> String {
     t
 }
 
-/// Positions of `set` that overlap `other` (for checks).
-pub fn overlap(set: &[usize], other: &[usize]) -> Vec<usize> {
-    let o: BTreeSet<usize> = other.iter().copied().collect();
-    set.iter().copied().filter(|k| o.contains(k)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    /// Positions of `set` that are also in `other`.
+    fn overlap(set: &[usize], other: &[usize]) -> Vec<usize> {
+        let o: BTreeSet<usize> = other.iter().copied().collect();
+        set.iter().copied().filter(|k| o.contains(k)).collect()
+    }
 
     /// A run of two folds whose scores grow with n_pix (the second fold's a little noisier).
     fn report_scoring_by_n_pix(s: &TestSystems) -> RunReport {

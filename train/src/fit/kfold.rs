@@ -329,6 +329,20 @@ pub fn run<B: AutodiffBackend>(
     Ok(report)
 }
 
+impl RunReport {
+    /// The report of the finished run in `run_dir` (its `report.json`).
+    pub fn read(run_dir: &Path) -> Result<Self, RunError> {
+        let path = run_dir.join("report.json");
+        if !path.is_file() {
+            return Err(folder_err(
+                &path,
+                "missing: is this a finished `train run` folder?",
+            ));
+        }
+        read_json(&path)
+    }
+}
+
 /// A freshly initialised network of `config`'s architecture.
 fn fresh_model<B: burn::tensor::backend::Backend>(
     config: &TrainConfig,
