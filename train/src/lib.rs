@@ -7,8 +7,10 @@
 //! Keras's parameter counts, and the one- or two-branch lens finder), [`fit`] (Rectified Adam,
 //! the epoch loop and the k-fold run of `train run`), [`config`] (its configuration),
 //! [`report`] (its plots), [`sweep`] (`train sweep-npix`, detection limits by N_pix), [`explain`] (`train explain`, LIME on
-//! [`superpixels`]), [`bench`] (`train bench`) and [`challenge`] (`train score`, the
-//! challenges' figures for a submission to a blind set).
+//! [`superpixels`]), [`bench`] (`train bench`), [`challenge`] (`train score`, the
+//! challenges' figures for a submission to a blind set), [`tables`] (several finders' score
+//! tables joined by ID), [`compare`] (`train compare`, their agreement), [`ensemble`]
+//! (`train ensemble`, six ways of combining them) and [`isotonic`] (isotonic regression).
 
 #![warn(missing_docs)]
 
@@ -16,11 +18,14 @@ pub mod augment;
 pub mod batches;
 pub mod bench;
 pub mod challenge;
+pub mod compare;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod ensemble;
 pub mod explain;
 pub mod fit;
+pub mod isotonic;
 pub mod metrics;
 pub mod model;
 pub mod preprocess;
@@ -29,3 +34,4 @@ pub mod scores;
 pub mod split;
 pub mod superpixels;
 pub mod sweep;
+pub mod tables;

@@ -152,6 +152,98 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// How far several lens finders agree on the same objects (score tables joined by ID):
+    /// dense normalised ranks, top-k and bottom-k Jaccard similarity per pair and with the
+    /// truth, 2-D rank histograms, completeness at a rank threshold per finder and for their
+    /// union; writes compare.json and ranks-<a>-<b>.png into --out.
+    Compare {
+        #[command(flatten)]
+        tables: TableArgs,
+        /// Size of the top-k and bottom-k sets.
+        #[arg(long, default_value_t = 100)]
+        k: usize,
+        /// Normalised rank at or above which an object counts as found.
+        #[arg(long, default_value_t = 0.8)]
+        rank_threshold: f64,
+        /// Bins per axis of the rank histograms.
+        #[arg(long, default_value_t = 20)]
+        bins: usize,
+        /// Output folder.
+        #[arg(long, default_value = "compare")]
+        out: PathBuf,
+        /// Print the report as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Combines several lens finders' scores: mean, median, linear regression, decision tree,
+    /// random forest and the Bayesian combination of isotonic calibrations, fitted on part of
+    /// the labelled objects and judged on the rest (max F1 with a bootstrap spread, precision
+    /// at a completeness and the unlabelled objects above its threshold); writes
+    /// ensemble.json, ensemble.png and ensemble-scores.csv into --out.
+    Ensemble {
+        #[command(flatten)]
+        tables: TableArgs,
+        /// Fraction of the labelled objects (of each class) held out for judging.
+        #[arg(long, default_value_t = 0.2)]
+        test_fraction: f64,
+        /// Seed of the split, the cross-validation folds, the forests and the bootstrap.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Bootstrap resamples of the test part.
+        #[arg(long, default_value_t = 1000)]
+        bootstraps: usize,
+        /// Completeness at which precision is reported and the threshold carried to the
+        /// unlabelled objects.
+        #[arg(long, default_value_t = 0.9)]
+        completeness: f64,
+        /// Output folder.
+        #[arg(long, default_value = "ensemble")]
+        out: PathBuf,
+        /// Print the report as JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Several finders' score tables and the truth (`train compare`, `train ensemble`).
+#[derive(clap::Args)]
+struct TableArgs {
+    /// A finder's scores as NAME=PATH (a CSV with an ID and a score column); repeat per finder.
+    #[arg(long = "finder", required = true)]
+    finders: Vec<String>,
+    /// The truth: a CSV with the ID, a label column and optionally a graded score; objects it
+    /// lacks are unlabelled.
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// ID column, in every table.
+    #[arg(long, default_value = "id")]
+    id_column: String,
+    /// Score column of the finders' tables.
+    #[arg(long, default_value = "score")]
+    score_column: String,
+    /// Label column of the truth (1/0 or true/false).
+    #[arg(long, default_value = "is_lens")]
+    label_column: String,
+    /// Graded expert score column of the truth (its classes: A ≥ 1.8, B ≥ 1.2, C ≥ 0.8, Z).
+    #[arg(long)]
+    grade_column: Option<String>,
+}
+
+impl TableArgs {
+    fn join(&self) -> anyhow::Result<train::tables::Joined> {
+        let finders = self
+            .finders
+            .iter()
+            .map(|f| train::tables::FinderFile::parse(f, &self.id_column, &self.score_column))
+            .collect::<Result<Vec<_>, _>>()?;
+        let truth = self.truth.as_ref().map(|path| train::tables::TruthFile {
+            path: path.clone(),
+            id_column: self.id_column.clone(),
+            label_column: self.label_column.clone(),
+            grade_column: self.grade_column.clone(),
+        });
+        Ok(train::tables::join(&finders, truth.as_ref())?)
+    }
 }
 
 /// `train run`'s arguments: a configuration and overrides of any of its fields.
@@ -575,6 +667,55 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 print!("{}", train::challenge::table(&r));
+            }
+        }
+        Command::Compare {
+            tables,
+            k,
+            rank_threshold,
+            bins,
+            out,
+            json,
+        } => {
+            let joined = tables.join()?;
+            let settings = train::compare::CompareSettings {
+                k,
+                rank_threshold,
+                bins,
+            };
+            let r = train::compare::compare_to_folder(&joined, &settings, &out)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                print!("{}", train::compare::table(&r));
+                println!("report and rank histograms in {}", out.display());
+            }
+        }
+        Command::Ensemble {
+            tables,
+            test_fraction,
+            seed,
+            bootstraps,
+            completeness,
+            out,
+            json,
+        } => {
+            if tables.truth.is_none() {
+                anyhow::bail!("--truth is needed: the ensembles are fitted to labels");
+            }
+            let joined = tables.join()?;
+            let settings = train::ensemble::EnsembleSettings {
+                test_fraction,
+                seed,
+                bootstraps,
+                completeness,
+            };
+            let r = train::ensemble::run_to_folder(&joined, &settings, &out)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                print!("{}", train::ensemble::table(&r));
+                println!("report, bar chart and scores in {}", out.display());
             }
         }
     }

@@ -154,29 +154,68 @@ pub struct FBeta {
 
 /// F_β maximised over the threshold (ties broken towards the lowest threshold).
 pub fn best_f_beta(labels: &[bool], scores: &[f64], beta2: f64) -> Result<FBeta, MetricsError> {
-    let (steps, p, n) = steps(labels, scores)?;
-    let mut best: Option<FBeta> = None;
+    let curve = f_beta_curve(labels, scores, beta2)?;
     // Increasing thresholds, strict improvement: the lowest threshold wins a tie.
-    for s in steps.iter().rev() {
-        let precision = s.tp as f64 / (s.tp + s.fp) as f64;
-        let recall = s.tp as f64 / p as f64;
-        let f = if precision + recall > 0.0 {
-            (1.0 + beta2) * precision * recall / (beta2 * precision + recall)
-        } else {
-            0.0
-        };
-        if best.is_none_or(|b| f > b.f_beta) {
-            best = Some(FBeta {
-                beta2,
-                f_beta: f,
+    let best = curve
+        .iter()
+        .fold(None::<&CurvePoint>, |b, c| match b {
+            Some(b) if c.f_beta <= b.f_beta => Some(b),
+            _ => Some(c),
+        })
+        .expect("the curve is not empty when both classes are present");
+    Ok(FBeta {
+        beta2,
+        f_beta: best.f_beta,
+        threshold: best.threshold,
+        precision: best.precision,
+        recall: best.recall,
+        false_positive_rate: best.false_positive_rate,
+    })
+}
+
+/// One threshold of the precision–recall curve and its F_β.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Systems scored ≥ this are called lenses.
+    pub threshold: f64,
+    /// Precision there.
+    pub precision: f64,
+    /// Recall there.
+    pub recall: f64,
+    /// False-alarm rate there.
+    pub false_positive_rate: f64,
+    /// F_β there (0 where precision and recall are both 0).
+    pub f_beta: f64,
+}
+
+/// The precision–recall curve with F_β at every distinct score, in increasing threshold order
+/// (scikit-learn 1.9's `precision_recall_curve` without its closing (P = 1, R = 0) point).
+pub fn f_beta_curve(
+    labels: &[bool],
+    scores: &[f64],
+    beta2: f64,
+) -> Result<Vec<CurvePoint>, MetricsError> {
+    let (steps, p, n) = steps(labels, scores)?;
+    Ok(steps
+        .iter()
+        .rev()
+        .map(|s| {
+            let precision = s.tp as f64 / (s.tp + s.fp) as f64;
+            let recall = s.tp as f64 / p as f64;
+            let f_beta = if precision + recall > 0.0 {
+                (1.0 + beta2) * precision * recall / (beta2 * precision + recall)
+            } else {
+                0.0
+            };
+            CurvePoint {
                 threshold: s.threshold,
                 precision,
                 recall,
                 false_positive_rate: s.fp as f64 / n as f64,
-            });
-        }
-    }
-    Ok(best.expect("steps is not empty when both classes are present"))
+                f_beta,
+            }
+        })
+        .collect())
 }
 
 /// Every metric of one set of scores.

@@ -23,6 +23,20 @@ pub struct PlotError {
     pub message: String,
 }
 
+/// Writes `text` to `path` through a temporary file beside it, renamed when complete, so that
+/// a failure leaves no half-written file.
+pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
 /// A curve from (labels, scores).
 type Curve = fn(&[bool], &[f64]) -> Result<Vec<(f64, f64)>, crate::metrics::MetricsError>;
 /// A named line of (x, y) points.
@@ -293,5 +307,161 @@ pub fn plot_explanation(
         ("sans-serif", 14),
     ))
     .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}
+
+/// Draws a 2-D histogram of two finders' dense normalised ranks (`train compare`): one cell per
+/// bin pair, white for none and darker blue for more objects (on a log scale), the count
+/// written in each non-empty cell.
+pub fn plot_rank_histogram(
+    h: &crate::compare::RankHistogram,
+    path: &Path,
+) -> Result<(), PlotError> {
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let err = |e: &dyn std::fmt::Display| PlotError {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let bins = h.counts.len().max(1);
+    let most = h.counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
+    let root = BitMapBackend::new(path, (700, 700)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("Dense normalised ranks: {} against {}", h.b, h.a),
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(format!("rank by {}", h.a))
+        .y_desc(format!("rank by {}", h.b))
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| err(&e))?;
+    let w = 1.0 / bins as f64;
+    let cells = h
+        .counts
+        .iter()
+        .enumerate()
+        .flat_map(|(iy, row)| row.iter().enumerate().map(move |(ix, &c)| (ix, iy, c)));
+    let show_counts = bins <= 25;
+    for (ix, iy, c) in cells {
+        if c == 0 {
+            continue;
+        }
+        // Log scale from 1 to the fullest cell: pale for one object, dark for the most.
+        let f = (c as f64).ln_1p() / most.ln_1p();
+        let shade = |full: f64| (255.0 - f * (255.0 - full)).round() as u8;
+        let colour = RGBColor(shade(20.0), shade(60.0), shade(140.0));
+        let (x0, y0) = (ix as f64 * w, iy as f64 * w);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x0, y0), (x0 + w, y0 + w)],
+                colour.filled(),
+            )))
+            .map_err(|e| err(&e))?;
+        if show_counts {
+            let text_colour = if f > 0.6 { WHITE } else { BLACK };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    c.to_string(),
+                    (x0 + 0.15 * w, y0 + 0.65 * w),
+                    ("sans-serif", 11).into_font().color(&text_colour),
+                )))
+                .map_err(|e| err(&e))?;
+        }
+    }
+    root.present().map_err(|e| err(&e))
+}
+
+/// Draws `train ensemble`'s bar chart (the DES study's Fig. 13): each finder's and each
+/// ensemble's maximum F1 on the test part, the bootstrap mean as the bar and ± its standard
+/// deviation as the whisker; finders grey, ensembles blue, the best finder's level dashed.
+pub fn plot_ensemble(r: &crate::ensemble::EnsembleReport, path: &Path) -> Result<(), PlotError> {
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let err = |e: &dyn std::fmt::Display| PlotError {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let n = r.results.len();
+    let lo = r
+        .results
+        .iter()
+        .map(|j| j.max_f1_bootstrap.mean - 2.0 * j.max_f1_bootstrap.std)
+        .fold(1.0f64, f64::min)
+        .clamp(0.0, 0.95);
+    let lo = (lo * 20.0).floor() / 20.0;
+    let root = BitMapBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Maximum F1 on the test part ({} objects, {} lenses)",
+                r.test.0, r.test.1
+            ),
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..n as f64, lo..1.0)
+        .map_err(|e| err(&e))?;
+    let names: Vec<String> = r.results.iter().map(|j| j.name.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&|x| {
+            let k = x.floor() as usize;
+            if (x - k as f64 - 0.5).abs() < 0.01 && k < names.len() {
+                names[k].clone()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("max F1 (bootstrap mean ± std)")
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (k, j) in r.results.iter().enumerate() {
+        let colour = if j.kind == "finder" {
+            RGBColor(150, 150, 150)
+        } else {
+            RGBColor(40, 90, 170)
+        };
+        let (x0, x1) = (k as f64 + 0.15, k as f64 + 0.85);
+        let m = j.max_f1_bootstrap;
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x0, lo), (x1, m.mean)],
+                colour.filled(),
+            )))
+            .map_err(|e| err(&e))?;
+        let xc = k as f64 + 0.5;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![
+                    (xc, (m.mean - m.std).max(lo)),
+                    (xc, (m.mean + m.std).min(1.0)),
+                ],
+                BLACK.stroke_width(2),
+            )))
+            .map_err(|e| err(&e))?;
+    }
+    let best = r.best_finder_max_f1;
+    chart
+        .draw_series(DashedLineSeries::new(
+            vec![(0.0, best), (n as f64, best)],
+            6,
+            4,
+            RGBColor(200, 60, 40).stroke_width(2),
+        ))
+        .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
 }
