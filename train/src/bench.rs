@@ -10,6 +10,33 @@ use burn::tensor::{Distribution, Int, Tensor};
 use crate::fit::radam::RAdamConfig;
 use crate::model::efficientnet::{Variant, KERAS_BN_MOMENTUM};
 use crate::model::two_branch::{Branches, LensFinder, VisChannels};
+use crate::model::vit::VitShape;
+
+/// The network timed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BenchNet {
+    /// EfficientNet branches of this size.
+    EfficientNet(Variant),
+    /// The Jacobs-style CNN on the three-band image.
+    Jacobs,
+    /// A Vision Transformer of this shape on the three-band image.
+    Vit(VitShape),
+}
+
+impl std::str::FromStr for BenchNet {
+    type Err = String;
+
+    /// `b0`, `b1`, `b2`, `jacobs` or `vit` (ViT-B/16).
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "jacobs" => Ok(Self::Jacobs),
+            "vit" => Ok(Self::Vit(VitShape::default())),
+            _ => serde_json::from_value(serde_json::Value::String(s.into()))
+                .map(Self::EfficientNet)
+                .map_err(|_| format!("--variant {s}: expected b0, b1, b2, jacobs or vit")),
+        }
+    }
+}
 
 /// What the benchmark measured.
 #[derive(Clone, Copy, Debug)]
@@ -20,10 +47,11 @@ pub struct StepTiming {
     pub images_per_second: f64,
 }
 
-/// Times `steps` training steps of a `variant` network with `branches` at batch `batch` on
-/// VIS and NIR stamps of sides `sizes` (pixels).
+/// Times `steps` training steps of network `net` with `branches` (the NIR input alone for the
+/// Jacobs CNN and the transformer) at batch `batch` on VIS and NIR stamps of sides `sizes`
+/// (pixels).
 pub fn training_steps<B: AutodiffBackend>(
-    variant: Variant,
+    net: BenchNet,
     branches: Branches,
     batch: usize,
     steps: usize,
@@ -31,15 +59,22 @@ pub fn training_steps<B: AutodiffBackend>(
     device: &B::Device,
 ) -> StepTiming {
     B::seed(device, 1);
-    let (w, d) = variant.coefficients();
-    let mut model = LensFinder::<B>::scaled(
-        w,
-        d,
-        KERAS_BN_MOMENTUM,
-        branches,
-        VisChannels::Repeated,
-        device,
-    );
+    let (mut model, branches) = match net {
+        BenchNet::EfficientNet(variant) => {
+            let (w, d) = variant.coefficients();
+            let m = LensFinder::<B>::scaled(
+                w,
+                d,
+                KERAS_BN_MOMENTUM,
+                branches,
+                VisChannels::Repeated,
+                device,
+            );
+            (m, branches)
+        }
+        BenchNet::Jacobs => (LensFinder::<B>::jacobs(3, device), Branches::Nir),
+        BenchNet::Vit(shape) => (LensFinder::<B>::vit(3, shape, device), Branches::Nir),
+    };
     let mut optim = RAdamConfig::new().init::<B, LensFinder<B>>();
     let bce = burn::nn::loss::BinaryCrossEntropyLossConfig::new()
         .with_logits(true)

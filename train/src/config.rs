@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::efficientnet::Variant;
-use crate::model::two_branch::{Branches, VisChannels};
+use crate::model::two_branch::{Architecture, Branches, VisChannels};
+use crate::model::vit::VitShape;
 use crate::preprocess::Clipping;
 
 /// The embedded default configuration.
@@ -41,6 +42,8 @@ pub struct DataConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    #[serde(default)]
+    pub architecture: Architecture,
     pub variant: Variant,
     pub branches: Branches,
     pub vis_channels: VisChannels,
@@ -49,6 +52,8 @@ pub struct ModelConfig {
     pub bn_momentum: f64,
     #[serde(default)]
     pub init: PathBuf,
+    #[serde(default)]
+    pub vit: VitShape,
 }
 
 #[allow(missing_docs)]
@@ -140,7 +145,31 @@ impl TrainConfig {
             return Err(bad("data.percentile_sample", "0 must be ≥ 1".into()));
         }
         let m = &self.model;
-        if m.branches != Branches::Vis && d.nir_bands.len() != 3 {
+        if m.architecture != Architecture::EfficientNet {
+            if m.branches != Branches::Nir {
+                return Err(bad(
+                    "model.branches",
+                    format!(
+                        "`{:?}` reads one multi-band image: set model.branches = \"nir\" and \
+                         data.nir_bands to its bands",
+                        m.architecture
+                    )
+                    .to_lowercase(),
+                ));
+            }
+            if d.nir_bands.is_empty() {
+                return Err(bad("data.nir_bands", "at least one band is needed".into()));
+            }
+            if !m.init.as_os_str().is_empty() {
+                return Err(bad(
+                    "model.init",
+                    "pretrained weights are for EfficientNet branches only".into(),
+                ));
+            }
+            if let Some(problem) = m.vit.problem() {
+                return Err(bad("model.vit", problem));
+            }
+        } else if m.branches != Branches::Vis && d.nir_bands.len() != 3 {
             return Err(bad(
                 "data.nir_bands",
                 format!(
@@ -251,5 +280,28 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("data.nir_bands"), "{e}");
+        let jacobs = DEFAULT.replace(
+            "architecture = \"efficientnet\"",
+            "architecture = \"jacobs\"",
+        );
+        let e = TrainConfig::from_toml(&jacobs, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("model.branches"), "{e}");
+        let des = jacobs
+            .replace("branches = \"both\"", "branches = \"nir\"")
+            .replace(
+                "nir_bands = [\"H\", \"J\", \"Y\"]",
+                "nir_bands = [\"g\", \"r\", \"i\", \"z\"]",
+            );
+        assert!(TrainConfig::from_toml(&des, Path::new("t.toml")).is_ok());
+        let e = TrainConfig::from_toml(
+            &des.replace("architecture = \"jacobs\"", "architecture = \"vit\"")
+                .replace("patch = 16", "patch = 15"),
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("model.vit") && e.contains("patch 15"), "{e}");
     }
 }

@@ -29,7 +29,8 @@ enum Command {
     /// Time training steps (forward, backward, Rectified Adam) of the lens finder on random
     /// images of the native sizes: images/s on this machine.
     Bench {
-        /// EfficientNet size: b0, b1 or b2.
+        /// EfficientNet size b0, b1 or b2, or `jacobs` or `vit` (ViT-B/16) on the NIR-sized
+        /// three-band image.
         #[arg(long, default_value = "b2")]
         variant: String,
         /// both, vis or nir.
@@ -152,6 +153,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Scores every system of a dataset with a finished run's fold models (their mean lens
+    /// probability) and writes a score table (id, score, is_lens) for `train compare`,
+    /// `train ensemble` or `train metrics`.
+    Predict {
+        /// The finished `train run` folder.
+        #[arg(long)]
+        run: PathBuf,
+        /// The dataset to score [default: the run's own].
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// The CSV to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Systems per batch.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+    },
     /// How far several lens finders agree on the same objects (score tables joined by ID):
     /// dense normalised ranks, top-k and bottom-k Jaccard similarity per pair and with the
     /// truth, 2-D rank histograms, completeness at a rank threshold per finder and for their
@@ -270,6 +288,12 @@ struct RunArgs {
     /// data.test_fraction.
     #[arg(long)]
     test_fraction: Option<f64>,
+    /// model.architecture: efficientnet, jacobs or vit.
+    #[arg(long)]
+    architecture: Option<String>,
+    /// data.nir_bands: the multi-band image's bands, comma-separated (e.g. g,r,i for DES).
+    #[arg(long, value_delimiter = ',')]
+    nir_bands: Option<Vec<String>>,
     /// model.variant: b0, b1 or b2.
     #[arg(long)]
     variant: Option<String>,
@@ -339,6 +363,12 @@ impl RunArgs {
         }
         if let Some(v) = self.test_fraction {
             c.data.test_fraction = v;
+        }
+        if let Some(v) = &self.architecture {
+            c.model.architecture = parse_enum("architecture", v)?;
+        }
+        if let Some(v) = &self.nir_bands {
+            c.data.nir_bands = v.clone();
         }
         if let Some(v) = &self.variant {
             c.model.variant = parse_enum("variant", v)?;
@@ -508,7 +538,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     "--batch and --steps must be ≥ 1, --vis-size and --nir-size ≥ 32 pixels"
                 );
             }
-            let variant: train::model::efficientnet::Variant = parse_enum("variant", &variant)?;
+            let variant: train::bench::BenchNet =
+                variant.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             let branches: train::model::two_branch::Branches = parse_enum("branches", &branches)?;
             let sizes = (vis_size, nir_size);
             let (r, on) = match choice {
@@ -540,8 +571,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     unreachable!("resolve never chooses CUDA without the `cuda` feature")
                 }
             };
+            let what = match variant {
+                train::bench::BenchNet::EfficientNet(v) => {
+                    format!("{v:?} {branches:?}, VIS {vis_size}² + NIR 3×{nir_size}²")
+                }
+                net => format!("{net:?} on 3×{nir_size}²"),
+            };
             println!(
-                "{variant:?} {branches:?} on {on}, batch {batch}, VIS {vis_size}² + NIR 3×{nir_size}²: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
+                "{what} on {on}, batch {batch}: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
                 r.seconds_per_step, r.images_per_second
             );
         }
@@ -668,6 +705,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 print!("{}", train::challenge::table(&r));
             }
+        }
+        Command::Predict {
+            run,
+            data,
+            out,
+            batch,
+        } => {
+            let device = Default::default();
+            let p = train::fit::kfold::predict::<NdArray>(&run, data.as_deref(), batch, &device)?;
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(["id", "score", "is_lens"])?;
+            for ((id, s), l) in p.ids.iter().zip(&p.scores).zip(&p.labels) {
+                w.write_record([id.as_str(), &s.to_string(), if *l { "1" } else { "0" }])?;
+            }
+            let text = String::from_utf8(w.into_inner()?)?;
+            train::report::write_text(&out, &text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            println!(
+                "{} systems scored by the mean of the run's folds into {}",
+                p.ids.len(),
+                out.display()
+            );
         }
         Command::Compare {
             tables,

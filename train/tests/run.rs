@@ -171,6 +171,21 @@ fn train_run_learns_obvious_arcs_writes_its_report_and_resumes_exactly() {
     }
     assert!(out.join("explain/explain.json").exists());
 
+    // `train predict` on the run's own dataset: on the test systems, the mean of the folds'
+    // stored scores (the report's ensemble scores).
+    let p = train::fit::kfold::predict::<NdArray>(&out, None, 7, &Default::default()).unwrap();
+    assert_eq!(p.scores.len(), 128);
+    for (k, &i) in report.test_indices.iter().enumerate() {
+        assert!(
+            (p.scores[i] - report.ensemble_scores[k]).abs() < 1e-5,
+            "system {i}: {} vs {}",
+            p.scores[i],
+            report.ensemble_scores[k]
+        );
+        assert_eq!(p.labels[i], report.test_labels[k]);
+        assert_eq!(p.ids[i], i.to_string());
+    }
+
     // An existing run folder is not overwritten without --resume.
     let e = train(&c, &out, false, None).unwrap_err().to_string();
     assert!(e.contains("--resume"), "{e}");

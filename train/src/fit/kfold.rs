@@ -25,7 +25,7 @@ use crate::batches::{stream, BatchReader, Scalings};
 use crate::config::TrainConfig;
 use crate::data::{Dataset, LabelRule};
 use crate::metrics::{evaluate, Report};
-use crate::model::two_branch::LensFinder;
+use crate::model::two_branch::{Architecture, Branches, LensFinder};
 use crate::split::stratified_kfold;
 
 /// Why a run stopped.
@@ -45,6 +45,9 @@ pub enum RunError {
     /// Pretrained weights that do not load.
     #[error(transparent)]
     Init(#[from] crate::model::pretrained::InitError),
+    /// The run's configuration does not read.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The caller asked to stop (after the checkpoint of that epoch was written).
     #[error("stopped after epoch {epoch} of fold {fold}: continue with --resume")]
     Stopped {
@@ -225,7 +228,8 @@ pub fn run<B: AutodiffBackend>(
         Some(config.data.label.parse()?)
     };
     let labels = data.labels(rule.as_ref())?;
-    for b in std::iter::once(&config.data.vis_band).chain(&config.data.nir_bands) {
+    let vis = (config.model.branches != Branches::Nir).then_some(&config.data.vis_band);
+    for b in vis.into_iter().chain(&config.data.nir_bands) {
         if !data.bands().contains(b) {
             return Err(crate::data::DataError::Format {
                 file: config.data.file.clone(),
@@ -349,15 +353,22 @@ fn fresh_model<B: burn::tensor::backend::Backend>(
     device: &B::Device,
 ) -> LensFinder<B> {
     let m = &config.model;
-    let (width, depth) = config.scaling();
-    LensFinder::<B>::scaled(
-        width,
-        depth,
-        m.bn_momentum,
-        m.branches,
-        m.vis_channels,
-        device,
-    )
+    let bands = config.data.nir_bands.len();
+    match m.architecture {
+        Architecture::Jacobs => LensFinder::<B>::jacobs(bands, device),
+        Architecture::Vit => LensFinder::<B>::vit(bands, m.vit, device),
+        Architecture::EfficientNet => {
+            let (width, depth) = config.scaling();
+            LensFinder::<B>::scaled(
+                width,
+                depth,
+                m.bn_momentum,
+                m.branches,
+                m.vis_channels,
+                device,
+            )
+        }
+    }
 }
 
 /// The kept model of fold `fold` of the run in `run_dir`, made with `config` (the run's
@@ -374,6 +385,77 @@ pub fn load_fold<B: burn::tensor::backend::Backend>(
         .map_err(|e| folder_err(&dir.join("model.mpk"), e))?;
     let scalings: Scalings = read_json(&dir.join("scalings.json"))?;
     Ok((model, scalings))
+}
+
+/// Every system of a dataset scored by a finished run's models.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    /// The catalogue's `id` of each system (its index where the dataset has no catalogue).
+    pub ids: Vec<String>,
+    /// The dataset's labels (by the run's rule when it relabelled).
+    pub labels: Vec<bool>,
+    /// The mean over the run's fold models of each system's lens probability.
+    pub scores: Vec<f64>,
+}
+
+/// Scores every system of `data_file` (the run's own dataset when None) with the mean lens
+/// probability of the fold models of the finished run in `run_dir`, `batch` systems at a
+/// time, each fold model with its own band scalings. The dataset must hold the run's bands.
+pub fn predict<B: burn::tensor::backend::Backend>(
+    run_dir: &Path,
+    data_file: Option<&Path>,
+    batch: usize,
+    device: &B::Device,
+) -> Result<Prediction, RunError> {
+    let mut config = TrainConfig::from_file(&run_dir.join("config.toml"))?;
+    if let Some(f) = data_file {
+        config.data.file = f.to_path_buf();
+    }
+    let report = RunReport::read(run_dir)?;
+    let data = Dataset::open(&config.data.file)?;
+    let rule: Option<LabelRule> = if config.data.label.trim().is_empty() {
+        None
+    } else {
+        Some(config.data.label.parse()?)
+    };
+    let labels = data.labels(rule.as_ref())?;
+    let vis = (config.model.branches != Branches::Nir).then_some(&config.data.vis_band);
+    for b in vis.into_iter().chain(&config.data.nir_bands) {
+        if !data.bands().contains(b) {
+            return Err(crate::data::DataError::Format {
+                file: config.data.file.clone(),
+                message: format!(
+                    "band `{b}` of the run is not in the dataset (it has {})",
+                    data.bands().join(", ")
+                ),
+            }
+            .into());
+        }
+    }
+    // A dataset without a catalogue `id` (one assembled by hand) is named by index.
+    let ids: Vec<String> = match data.column("id") {
+        Ok(id) => id.into_iter().map(|v| format!("{v}")).collect(),
+        Err(_) => (0..data.len()).map(|i| i.to_string()).collect(),
+    };
+    let reader = BatchReader::new(&data, &config, &labels);
+    let all: Vec<usize> = (0..data.len()).collect();
+    let mut sum = vec![0.0; data.len()];
+    for fold in &report.folds {
+        let (model, scalings) = load_fold::<B>(&config, run_dir, fold.fold, device)?;
+        let mut at = 0;
+        for_each_batch(&reader, &scalings, &all, batch.max(1), device, |b| {
+            for s in batch_scores(&model, &b) {
+                sum[at] += s;
+                at += 1;
+            }
+        })?;
+    }
+    let folds = report.folds.len().max(1) as f64;
+    Ok(Prediction {
+        ids,
+        labels,
+        scores: sum.into_iter().map(|s| s / folds).collect(),
+    })
 }
 
 /// Calls `each` with the batches of `indices` in order, `size` at a time, without augmentation,

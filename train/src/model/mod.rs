@@ -2,6 +2,8 @@
 //! loading of pretrained EfficientNet weights.
 
 pub mod efficientnet;
+pub mod jacobs;
 pub mod pointwise;
 pub mod pretrained;
 pub mod two_branch;
+pub mod vit;

@@ -1,7 +1,9 @@
 //! The lens finders built from EfficientNets (the seed paper's Fig. 5): one branch on the VIS
 //! image, one on the near-infrared H, J, Y images, or both with their pooled features
 //! concatenated before a dropout (0.3) and the final fully connected layer, which gives one
-//! logit per system.
+//! logit per system. The same frame holds the DES study's other finders on one multi-band
+//! image (the `nir` input): a Jacobs-style CNN ([`super::jacobs`]) or a Vision Transformer
+//! ([`super::vit`]), whose features feed the same dropout and dense layer.
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
@@ -10,6 +12,8 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::efficientnet::{EfficientNet, Variant, KERAS_BN_MOMENTUM};
+use super::jacobs::JacobsCnn;
+use super::vit::{VisionTransformer, VitShape};
 
 /// Dropout before the final dense layer: the seed paper's choice for every size (Keras's own
 /// EfficientNet top dropout is 0.2 for B0 and B1, 0.3 for B2).
@@ -37,11 +41,27 @@ pub enum Branches {
     Both,
 }
 
-/// A lens finder: one or two EfficientNet branches and a dense layer.
+/// The network that extracts a lens finder's features.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// One or two EfficientNet branches.
+    #[default]
+    EfficientNet,
+    /// A Jacobs-style CNN on the multi-band image.
+    Jacobs,
+    /// A Vision Transformer on the multi-band image.
+    Vit,
+}
+
+/// A lens finder: one or two EfficientNet branches, or a Jacobs CNN, or a Vision Transformer,
+/// and a dense layer.
 #[derive(Module, Debug)]
 pub struct LensFinder<B: Backend> {
     vis: Option<EfficientNet<B>>,
     nir: Option<EfficientNet<B>>,
+    jacobs: Option<JacobsCnn<B>>,
+    vit: Option<VisionTransformer<B>>,
     dropout: Dropout,
     head: Linear<B>,
     repeat_vis: bool,
@@ -84,9 +104,40 @@ impl<B: Backend> LensFinder<B> {
         Self {
             vis,
             nir,
+            jacobs: None,
+            vit: None,
             dropout: DropoutConfig::new(TOP_DROPOUT).init(),
             head: LinearConfig::new(features, 1).init(device),
             repeat_vis: vis_channels == VisChannels::Repeated,
+        }
+    }
+
+    /// A Jacobs-style CNN on images of `bands` channels, and the dense layer.
+    pub fn jacobs(bands: usize, device: &B::Device) -> Self {
+        let net = JacobsCnn::new(bands, device);
+        Self::single(net.features(), Some(net), None, device)
+    }
+
+    /// A Vision Transformer of `shape` on images of `bands` channels, and the dense layer.
+    pub fn vit(bands: usize, shape: VitShape, device: &B::Device) -> Self {
+        let net = VisionTransformer::new(bands, shape, device);
+        Self::single(net.features(), None, Some(net), device)
+    }
+
+    fn single(
+        features: usize,
+        jacobs: Option<JacobsCnn<B>>,
+        vit: Option<VisionTransformer<B>>,
+        device: &B::Device,
+    ) -> Self {
+        Self {
+            vis: None,
+            nir: None,
+            jacobs,
+            vit,
+            dropout: DropoutConfig::new(TOP_DROPOUT).init(),
+            head: LinearConfig::new(features, 1).init(device),
+            repeat_vis: false,
         }
     }
 
@@ -103,7 +154,8 @@ impl<B: Backend> LensFinder<B> {
     }
 
     /// Logits [batch, 1] from VIS images [batch, 1, H, W] and NIR images [batch, 3, h, w]
-    /// (either may be absent when its branch is); `training` turns dropout and drop-connect on.
+    /// (either may be absent when its branch is; a Jacobs CNN or a transformer reads the NIR
+    /// input, whatever its bands); `training` turns dropout and drop-connect on.
     pub fn forward(
         &self,
         vis: Option<Tensor<B, 4>>,
@@ -119,8 +171,14 @@ impl<B: Backend> LensFinder<B> {
             };
             features.push(net.forward(x, training));
         }
-        if let (Some(net), Some(x)) = (&self.nir, nir) {
+        if let (Some(net), Some(x)) = (&self.nir, nir.clone()) {
             features.push(net.forward(x, training));
+        }
+        if let (Some(net), Some(x)) = (&self.jacobs, nir.clone()) {
+            features.push(net.forward(x, training));
+        }
+        if let (Some(net), Some(x)) = (&self.vit, nir) {
+            features.push(net.forward(x));
         }
         let f = Tensor::cat(features, 1);
         let f = if training { self.dropout.forward(f) } else { f };
