@@ -1,6 +1,6 @@
 //! A Jacobs-style lens-finding CNN (Jacobs et al. 2019, ApJS 243, 17, after Jacobs et al.
 //! 2017): four convolutions with kernels 11, 5, 3 and 3 (96, 128, 256 and 256 filters, zero
-//! padding that keeps the size), each followed by ReLU and 2 × 2 max pooling, then two dense
+//! padding that keeps the size; computed as matrix products, [`super::im2col`]), each followed by ReLU and 2 × 2 max pooling, then two dense
 //! layers of 1024 units with ReLU and dropout; the lens finder's final dense layer turns their
 //! 1024 features into a logit.
 //!
@@ -10,11 +10,12 @@
 //! bands, the size quoted for the Jacobs finder (about 9 M).
 
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+
+use super::im2col::Im2colConv;
 
 /// Filters and kernel sides of the four convolutions.
 pub const CONVOLUTIONS: [(usize, usize); 4] = [(96, 11), (128, 5), (256, 3), (256, 3)];
@@ -28,7 +29,7 @@ pub const DENSE_DROPOUT: f64 = 0.5;
 /// The convolutional and hidden dense layers; [`JacobsCnn::features`] values per image.
 #[derive(Module, Debug)]
 pub struct JacobsCnn<B: Backend> {
-    convs: Vec<Conv2d<B>>,
+    convs: Vec<Im2colConv<B>>,
     pool: MaxPool2d,
     grid: AdaptiveAvgPool2d,
     dense: Vec<Linear<B>>,
@@ -42,16 +43,7 @@ impl<B: Backend> JacobsCnn<B> {
         let mut convs = Vec::new();
         let mut channels = bands;
         for (filters, kernel) in CONVOLUTIONS {
-            convs.push(
-                Conv2dConfig::new([channels, filters], [kernel, kernel])
-                    .with_padding(PaddingConfig2d::Explicit(
-                        kernel / 2,
-                        kernel / 2,
-                        kernel / 2,
-                        kernel / 2,
-                    ))
-                    .init(device),
-            );
+            convs.push(Im2colConv::new(channels, filters, kernel, device));
             channels = filters;
         }
         Self {

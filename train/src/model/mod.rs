@@ -2,6 +2,7 @@
 //! loading of pretrained EfficientNet weights.
 
 pub mod efficientnet;
+pub mod im2col;
 pub mod jacobs;
 pub mod pointwise;
 pub mod pretrained;
