@@ -272,15 +272,17 @@ fn grid_search(
             idx.iter().map(|&i| labels[i]).collect(),
         )
     };
+    // Each fold's (training, validation) data, built once for the whole grid.
+    let parts: Vec<_> = (0..folds)
+        .map(|k| (pick(&splits.training(k)), pick(&splits.folds[k])))
+        .collect();
     let scored: Vec<Result<f64, String>> = grid
         .par_iter()
         .map(|&p| {
             let mut total = 0.0;
-            for (k, valid) in splits.folds.iter().enumerate() {
-                let (tr_x, tr_y) = pick(&splits.training(k));
-                let (va_x, va_y) = pick(valid);
-                let model = fit_trees(&tr_x, &tr_y, p, seed)?;
-                total += f1_at_half(&va_y, &model.score(&va_x));
+            for ((tr_x, tr_y), (va_x, va_y)) in &parts {
+                let model = fit_trees(tr_x, tr_y, p, seed)?;
+                total += f1_at_half(va_y, &model.score(va_x));
             }
             Ok(total / folds as f64)
         })

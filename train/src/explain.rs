@@ -414,13 +414,7 @@ pub fn explain_run(
     use burn::tensor::{Tensor, TensorData};
 
     let config = crate::config::TrainConfig::from_file(&run_dir.join("config.toml"))?;
-    let data = crate::data::Dataset::open(&config.data.file)?;
-    let rule: Option<crate::data::LabelRule> = if config.data.label.trim().is_empty() {
-        None
-    } else {
-        Some(config.data.label.parse()?)
-    };
-    let labels = data.labels(rule.as_ref())?;
+    let (data, labels) = crate::fit::kfold::open_labelled(&config)?;
     let systems: Vec<usize> = match selection {
         Selection::Systems(v) => {
             if let Some(&bad) = v.iter().find(|&&i| i >= data.len()) {

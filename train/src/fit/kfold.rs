@@ -221,26 +221,7 @@ pub fn run<B: AutodiffBackend>(
     device: &B::Device,
     on_event: &mut dyn FnMut(Event) -> bool,
 ) -> Result<RunReport, RunError> {
-    let data = Dataset::open(&config.data.file)?;
-    let rule: Option<LabelRule> = if config.data.label.trim().is_empty() {
-        None
-    } else {
-        Some(config.data.label.parse()?)
-    };
-    let labels = data.labels(rule.as_ref())?;
-    let vis = (config.model.branches != Branches::Nir).then_some(&config.data.vis_band);
-    for b in vis.into_iter().chain(&config.data.nir_bands) {
-        if !data.bands().contains(b) {
-            return Err(crate::data::DataError::Format {
-                file: config.data.file.clone(),
-                message: format!(
-                    "band `{b}` is not in the dataset (it has {})",
-                    data.bands().join(", ")
-                ),
-            }
-            .into());
-        }
-    }
+    let (data, labels) = open_labelled(config)?;
     let init = &config.model.init;
     if !init.as_os_str().is_empty() && !init.is_file() {
         return Err(crate::model::pretrained::InitError {
@@ -412,26 +393,7 @@ pub fn predict<B: burn::tensor::backend::Backend>(
         config.data.file = f.to_path_buf();
     }
     let report = RunReport::read(run_dir)?;
-    let data = Dataset::open(&config.data.file)?;
-    let rule: Option<LabelRule> = if config.data.label.trim().is_empty() {
-        None
-    } else {
-        Some(config.data.label.parse()?)
-    };
-    let labels = data.labels(rule.as_ref())?;
-    let vis = (config.model.branches != Branches::Nir).then_some(&config.data.vis_band);
-    for b in vis.into_iter().chain(&config.data.nir_bands) {
-        if !data.bands().contains(b) {
-            return Err(crate::data::DataError::Format {
-                file: config.data.file.clone(),
-                message: format!(
-                    "band `{b}` of the run is not in the dataset (it has {})",
-                    data.bands().join(", ")
-                ),
-            }
-            .into());
-        }
-    }
+    let (data, labels) = open_labelled(&config)?;
     // A dataset without a catalogue `id` (one assembled by hand) is named by index.
     let ids: Vec<String> = match data.column("id") {
         Ok(id) => id.into_iter().map(|v| format!("{v}")).collect(),
@@ -456,6 +418,32 @@ pub fn predict<B: burn::tensor::backend::Backend>(
         labels,
         scores: sum.into_iter().map(|s| s / folds).collect(),
     })
+}
+
+/// The dataset of `config` and its labels (by the configured rule, if any), refused when it
+/// lacks a band the network reads.
+pub fn open_labelled(config: &TrainConfig) -> Result<(Dataset, Vec<bool>), RunError> {
+    let data = Dataset::open(&config.data.file)?;
+    let rule: Option<LabelRule> = if config.data.label.trim().is_empty() {
+        None
+    } else {
+        Some(config.data.label.parse()?)
+    };
+    let labels = data.labels(rule.as_ref())?;
+    let vis = (config.model.branches != Branches::Nir).then_some(&config.data.vis_band);
+    for b in vis.into_iter().chain(&config.data.nir_bands) {
+        if !data.bands().contains(b) {
+            return Err(crate::data::DataError::Format {
+                file: config.data.file.clone(),
+                message: format!(
+                    "band `{b}` is not in the dataset (it has {})",
+                    data.bands().join(", ")
+                ),
+            }
+            .into());
+        }
+    }
+    Ok((data, labels))
 }
 
 /// Calls `each` with the batches of `indices` in order, `size` at a time, without augmentation,
