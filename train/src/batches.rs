@@ -1,8 +1,11 @@
 //! Batches for the network, read from a dataset a batch at a time: each band clipped and scaled
 //! with bounds learnt on the training split, augmented (training only) with one random
-//! transform per system shared by all its bands, and stacked into the branches' tensors.
+//! transform per system shared by all its bands, stacked into the branches' tensors, and
+//! resized to the branches' sizes when the configuration asks for it.
 
 use burn::tensor::backend::Backend;
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Int, Tensor, TensorData};
 use ndarray::{s, Array2, Array3};
 use rand::seq::SliceRandom;
@@ -34,6 +37,20 @@ pub fn stream(seed: u64, a: u64, b: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream((a << 32) ^ b);
     rng
+}
+
+/// Images [n, c, h, w] resized to `size` × `size` pixels (unchanged when `size` is 0 or already
+/// theirs): bilinear interpolation with half-pixel centres, clamped at the edges, as PyTorch's
+/// `interpolate(mode="bilinear", align_corners=False, antialias=False)` and TensorFlow 2's
+/// `tf.image.resize(method="bilinear")`; shrinking does not low-pass filter first. Burn's
+/// `interpolate`, so the same on every backend.
+pub fn resize_square<B: Backend>(images: Tensor<B, 4>, size: usize) -> Tensor<B, 4> {
+    let [_, _, h, w] = images.dims();
+    if size == 0 || (h, w) == (size, size) {
+        return images;
+    }
+    let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false);
+    interpolate(images, [size, size], options)
 }
 
 /// Reads batches of one dataset for one configuration.
@@ -136,7 +153,8 @@ impl<'a> BatchReader<'a> {
                 let a = prepare(band, sc)?;
                 let (_, h, w) = a.dim();
                 let data = TensorData::new(a.into_raw_vec_and_offset().0, [n, 1, h, w]);
-                Some(Tensor::<B, 4>::from_data(data, device))
+                let t = Tensor::<B, 4>::from_data(data, device);
+                Some(resize_square(t, self.config.data.vis_size))
             }
             None => None,
         };
@@ -156,10 +174,8 @@ impl<'a> BatchReader<'a> {
                     v.extend(st.slice(s![k, .., ..]).iter().copied());
                 }
             }
-            Some(Tensor::<B, 4>::from_data(
-                TensorData::new(v, [n, stacks.len(), h, w]),
-                device,
-            ))
+            let t = Tensor::<B, 4>::from_data(TensorData::new(v, [n, stacks.len(), h, w]), device);
+            Some(resize_square(t, self.config.data.nir_size))
         };
         let labels: Vec<i64> = indices.iter().map(|&i| i64::from(self.labels[i])).collect();
         Ok(Batch {
@@ -167,5 +183,50 @@ impl<'a> BatchReader<'a> {
             nir,
             labels: Tensor::<B, 2, Int>::from_data(TensorData::new(labels, [n, 1]), device),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    /// Bilinear interpolation reproduces a linear ramp exactly at every output pixel centre
+    /// whose source position lies inside the input; with half-pixel centres the output pixel j
+    /// of n sits at input position (j + ½)·m/n − ½ (clamped to [0, m − 1] at the edges), which is
+    /// what PyTorch's `align_corners=False` means; `align_corners=True` would put it at
+    /// j·(m − 1)/(n − 1).
+    #[test]
+    fn resizing_follows_half_pixel_centres() {
+        let device = Default::default();
+        for (m, n) in [(101usize, 200usize), (101, 66), (20, 32)] {
+            // f(y, x) = 2x + 3y on an m × m input.
+            let v: Vec<f32> = (0..m * m)
+                .map(|k| (2 * (k % m) + 3 * (k / m)) as f32)
+                .collect();
+            let t = Tensor::<NdArray, 4>::from_data(TensorData::new(v, [1, 1, m, m]), &device);
+            let out: Vec<f32> = resize_square(t, n).into_data().to_vec().unwrap();
+            assert_eq!(out.len(), n * n);
+            let at = |j: usize| {
+                ((j as f64 + 0.5) * m as f64 / n as f64 - 0.5).clamp(0.0, (m - 1) as f64)
+            };
+            for y in 0..n {
+                for x in 0..n {
+                    let expected = 2.0 * at(x) + 3.0 * at(y);
+                    let got = f64::from(out[y * n + x]);
+                    assert!(
+                        (got - expected).abs() < 1e-3,
+                        "{m}→{n} ({y}, {x}): {got} vs {expected}"
+                    );
+                }
+            }
+        }
+        // Size 0, or the same size, leaves the images alone.
+        let t = Tensor::<NdArray, 4>::from_data(
+            TensorData::new(vec![1.0f32; 8], [2, 1, 2, 2]),
+            &device,
+        );
+        assert_eq!(resize_square(t.clone(), 0).dims(), [2, 1, 2, 2]);
+        assert_eq!(resize_square(t, 2).dims(), [2, 1, 2, 2]);
     }
 }

@@ -36,6 +36,10 @@ pub struct DataConfig {
     pub nir_bands: Vec<String>,
     pub test_fraction: f64,
     pub percentile_sample: usize,
+    #[serde(default)]
+    pub vis_size: usize,
+    #[serde(default)]
+    pub nir_size: usize,
 }
 
 #[allow(missing_docs)]

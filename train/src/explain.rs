@@ -3,7 +3,9 @@
 //!
 //! 1. The VIS stamp (the first NIR band for a NIR-only network), as the network sees it
 //!    (clipped and scaled to [0, 1]), is cut into SLIC superpixels ([`crate::superpixels`]);
-//!    the NIR stamps take the same segments by sky position.
+//!    the NIR stamps take the same segments by sky position. This happens at the stored stamp
+//!    size; a run that resizes its stamps (`data.vis_size`, `data.nir_size`) scores every
+//!    perturbed copy resized, as it was trained.
 //! 2. `samples` perturbed copies are drawn: each superpixel kept with probability ½, and a
 //!    hidden one replaced, in every band, by its mean value there (LIME's default for images);
 //!    the first copy keeps everything.
@@ -488,19 +490,21 @@ pub fn explain_run(
                 Tensor::<NdArray, 4>::from_data(TensorData::new(v, [n, channels, h, w]), &device)
             };
             let vis = copies[0].vis.as_ref().map(|_| {
-                stack(
+                let t = stack(
                     copies.iter().map(|c| &c.vis.as_ref().unwrap().0).collect(),
                     1,
-                )
+                );
+                crate::batches::resize_square(t, config.data.vis_size)
             });
             let nir = copies[0].nir.as_ref().map(|(bands, _)| {
-                stack(
+                let t = stack(
                     copies
                         .iter()
                         .flat_map(|c| c.nir.as_ref().unwrap().0.iter())
                         .collect(),
                     bands.len(),
-                )
+                );
+                crate::batches::resize_square(t, config.data.nir_size)
             });
             let p = burn::tensor::activation::sigmoid(model.forward(vis, nir, false));
             let v: Vec<f32> = p.into_data().to_vec().expect("f32 probabilities");

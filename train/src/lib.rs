@@ -5,7 +5,7 @@
 //! (percentile clipping), [`augment`] (rotation, mirroring, zoom), [`batches`] (a dataset's
 //! systems as the network's tensors), [`model`] (EfficientNet B0–B2 in Burn, checked against
 //! Keras's parameter counts, and the one- or two-branch lens finder), [`fit`] (Rectified Adam,
-//! the epoch loop and the k-fold run of `train run`), [`config`] (its configuration),
+//! the epoch loop, the k-fold run of `train run` and `train finetune`'s move to another survey), [`config`] (its configuration),
 //! [`report`] (its plots), [`sweep`] (`train sweep-npix`, detection limits by N_pix), [`explain`] (`train explain`, LIME on
 //! [`superpixels`]), [`bench`] (`train bench`), [`challenge`] (`train score`, the
 //! challenges' figures for a submission to a blind set), [`tables`] (several finders' score

@@ -100,6 +100,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Move a finished run's network to another survey with few images (the seed study's
+    /// Fig. 12): for each N_img, fine-tuned and from-scratch networks trained on the same N_img
+    /// images (and as many for validation), judged on k stratified test groups; writes
+    /// finetune.json and finetune.png.
+    Finetune(Box<FinetuneArgs>),
     /// What the network looks at: LIME on SLIC superpixels for systems of a finished run, a PNG
     /// per system (two superpixels for a lens green, two for a non-lens yellow, score and
     /// truth in the caption) and explain.json.
@@ -291,9 +296,18 @@ struct RunArgs {
     /// model.architecture: efficientnet, jacobs or vit.
     #[arg(long)]
     architecture: Option<String>,
+    /// data.vis_band: the VIS branch's band.
+    #[arg(long)]
+    vis_band: Option<String>,
     /// data.nir_bands: the multi-band image's bands, comma-separated (e.g. g,r,i for DES).
     #[arg(long, value_delimiter = ',')]
     nir_bands: Option<Vec<String>>,
+    /// data.vis_size: resize VIS stamps to this many pixels a side (bilinear; 0 = as stored).
+    #[arg(long)]
+    vis_size: Option<usize>,
+    /// data.nir_size: resize NIR stamps to this many pixels a side (bilinear; 0 = as stored).
+    #[arg(long)]
+    nir_size: Option<usize>,
     /// model.variant: b0, b1 or b2.
     #[arg(long)]
     variant: Option<String>,
@@ -342,6 +356,145 @@ struct RunArgs {
     seed: Option<u64>,
 }
 
+/// `train finetune`'s arguments.
+#[derive(clap::Args)]
+struct FinetuneArgs {
+    /// The finished `train run` folder whose network is moved.
+    #[arg(long)]
+    run: PathBuf,
+    /// Its fold whose model is fine-tuned.
+    #[arg(long, default_value_t = 0)]
+    fold: usize,
+    /// The target survey's HDF5 dataset (e.g. `sim generate --survey kids`).
+    #[arg(long)]
+    data: PathBuf,
+    /// The target band fed to the VIS branch.
+    #[arg(long, default_value = "r")]
+    vis_band: String,
+    /// The target bands fed to the NIR branch, comma-separated, in channel order.
+    #[arg(long, value_delimiter = ',', default_value = "u,g,i")]
+    nir_bands: Vec<String>,
+    /// Relabel the target dataset by a rule such as "n_pix_source>20 and mag_eff_r>1.6"
+    /// [default: its stored labels].
+    #[arg(long, default_value = "")]
+    label: String,
+    /// Training-set sizes N_img, comma-separated (each with as many validation systems).
+    #[arg(long, value_delimiter = ',', default_value = "20,40,100,200,500")]
+    n_img: Vec<usize>,
+    /// Stratified test groups k.
+    #[arg(long, default_value_t = 5)]
+    groups: usize,
+    /// Epochs of every training [default: the source run's].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Systems per batch [default: the source run's].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Rectified Adam's learning rate [default: the source run's].
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    /// Seed of the groups, draws and training streams.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// VIS stamp side to resize to, pixels [default: the source run's].
+    #[arg(long)]
+    vis_size: Option<usize>,
+    /// NIR stamp side to resize to, pixels [default: the source run's].
+    #[arg(long)]
+    nir_size: Option<usize>,
+    /// Output folder [default: <run>/finetune].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the study in --out where it stopped.
+    #[arg(long)]
+    resume: bool,
+    /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
+
+/// Runs `train finetune`, one line per finished training.
+fn train_finetune(args: &FinetuneArgs) -> anyhow::Result<()> {
+    use train::fit::finetune::{finetune, FinetuneSettings, Stage};
+    let settings = FinetuneSettings {
+        fold: args.fold,
+        vis_band: args.vis_band.clone(),
+        nir_bands: args.nir_bands.clone(),
+        label: args.label.clone(),
+        n_img: args.n_img.clone(),
+        groups: args.groups,
+        epochs: args.epochs,
+        batch: args.batch,
+        learning_rate: args.learning_rate,
+        seed: args.seed,
+        vis_size: args.vis_size,
+        nir_size: args.nir_size,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("finetune"));
+    let request: Request = args
+        .device
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
+    println!("{line}");
+    let start = std::time::Instant::now();
+    let mut on_event = |stage: Stage, e: Event| {
+        if let Event::Fold(r) = e {
+            let test = r
+                .test
+                .as_ref()
+                .map_or("the test group lacks a class".into(), |t| {
+                    format!("test ROC AUC {:.4}, PR AUC {:.4}", t.roc_auc, t.pr_auc)
+                });
+            println!(
+                "group {} N_img {} {}: best epoch {}; {test}",
+                stage.group,
+                stage.n_img,
+                stage.start.name(),
+                r.best_epoch
+            );
+        }
+        true
+    };
+    let report = match choice {
+        Choice::Cpu => finetune::<Autodiff<NdArray>>(
+            &args.run,
+            &args.data,
+            &settings,
+            &out,
+            args.resume,
+            &Default::default(),
+            &mut on_event,
+        )?,
+        #[cfg(feature = "cuda")]
+        Choice::Cuda => finetune::<Autodiff<burn::backend::Cuda>>(
+            &args.run,
+            &args.data,
+            &settings,
+            &out,
+            args.resume,
+            &Default::default(),
+            &mut on_event,
+        )?,
+        #[cfg(not(feature = "cuda"))]
+        Choice::Cuda => unreachable!("resolve never chooses CUDA without the `cuda` feature"),
+    };
+    train::report::plot_finetune(&report, &out.join("finetune.png"))?;
+    print!("{}", train::fit::finetune::table(&report));
+    println!(
+        "{} systems ({} lenses) in {} test groups, in {:.1} s; report and figure in {}",
+        report.systems,
+        report.lenses,
+        report.test_groups.len(),
+        start.elapsed().as_secs_f64(),
+        out.join("finetune.{json,png}").display()
+    );
+    Ok(())
+}
+
 /// Parses an enum field's value as the configuration file spells it.
 fn parse_enum<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> anyhow::Result<T> {
     serde_json::from_value(serde_json::Value::String(value.to_string()))
@@ -367,8 +520,17 @@ impl RunArgs {
         if let Some(v) = &self.architecture {
             c.model.architecture = parse_enum("architecture", v)?;
         }
+        if let Some(v) = &self.vis_band {
+            c.data.vis_band = v.clone();
+        }
         if let Some(v) = &self.nir_bands {
             c.data.nir_bands = v.clone();
+        }
+        if let Some(v) = self.vis_size {
+            c.data.vis_size = v;
+        }
+        if let Some(v) = self.nir_size {
+            c.data.nir_size = v;
         }
         if let Some(v) = &self.variant {
             c.model.variant = parse_enum("variant", v)?;
@@ -521,6 +683,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => train_run(&args)?,
+        Command::Finetune(args) => train_finetune(&args)?,
         Command::Bench {
             variant,
             branches,

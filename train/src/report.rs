@@ -129,35 +129,143 @@ fn plot(
     };
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 24))
+    draw_lines(&root, title, (x_label, y_label), x, y, series, None).map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))
+}
+
+/// Draws `series` as lines in `area` (the k-th in the palette's k-th colour; with `dashed`, a
+/// last line in grey, dashed, named by its first element), with a legend at the lower right.
+fn draw_lines(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    x: (f64, f64),
+    y: (f64, f64),
+    series: &[Series],
+    dashed: Option<&Series>,
+) -> Result<(), String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
         .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(|e| err(&e))?;
+        .map_err(|x| e(&x))?;
     chart
         .configure_mesh()
         .x_desc(x_label)
         .y_desc(y_label)
         .label_style(("sans-serif", 15))
         .draw()
-        .map_err(|e| err(&e))?;
+        .map_err(|x| e(&x))?;
     for (k, (name, pts)) in series.iter().enumerate() {
         let colour = Palette99::pick(k).to_rgba();
         chart
             .draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))
-            .map_err(|e| err(&e))?
+            .map_err(|x| e(&x))?
             .label(name.as_str())
             .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], colour));
     }
+    if let Some((name, pts)) = dashed {
+        let grey = RGBColor(110, 110, 110);
+        chart
+            .draw_series(DashedLineSeries::new(
+                pts.iter().copied(),
+                6,
+                4,
+                grey.stroke_width(2),
+            ))
+            .map_err(|x| e(&x))?
+            .label(name.as_str())
+            .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], grey));
+    }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()
-        .map_err(|e| err(&e))?;
+        .map_err(|x| e(&x))?;
+    Ok(())
+}
+
+/// Draws the fine-tuning study (`train finetune`, the seed study's Fig. 12): side by side, the
+/// ROC curves of the fine-tuned networks and of the networks trained from scratch, one per
+/// N_img (every test group's scores pooled), each named with its ROC AUC (mean ± std over the
+/// groups); the untrained source network's curve dashed grey on the left.
+pub fn plot_finetune(
+    r: &crate::fit::finetune::FinetuneReport,
+    path: &Path,
+) -> Result<(), PlotError> {
+    use crate::fit::finetune::Summary;
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    let err = |e: &dyn std::fmt::Display| PlotError {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let labels: Vec<bool> = r.test_labels.concat();
+    let curve = |scores: Vec<f64>| roc_curve(&labels, &scores).unwrap_or_default();
+    let auc = |s: &Summary| {
+        s.roc_auc
+            .map_or("n/a".into(), |m| format!("{:.3} ± {:.3}", m.mean, m.std))
+    };
+    type Pick = fn(&crate::fit::finetune::GroupOutcome) -> &[f64];
+    let side = |summary: fn(&crate::fit::finetune::SizeOutcome) -> &Summary, scores: Pick| {
+        r.sizes
+            .iter()
+            .map(|s| {
+                let pooled: Vec<f64> = s.groups.iter().flat_map(|g| scores(g).to_vec()).collect();
+                (
+                    format!("N_img = {}: AUC {}", s.n_img, auc(summary(s))),
+                    curve(pooled),
+                )
+            })
+            .collect::<Vec<Series>>()
+    };
+    let finetuned = side(|s| &s.finetuned, |g| &g.finetuned.test_scores);
+    let scratch = side(|s| &s.scratch, |g| &g.scratch.test_scores);
+    // The untrained source network, with the clipping learnt at the largest N_img.
+    let source = r.sizes.last().map(|s| {
+        let pooled: Vec<f64> = s
+            .groups
+            .iter()
+            .flat_map(|g| g.source_scores.clone())
+            .collect();
+        (
+            format!("untrained source: AUC {}", auc(&s.source)),
+            curve(pooled),
+        )
+    });
+    let root = BitMapBackend::new(path, (1400, 650)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (left, right) = root.split_horizontally(700);
+    let axes = ("false-positive rate", "true-positive rate");
+    let band_names = r.config.data.nir_bands.join(", ");
+    draw_lines(
+        &left,
+        &format!(
+            "Fine-tuned ({} → VIS; {band_names} → NIR)",
+            r.config.data.vis_band
+        ),
+        axes,
+        (0.0, 1.0),
+        (0.0, 1.0),
+        &finetuned,
+        source.as_ref(),
+    )
+    .map_err(|e| err(&e))?;
+    draw_lines(
+        &right,
+        "Trained from scratch on the same images",
+        axes,
+        (0.0, 1.0),
+        (0.0, 1.0),
+        &scratch,
+        None,
+    )
+    .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
 }
 

@@ -10,58 +10,21 @@
 use std::path::Path;
 
 use burn::backend::{Autodiff, NdArray};
-use hdf5::types::VarLenUnicode;
-use ndarray::Array3;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use train::config::TrainConfig;
 use train::fit::kfold::{run, Event, RunError, RunReport};
 
 mod common;
-use common::stamp;
 
 type A = Autodiff<NdArray>;
 
 fn write_dataset(path: &Path, n: usize) {
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
-    let mut vis = Vec::new();
-    let mut nir = [Vec::new(), Vec::new(), Vec::new()];
-    for &l in &labels {
-        vis.extend(stamp(&mut rng, 32, 0.1, l == 1));
-        for band in nir.iter_mut() {
-            band.extend(stamp(&mut rng, 11, 0.3, l == 1));
-        }
-    }
-    let f = hdf5::File::create(path).unwrap();
-    let s: VarLenUnicode = "lensforge-dataset".parse().unwrap();
-    f.new_attr::<VarLenUnicode>()
-        .create("format")
-        .unwrap()
-        .write_scalar(&s)
-        .unwrap();
-    f.new_attr::<u32>()
-        .create("format_version")
-        .unwrap()
-        .write_scalar(&1)
-        .unwrap();
-    let g = f.create_group("images").unwrap();
-    g.new_dataset_builder()
-        .with_data(&Array3::from_shape_vec((n, 32, 32), vis).unwrap())
-        .create("VIS")
-        .unwrap();
-    for (name, band) in ["H", "J", "Y"].iter().zip(nir) {
-        g.new_dataset_builder()
-            .with_data(&Array3::from_shape_vec((n, 11, 11), band).unwrap())
-            .create(*name)
-            .unwrap();
-    }
-    f.create_group("labels")
-        .unwrap()
-        .new_dataset_builder()
-        .with_data(labels.as_slice())
-        .create("is_lens")
-        .unwrap();
+    let bands = [
+        ("VIS", 32, 0.1),
+        ("H", 11, 0.3),
+        ("J", 11, 0.3),
+        ("Y", 11, 0.3),
+    ];
+    common::write_dataset(path, n, &bands, 5);
 }
 
 fn config(file: &Path) -> TrainConfig {

@@ -158,28 +158,28 @@ fn recorder() -> NamedMpkFileRecorder<FullPrecisionSettings> {
     NamedMpkFileRecorder::new()
 }
 
-fn folder_err(path: &Path, message: impl std::fmt::Display) -> RunError {
+pub(crate) fn folder_err(path: &Path, message: impl std::fmt::Display) -> RunError {
     RunError::Folder {
         path: path.into(),
         message: message.to_string(),
     }
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), RunError> {
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), RunError> {
     let tmp = path.with_extension("json.partial");
     let text = serde_json::to_string_pretty(value).map_err(|e| folder_err(path, e))?;
     std::fs::write(&tmp, text).map_err(|e| folder_err(path, e))?;
     std::fs::rename(&tmp, path).map_err(|e| folder_err(path, e))
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, RunError> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, RunError> {
     let text = std::fs::read_to_string(path).map_err(|e| folder_err(path, e))?;
     serde_json::from_str(&text).map_err(|e| folder_err(path, e))
 }
 
 /// A stream seed for (fold, epoch): the backend's random numbers (dropout, drop-connect, the
 /// initial weights at epoch 0) depend only on these.
-fn mix(seed: u64, fold: usize, epoch: usize) -> u64 {
+pub(crate) fn mix(seed: u64, fold: usize, epoch: usize) -> u64 {
     // SplitMix64 of the three, so nearby folds and epochs get unrelated seeds.
     let mut z = seed ^ ((fold as u64) << 40) ^ (epoch as u64);
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -257,6 +257,7 @@ pub fn run<B: AutodiffBackend>(
         write_json(&dir.join("scalings.json"), &scalings)?;
         let r = train_fold::<B>(
             config,
+            None,
             &reader,
             &scalings,
             fold,
@@ -270,13 +271,7 @@ pub fn run<B: AutodiffBackend>(
             on_event,
         )?;
         write_json(&result_path, &r)?;
-        for f in [
-            "checkpoint.json",
-            "checkpoint-model.mpk",
-            "checkpoint-optim.mpk",
-        ] {
-            let _ = std::fs::remove_file(dir.join(f));
-        }
+        remove_checkpoints(&dir);
         on_event(Event::Fold(&r));
         folds.push(r);
     }
@@ -328,8 +323,20 @@ impl RunReport {
     }
 }
 
+/// Removes the every-epoch checkpoint of a finished model's folder (its result is written).
+pub(crate) fn remove_checkpoints(dir: &Path) {
+    for f in [
+        "checkpoint.json",
+        "checkpoint-model.mpk",
+        "checkpoint-optim.mpk",
+    ] {
+        // Absent files are fine: the checkpoint is only a way to resume.
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+}
+
 /// A freshly initialised network of `config`'s architecture.
-fn fresh_model<B: burn::tensor::backend::Backend>(
+pub(crate) fn fresh_model<B: burn::tensor::backend::Backend>(
     config: &TrainConfig,
     device: &B::Device,
 ) -> LensFinder<B> {
@@ -448,7 +455,7 @@ pub fn open_labelled(config: &TrainConfig) -> Result<(Dataset, Vec<bool>), RunEr
 
 /// Calls `each` with the batches of `indices` in order, `size` at a time, without augmentation,
 /// each read when it is needed (memory holds one batch, whatever the fold's size).
-fn for_each_batch<B: burn::tensor::backend::Backend>(
+pub(crate) fn for_each_batch<B: burn::tensor::backend::Backend>(
     reader: &BatchReader,
     scalings: &Scalings,
     indices: &[usize],
@@ -462,9 +469,14 @@ fn for_each_batch<B: burn::tensor::backend::Backend>(
     Ok(())
 }
 
+/// Trains one model of `config` on `training` into `dir` (its kept model, checkpoints), from
+/// `start` when given (fine-tuning), else freshly initialised (or from `model.init`); the
+/// epoch of lowest loss on `validation` is kept and scored on `test`. `fold` names the random
+/// streams (initial weights, shuffles, augmentation, dropout).
 #[allow(clippy::too_many_arguments)]
-fn train_fold<B: AutodiffBackend>(
+pub(crate) fn train_fold<B: AutodiffBackend>(
     config: &TrainConfig,
+    start: Option<LensFinder<B>>,
     reader: &BatchReader,
     scalings: &Scalings,
     fold: usize,
@@ -481,10 +493,16 @@ fn train_fold<B: AutodiffBackend>(
     let m = &config.model;
     let (_, depth) = config.scaling();
     B::seed(device, mix(fit.seed, fold, 0));
-    let mut model = fresh_model::<B>(config, device);
-    if !m.init.as_os_str().is_empty() {
-        crate::model::pretrained::load_pretrained(&mut model, &m.init, depth)?;
-    }
+    let mut model = match start {
+        Some(model) => model,
+        None => {
+            let mut model = fresh_model::<B>(config, device);
+            if !m.init.as_os_str().is_empty() {
+                crate::model::pretrained::load_pretrained(&mut model, &m.init, depth)?;
+            }
+            model
+        }
+    };
     let mut optim = RAdamConfig::new().init::<B, LensFinder<B>>();
     let mut state = Checkpoint {
         epoch: 0,

@@ -1,5 +1,7 @@
-//! Training: the optimiser (and, next, the loop over epochs and folds).
+//! Training: the optimiser, the loop over epochs, the k-fold run (`train run`) and the move to
+//! another survey (`train finetune`).
 
 pub mod epochs;
+pub mod finetune;
 pub mod kfold;
 pub mod radam;

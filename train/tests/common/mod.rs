@@ -21,3 +21,45 @@ pub fn stamp(rng: &mut ChaCha8Rng, n: usize, scale: f64, lens: bool) -> Vec<f32>
         })
         .collect()
 }
+
+/// Writes a dataset in DESIGN.md's HDF5 layout with only what training reads: `n` systems
+/// (every second a lens), one image per (band, side, pixel scale) in `bands` drawn by
+/// [`stamp`], and `/labels/is_lens`.
+#[allow(dead_code)]
+pub fn write_dataset(path: &std::path::Path, n: usize, bands: &[(&str, usize, f64)], seed: u64) {
+    use hdf5::types::VarLenUnicode;
+    use rand::SeedableRng;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+    let mut images: Vec<Vec<f32>> = vec![Vec::new(); bands.len()];
+    for &l in &labels {
+        for (img, &(_, side, scale)) in images.iter_mut().zip(bands) {
+            img.extend(stamp(&mut rng, side, scale, l == 1));
+        }
+    }
+    let f = hdf5::File::create(path).unwrap();
+    let s: VarLenUnicode = "lensforge-dataset".parse().unwrap();
+    f.new_attr::<VarLenUnicode>()
+        .create("format")
+        .unwrap()
+        .write_scalar(&s)
+        .unwrap();
+    f.new_attr::<u32>()
+        .create("format_version")
+        .unwrap()
+        .write_scalar(&1)
+        .unwrap();
+    let g = f.create_group("images").unwrap();
+    for (img, &(name, side, _)) in images.into_iter().zip(bands) {
+        g.new_dataset_builder()
+            .with_data(&ndarray::Array3::from_shape_vec((n, side, side), img).unwrap())
+            .create(name)
+            .unwrap();
+    }
+    f.create_group("labels")
+        .unwrap()
+        .new_dataset_builder()
+        .with_data(labels.as_slice())
+        .create("is_lens")
+        .unwrap();
+}
