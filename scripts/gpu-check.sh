@@ -7,8 +7,10 @@
 #                               benchmark into target/gpu-pack/pack.tar.xz (git-ignored; carry
 #                               target/gpu-pack: the device tool carries at most 64 MiB).
 #   scripts/gpu-check.sh run    there, in the repository root with target/gpu-pack carried: run
-#                               every GPU test, the training benchmark on CUDA and the PyTorch
-#                               two-branch benchmark on the same GPU, and print the figures.
+#                               every GPU test (sim's deflection kernels, train's CUDA backend),
+#                               the deflection kernel's rays/s, the training benchmark on CUDA and
+#                               the PyTorch two-branch benchmark on the same GPU, and print the
+#                               figures.
 #
 # With the device tool: `scripts/gpu-check.sh pack`, then run `bash scripts/gpu-check.sh run`
 # with carry = ["target/gpu-pack"].
@@ -55,6 +57,8 @@ run)
         echo "== GPU tests: $(basename "$t")"
         "$t" --nocapture --test-threads 1 || status=1
     done
+    echo "== sim bench-deflect: the deflection kernel alone on the GPU, and the CPU of this machine"
+    "$pack/bin/sim" bench-deflect --device auto --systems 1024 --supersample 2 --repeats 5 || status=1
     echo "== train bench on CUDA: two-branch EfficientNet-B2, batch 64"
     "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 || status=1
     echo "== the same on the CPU of this machine (batch 8, 2 steps)"

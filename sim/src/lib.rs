@@ -3,10 +3,12 @@
 //! The modules follow the pipeline's order (DESIGN.md); a module never imports a later stage:
 //! `cosmology` → `mass`, `light` → `raytrace`, `caustics` → `observe` → `dataset`.
 //! `spec` reads one system and `population` draws many; `render` ties the stages together for
-//! `sim render`, `generate` for `sim generate`.
+//! `sim render`, `generate` for `sim generate`; `bench` times the deflection for
+//! `sim bench-deflect` (on the GPU through `raytrace::cuda`, with the `cuda` feature).
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod caustics;
 pub mod cosmology;
 pub mod dataset;

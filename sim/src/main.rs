@@ -151,6 +151,28 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         crop: usize,
     },
+    /// Time the deflection alone (the ray shooter's hot loop): rays per second on the CPU and,
+    /// in a binary built with `--features cuda` where a GPU answers, on the GPU.
+    BenchDeflect {
+        /// A survey preset or file: its first band's stamp is the grid.
+        #[arg(long, default_value = "euclid")]
+        survey: String,
+        /// A population preset or file: its first systems' lenses are timed.
+        #[arg(long, default_value = "sglc2")]
+        population: String,
+        /// Systems per pass (one GPU launch).
+        #[arg(long, default_value_t = 256)]
+        systems: usize,
+        /// Sub-pixels per pixel side.
+        #[arg(long, default_value_t = 2)]
+        supersample: usize,
+        /// Timed passes (the best is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// `auto` (both where a GPU answers, else the CPU), `cpu` or `cuda`.
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
     /// Print a survey's bands: background noise, sky and background-limited depths.
     Survey {
         /// A survey preset (euclid) or a survey TOML file.
@@ -177,6 +199,95 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `sim bench-deflect`: rays per second of the deflection on the CPU and the GPU.
+fn bench_deflect(
+    survey: &str,
+    population: &str,
+    systems: usize,
+    supersample: usize,
+    repeats: usize,
+    device: &str,
+) -> anyhow::Result<()> {
+    if !["auto", "cpu", "cuda"].contains(&device) {
+        anyhow::bail!("--device {device}: the devices are auto, cpu and cuda");
+    }
+    if systems == 0 || supersample == 0 {
+        anyhow::bail!("--systems and --supersample must be ≥ 1");
+    }
+    let survey = Survey::load(survey)?;
+    let population =
+        sim::population::Population::new(PopulationConfig::load(population)?, &survey)?;
+    let band = &survey.bands[0];
+    let grid = sim::raytrace::Grid {
+        size: band.size,
+        pixel_scale: band.pixel_scale,
+        supersample,
+    };
+    let lenses = sim::bench::sample_lenses(&population, &survey, systems, 0)?;
+    let rays = (systems * grid.rays()) as f64;
+    let what = format!(
+        "{systems} lenses of {} on {}'s {} grid ({}×{} px of {}\", {supersample}² sub-pixels)",
+        population.config.name, survey.name, band.name, grid.size, grid.size, band.pixel_scale
+    );
+    if device != "cuda" {
+        let (t, _) = sim::bench::cpu_pass(&lenses, &grid, repeats);
+        println!(
+            "CPU ({} threads): {:.3e} rays/s — {what}, best of {repeats}",
+            rayon::current_num_threads(),
+            rays / t
+        );
+    }
+    if device != "cpu" {
+        gpu_bench(&lenses, &grid, repeats, rays, &what, device == "cuda")?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "cuda")]
+fn gpu_bench(
+    lenses: &[sim::mass::Lens],
+    grid: &sim::raytrace::Grid,
+    repeats: usize,
+    rays: f64,
+    what: &str,
+    required: bool,
+) -> anyhow::Result<()> {
+    use sim::raytrace::cuda::{cuda_unavailable, GpuDeflector};
+    if let Some(why) = cuda_unavailable() {
+        if required {
+            anyhow::bail!("--device cuda: {why}");
+        }
+        println!("GPU: none ({why})");
+        return Ok(());
+    }
+    let gpu = GpuDeflector::new()?;
+    let batch = sim::raytrace::gpu::MassBatch::new(lenses);
+    let t = gpu.time_grid(&batch, grid, repeats)?;
+    println!(
+        "GPU 0: {:.3e} rays/s — {what}, the kernel alone, best of {repeats}",
+        rays / t
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn gpu_bench(
+    _: &[sim::mass::Lens],
+    _: &sim::raytrace::Grid,
+    _: usize,
+    _: f64,
+    _: &str,
+    required: bool,
+) -> anyhow::Result<()> {
+    let why =
+        "this binary was built without the `cuda` feature (cargo build --release --features cuda)";
+    if required {
+        anyhow::bail!("--device cuda: {why}");
+    }
+    println!("GPU: none ({why})");
+    Ok(())
 }
 
 /// Creates the parent directory of `path` if it has one.
@@ -368,6 +479,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 if l.is_lens { "lens" } else { "not a lens" }
             );
         }
+        Command::BenchDeflect {
+            survey,
+            population,
+            systems,
+            supersample,
+            repeats,
+            device,
+        } => bench_deflect(&survey, &population, systems, supersample, repeats, &device)?,
         Command::Survey { survey } => {
             let survey = Survey::load(&survey)?;
             let observer = Observer::new(&survey)?;

@@ -366,3 +366,47 @@ fn a_survey_file_with_an_impossible_value_is_refused() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn bench_deflect_reports_rays_per_second_and_refuses_bad_devices() {
+    let out = sim(&[
+        "bench-deflect",
+        "--device",
+        "cpu",
+        "--systems",
+        "3",
+        "--repeats",
+        "1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "CPU (T threads): R rays/s — 3 lenses of sglc2 on euclid's VIS grid (200×200 px …)"
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("CPU"))
+        .expect("a CPU line");
+    let rate: f64 = line
+        .split("): ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|r| r.parse().ok())
+        .expect("a rate");
+    assert!(rate > 0.0 && rate.is_finite(), "{line}");
+    assert!(
+        line.contains("3 lenses") && line.contains("200×200"),
+        "{line}"
+    );
+    let bad = sim(&["bench-deflect", "--device", "tpu"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--device tpu"));
+    #[cfg(not(feature = "cuda"))]
+    {
+        let no_gpu = sim(&["bench-deflect", "--device", "cuda", "--systems", "1"]);
+        assert!(!no_gpu.status.success());
+        assert!(String::from_utf8_lossy(&no_gpu.stderr).contains("--features cuda"));
+    }
+}

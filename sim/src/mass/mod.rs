@@ -111,6 +111,16 @@ impl Frame {
         }
     }
 
+    /// (x0, y0, cos φ, sin φ) in single precision: the frame as the CUDA kernels read it.
+    pub(crate) fn gpu(&self) -> (f32, f32, f32, f32) {
+        (
+            self.x0 as f32,
+            self.y0 as f32,
+            self.cos as f32,
+            self.sin as f32,
+        )
+    }
+
     /// Sky coordinates (arcsec) to the profile's frame.
     #[inline]
     pub fn to_local(&self, x: f64, y: f64) -> (f64, f64) {

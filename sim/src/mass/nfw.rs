@@ -182,6 +182,24 @@ pub struct Nfw {
 }
 
 impl Nfw {
+    /// This component in the CUDA kernels' layout (`kernels/mass.cu`).
+    pub(crate) fn gpu(&self) -> crate::raytrace::gpu::GpuMass {
+        let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
+        crate::raytrace::gpu::GpuMass {
+            kind: crate::raytrace::gpu::kind::NFW,
+            x0,
+            y0,
+            cos_phi,
+            sin_phi,
+            p: [
+                self.rs as f32,
+                self.kappa_s as f32,
+                self.stretch_x2 as f32,
+                self.stretch_y2 as f32,
+            ],
+        }
+    }
+
     /// From validated parameters; physical ones are converted with `cosmo` at (z_lens, z_source).
     pub fn new(p: &NfwParams, cosmo: &Cosmology, z_lens: f64, z_source: f64) -> Self {
         let (rs, alpha_rs) = match (p.rs, p.alpha_rs, p.m200, p.c) {

@@ -38,6 +38,15 @@ pub struct Shear {
 }
 
 impl Shear {
+    /// This component in the CUDA kernels' layout (`kernels/mass.cu`).
+    pub(crate) fn gpu(&self) -> crate::raytrace::gpu::GpuMass {
+        crate::raytrace::gpu::GpuMass {
+            kind: crate::raytrace::gpu::kind::SHEAR,
+            p: [self.g1 as f32, self.g2 as f32, 0.0, 0.0],
+            ..Default::default()
+        }
+    }
+
     /// From validated parameters.
     pub fn new(p: &ShearParams) -> Self {
         let (s, c) = (2.0 * p.phi.to_radians()).sin_cos();

@@ -179,6 +179,19 @@ pub struct Sie {
 }
 
 impl Sie {
+    /// This component in the CUDA kernels' layout (`kernels/mass.cu`).
+    pub(crate) fn gpu(&self) -> crate::raytrace::gpu::GpuMass {
+        let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
+        crate::raytrace::gpu::GpuMass {
+            kind: crate::raytrace::gpu::kind::SIE,
+            x0,
+            y0,
+            cos_phi,
+            sin_phi,
+            p: [self.b as f32, self.q as f32, 0.0, 0.0],
+        }
+    }
+
     /// From validated parameters.
     pub fn new(p: &SieParams) -> Self {
         Self {

@@ -56,6 +56,19 @@ pub struct Tesis {
 }
 
 impl Tesis {
+    /// This component in the CUDA kernels' layout (`kernels/mass.cu`).
+    pub(crate) fn gpu(&self) -> crate::raytrace::gpu::GpuMass {
+        let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
+        crate::raytrace::gpu::GpuMass {
+            kind: crate::raytrace::gpu::kind::TESIS,
+            x0,
+            y0,
+            cos_phi,
+            sin_phi,
+            p: [self.b as f32, self.q as f32, self.s as f32, 0.0],
+        }
+    }
+
     /// From validated parameters.
     pub fn new(p: &TesisParams) -> Self {
         Self {

@@ -7,6 +7,9 @@
 //! by every band on the same pixel grid (Euclid's Y, J and H share one).
 
 pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+pub mod gpu;
 
 use ndarray::Array2;
 

@@ -1,0 +1,228 @@
+//! The deflection kernels (`kernels/mass.cu`) on a GPU: compiled at run time by NVRTC and
+//! launched through cudarc, which loads libcuda and NVRTC when first used, so this builds (and
+//! its callers run on the CPU) where there is no GPU and no CUDA toolkit.
+
+use std::sync::Arc;
+
+use cudarc::driver::{CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
+
+use super::gpu::{GpuMass, MassBatch, MASS_KERNELS};
+use super::Grid;
+
+/// Why the GPU path cannot run, or a launch failed.
+#[derive(Debug, thiserror::Error)]
+#[error("GPU: {0}")]
+pub struct GpuError(pub String);
+
+fn err(what: &str, e: impl std::fmt::Debug) -> GpuError {
+    GpuError(format!("{what}: {e:?}"))
+}
+
+/// Why no GPU can run the kernels here, or `None` when one answers: the driver library is
+/// missing, does not initialise, or sees no device.
+pub fn cuda_unavailable() -> Option<String> {
+    // cudarc panics on first use where libcuda is missing: ask before anything touches it.
+    // SAFETY: only tries to open the driver library by its usual names.
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return Some("no CUDA driver library (libcuda) on this machine".into());
+    }
+    if let Err(e) = cudarc::driver::result::init() {
+        return Some(format!("the CUDA driver does not initialise: {e:?}"));
+    }
+    match cudarc::driver::result::device::get_count() {
+        Ok(n) if n > 0 => None,
+        Ok(_) => Some("the CUDA driver sees no GPU".into()),
+        Err(e) => Some(format!("the CUDA driver cannot count its GPUs: {e:?}")),
+    }
+}
+
+/// Threads per block of every launch.
+const THREADS: u32 = 256;
+
+fn config(n: usize) -> Result<LaunchConfig, GpuError> {
+    let blocks = n.div_ceil(THREADS as usize);
+    let blocks = u32::try_from(blocks)
+        .map_err(|_| GpuError(format!("{n} outputs are more than one launch can hold")))?;
+    Ok(LaunchConfig {
+        grid_dim: (blocks.max(1), 1, 1),
+        block_dim: (THREADS, 1, 1),
+        shared_mem_bytes: 0,
+    })
+}
+
+/// GPU 0 with the deflection kernels loaded.
+pub struct GpuDeflector {
+    stream: Arc<CudaStream>,
+    points: CudaFunction,
+    grid: CudaFunction,
+}
+
+impl GpuDeflector {
+    /// Compiles the kernels for GPU 0 and loads them; an error says why (no GPU, no NVRTC, a
+    /// compile error with its log).
+    pub fn new() -> Result<Self, GpuError> {
+        if let Some(why) = cuda_unavailable() {
+            return Err(GpuError(why));
+        }
+        let ctx = cudarc::driver::CudaContext::new(0).map_err(|e| err("opening GPU 0", e))?;
+        let ptx = cudarc::nvrtc::compile_ptx(MASS_KERNELS)
+            .map_err(|e| err("NVRTC, kernels/mass.cu", e))?;
+        let module = ctx
+            .load_module(ptx)
+            .map_err(|e| err("loading kernels/mass.cu", e))?;
+        let load = |name: &str| module.load_function(name).map_err(|e| err(name, e));
+        Ok(Self {
+            points: load("deflect_points")?,
+            grid: load("deflect_grid")?,
+            stream: ctx.default_stream(),
+        })
+    }
+
+    /// Deflections (α_x, α_y), arcsec, of every system of `batch` at the points (x, y), arcsec:
+    /// index s·n + p.
+    pub fn deflect_points(
+        &self,
+        batch: &MassBatch,
+        x: &[f32],
+        y: &[f32],
+    ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        if x.len() != y.len() {
+            return Err(GpuError(format!("{} x but {} y", x.len(), y.len())));
+        }
+        let s = &self.stream;
+        let n = batch.systems() * x.len();
+        let (comps, first) = self.upload(batch)?;
+        let dx = s.clone_htod(x).map_err(|e| err("copying x", e))?;
+        let dy = s.clone_htod(y).map_err(|e| err("copying y", e))?;
+        let (mut ax, mut ay) = self.outputs(n)?;
+        let (systems, points) = (batch.systems() as u32, x.len() as u32);
+        let mut l = s.launch_builder(&self.points);
+        l.arg(&comps)
+            .arg(&first)
+            .arg(&systems)
+            .arg(&dx)
+            .arg(&dy)
+            .arg(&points)
+            .arg(&mut ax)
+            .arg(&mut ay);
+        // SAFETY: the arguments are, in order, the kernel's parameters (kernels/mass.cu,
+        // deflect_points), and the outputs hold systems × points floats.
+        unsafe { l.launch(config(n)?) }.map_err(|e| err("deflect_points", e))?;
+        self.download(&ax, &ay)
+    }
+
+    /// Deflections (α_x, α_y), arcsec, of every system of `batch` on `grid`'s sub-pixels, in
+    /// the order of `kernels/mass.cu`'s `deflect_grid` (system, sub-row, sub-column).
+    pub fn deflect_grid(
+        &self,
+        batch: &MassBatch,
+        grid: &Grid,
+    ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        let n = batch.systems() * grid.rays();
+        let (comps, first) = self.upload(batch)?;
+        let (mut ax, mut ay) = self.outputs(n)?;
+        self.launch_grid(&comps, &first, batch.systems(), grid, n, &mut ax, &mut ay)?;
+        self.download(&ax, &ay)
+    }
+
+    /// Seconds per launch of `deflect_grid` on `batch` and `grid`, the best of `repeats`
+    /// launches after one warm-up, each timed from its launch to the GPU's completion; the
+    /// deflections stay on the GPU (the kernel alone, no copies).
+    pub fn time_grid(
+        &self,
+        batch: &MassBatch,
+        grid: &Grid,
+        repeats: usize,
+    ) -> Result<f64, GpuError> {
+        let n = batch.systems() * grid.rays();
+        let (comps, first) = self.upload(batch)?;
+        let (mut ax, mut ay) = self.outputs(n)?;
+        let mut best = f64::INFINITY;
+        for k in 0..=repeats.max(1) {
+            let start = std::time::Instant::now();
+            self.launch_grid(&comps, &first, batch.systems(), grid, n, &mut ax, &mut ay)?;
+            self.synchronize()?;
+            if k > 0 {
+                best = best.min(start.elapsed().as_secs_f64());
+            }
+        }
+        Ok(best)
+    }
+
+    /// Waits for the GPU to finish what was launched.
+    pub fn synchronize(&self) -> Result<(), GpuError> {
+        self.stream
+            .synchronize()
+            .map_err(|e| err("synchronising", e))
+    }
+
+    /// Launches `deflect_grid` for `systems` systems on `grid` into (ax, ay), n floats each.
+    #[allow(clippy::too_many_arguments)]
+    fn launch_grid(
+        &self,
+        comps: &CudaSlice<GpuMass>,
+        first: &CudaSlice<u32>,
+        systems: usize,
+        grid: &Grid,
+        n: usize,
+        ax: &mut CudaSlice<f32>,
+        ay: &mut CudaSlice<f32>,
+    ) -> Result<(), GpuError> {
+        let systems = systems as u32;
+        let (size, scale, f) = (
+            grid.size as u32,
+            grid.pixel_scale as f32,
+            grid.supersample as u32,
+        );
+        let mut l = self.stream.launch_builder(&self.grid);
+        l.arg(comps)
+            .arg(first)
+            .arg(&systems)
+            .arg(&size)
+            .arg(&scale)
+            .arg(&f)
+            .arg(ax)
+            .arg(ay);
+        // SAFETY: the arguments are, in order, the kernel's parameters (kernels/mass.cu,
+        // deflect_grid), and the outputs hold systems × rays = n floats.
+        unsafe { l.launch(config(n)?) }.map_err(|e| err("deflect_grid", e))?;
+        Ok(())
+    }
+
+    /// Two zeroed device arrays of n floats, for α_x and α_y.
+    fn outputs(&self, n: usize) -> Result<(CudaSlice<f32>, CudaSlice<f32>), GpuError> {
+        let alloc = || {
+            self.stream
+                .alloc_zeros::<f32>(n)
+                .map_err(|e| err("allocating α", e))
+        };
+        Ok((alloc()?, alloc()?))
+    }
+
+    fn upload(&self, batch: &MassBatch) -> Result<(CudaSlice<GpuMass>, CudaSlice<u32>), GpuError> {
+        let s = &self.stream;
+        // A batch without components still needs a valid pointer.
+        let mut comps = batch.components.clone();
+        if comps.is_empty() {
+            comps.push(GpuMass::default());
+        }
+        Ok((
+            s.clone_htod(&comps)
+                .map_err(|e| err("copying the components", e))?,
+            s.clone_htod(&batch.first)
+                .map_err(|e| err("copying the components", e))?,
+        ))
+    }
+
+    fn download(
+        &self,
+        ax: &CudaSlice<f32>,
+        ay: &CudaSlice<f32>,
+    ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        let s = &self.stream;
+        Ok((
+            s.clone_dtoh(ax).map_err(|e| err("copying α back", e))?,
+            s.clone_dtoh(ay).map_err(|e| err("copying α back", e))?,
+        ))
+    }
+}

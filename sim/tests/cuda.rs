@@ -1,0 +1,66 @@
+//! The CUDA deflection kernels on a GPU (built only with `--features cuda`) against the CPU's
+//! double-precision deflections: every profile at scattered points and the ray shooter's
+//! supersampled grid, to 10⁻⁵ relative (of the sum of the components' magnitudes) away from the
+//! singular centres. Where no GPU answers the test says it was skipped.
+#![cfg(feature = "cuda")]
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sim::raytrace::cuda::{cuda_unavailable, GpuDeflector};
+use sim::raytrace::gpu::MassBatch;
+use sim::raytrace::Grid;
+
+mod common;
+use common::{check, check_points, lenses, near_centre};
+
+#[test]
+fn gpu_deflections_equal_cpu_deflections() {
+    if let Some(why) = cuda_unavailable() {
+        eprintln!("skipped: no GPU ({why})");
+        return;
+    }
+    let gpu = GpuDeflector::new().unwrap();
+    let lenses = lenses();
+    let batch = MassBatch::new(&lenses);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut pts: Vec<(f32, f32)> = (0..2000)
+        .map(|_| (rng.random_range(-4.0..4.0), rng.random_range(-4.0..4.0)))
+        .collect();
+    pts.retain(|&(x, y)| !near_centre(x as f64, y as f64, 0.01));
+    let x: Vec<f32> = pts.iter().map(|p| p.0).collect();
+    let y: Vec<f32> = pts.iter().map(|p| p.1).collect();
+    let (ax, ay) = gpu.deflect_points(&batch, &x, &y).unwrap();
+    let worst = check_points(&lenses, &pts, &ax, &ay);
+    eprintln!("points: worst relative difference {worst:e}");
+
+    let grid = Grid {
+        size: 200,
+        pixel_scale: 0.1,
+        supersample: 2,
+    };
+    let (ax, ay) = gpu.deflect_grid(&batch, &grid).unwrap();
+    let offsets = grid.subpixel_offsets();
+    let (f, side) = (grid.supersample, grid.size * grid.supersample);
+    let mut worst = 0.0f64;
+    for (s, lens) in lenses.iter().enumerate() {
+        for row in (0..side).step_by(7) {
+            for col in (0..side).step_by(5) {
+                let x = grid.pixel_center(col / f) + offsets[col % f];
+                let y = grid.pixel_center(row / f) + offsets[row % f];
+                if near_centre(x, y, 0.01) {
+                    continue;
+                }
+                let k = s * grid.rays() + row * side + col;
+                let e = check(
+                    lens,
+                    x,
+                    y,
+                    (ax[k], ay[k]),
+                    &format!("system {s} ray ({row}, {col})"),
+                );
+                worst = worst.max(e);
+            }
+        }
+    }
+    eprintln!("grid: worst relative difference {worst:e}");
+}
