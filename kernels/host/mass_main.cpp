@@ -5,34 +5,12 @@
 // `first`; then for mode 0 u32 n_points, n_points f32 x, n_points f32 y; for mode 1 u32 size,
 // f32 pixel_scale, u32 supersample. OUT: the f32 alpha_x of every output, then every alpha_y.
 #include "emulate.h"
+#include "io.h"
 #include "../mass.cu"
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <vector>
 
 static_assert(sizeof(MassComponent) == 36, "MassComponent must match GpuMass (36 bytes)");
-
-template <typename T>
-static T read_one(FILE* f) {
-    T v;
-    if (std::fread(&v, sizeof(T), 1, f) != 1) {
-        std::fprintf(stderr, "mass_main: input ends early\n");
-        std::exit(2);
-    }
-    return v;
-}
-
-template <typename T>
-static std::vector<T> read_many(FILE* f, size_t n) {
-    std::vector<T> v(n);
-    if (n > 0 && std::fread(v.data(), sizeof(T), n, f) != n) {
-        std::fprintf(stderr, "mass_main: input ends early\n");
-        std::exit(2);
-    }
-    return v;
-}
 
 int main(int argc, char** argv) {
     if (argc != 3) {
@@ -74,12 +52,5 @@ int main(int argc, char** argv) {
                ay.data());
     }
     std::fclose(in);
-    FILE* out = std::fopen(argv[2], "wb");
-    if (!out) {
-        std::perror(argv[2]);
-        return 2;
-    }
-    std::fwrite(ax.data(), sizeof(float), ax.size(), out);
-    std::fwrite(ay.data(), sizeof(float), ay.size(), out);
-    return std::fclose(out) == 0 ? 0 : 2;
+    return write_pair(argv[2], ax, ay) ? 0 : 2;
 }

@@ -1,7 +1,8 @@
-//! The CUDA deflection kernels on a GPU (built only with `--features cuda`) against the CPU's
-//! double-precision deflections: every profile at scattered points and the ray shooter's
-//! supersampled grid, to 10⁻⁵ relative (of the sum of the components' magnitudes) away from the
-//! singular centres. Where no GPU answers the test says it was skipped.
+//! The CUDA kernels on a GPU (built only with `--features cuda`) against the CPU: every mass
+//! profile's deflection at scattered points and on the ray shooter's supersampled grid, to 10⁻⁵
+//! relative (of the sum of the components' magnitudes) away from the singular centres; and the
+//! renderer's images (lens light, lensed source, two bands) to 10⁻⁴ of the peak per pixel and
+//! 10⁻⁵ in total flux. Where no GPU answers the test says it was skipped.
 #![cfg(feature = "cuda")]
 
 use rand::{RngExt, SeedableRng};
@@ -11,7 +12,7 @@ use sim::raytrace::gpu::MassBatch;
 use sim::raytrace::Grid;
 
 mod common;
-use common::{check, check_points, lenses, near_centre};
+use common::{check, check_points, check_render, lenses, near_centre, render_systems};
 
 #[test]
 fn gpu_deflections_equal_cpu_deflections() {
@@ -63,4 +64,16 @@ fn gpu_deflections_equal_cpu_deflections() {
         }
     }
     eprintln!("grid: worst relative difference {worst:e}");
+
+    let systems = render_systems();
+    let bands = [0usize, 2];
+    let batch = sim::raytrace::gpu::RenderBatch::new(&systems, &bands).unwrap();
+    let grid = Grid {
+        size: 200,
+        pixel_scale: 0.1,
+        supersample: 2,
+    };
+    let (lens, source) = gpu.render(&batch, &grid).unwrap();
+    let (pixel, total) = check_render(&systems, &bands, &grid, &lens, &source);
+    eprintln!("render: worst pixel difference {pixel:e} of the peak, worst total {total:e}");
 }

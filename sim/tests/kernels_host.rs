@@ -19,17 +19,17 @@ use sim::raytrace::gpu::MassBatch;
 use sim::raytrace::Grid;
 
 mod common;
-use common::{check, check_points, lenses, near_centre};
+use common::{check, check_points, check_render, lenses, near_centre, render_systems};
 
-/// Builds `kernels/host/mass_main.cpp` with the system's C++ compiler ($CXX, else c++).
-fn build_harness(dir: &Path) -> PathBuf {
+/// Builds `kernels/host/<name>.cpp` with the system's C++ compiler ($CXX, else c++).
+fn build_harness(dir: &Path, name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let exe = dir.join("mass_main");
+    let exe = dir.join(name);
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
     let out = Command::new(&cxx)
         .args(["-O2", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&exe)
-        .arg(root.join("kernels/host/mass_main.cpp"))
+        .arg(root.join(format!("kernels/host/{name}.cpp")))
         .output()
         .unwrap_or_else(|e| panic!("{cxx}: {e} (a C++ compiler is needed to test the kernels)"));
     assert!(
@@ -42,6 +42,13 @@ fn build_harness(dir: &Path) -> PathBuf {
 
 fn header(batch: &MassBatch, mode: u32) -> Vec<u8> {
     let mut b = mode.to_le_bytes().to_vec();
+    b.extend(mass_bytes(batch));
+    b
+}
+
+/// The components and `first` of `batch`, as the harnesses read them.
+fn mass_bytes(batch: &MassBatch) -> Vec<u8> {
+    let mut b = Vec::new();
     b.extend((batch.components.len() as u32).to_le_bytes());
     for c in &batch.components {
         b.extend(c.to_bytes());
@@ -71,7 +78,7 @@ fn run(exe: &Path, dir: &Path, input: &[u8]) -> (Vec<f32>, Vec<f32>) {
 #[test]
 fn kernels_match_the_cpu_deflections_at_points_and_on_grids() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build_harness(dir.path());
+    let exe = build_harness(dir.path(), "mass_main");
     let lenses = lenses();
     let batch = MassBatch::new(&lenses);
 
@@ -138,4 +145,51 @@ fn kernels_match_the_cpu_deflections_at_points_and_on_grids() {
         }
     }
     assert!(judged > 2 * grid.rays() * 9 / 10);
+}
+
+/// A population's systems and one with every light kind (`common::render_systems`) rendered by
+/// the kernel and by the CPU (`common::check_render`): 10⁻⁴ of each image's peak per pixel and
+/// 10⁻⁵ relative in each image's total flux (f32 sums of f32 brightness over 40,000 pixels,
+/// against f64).
+#[test]
+fn render_kernel_matches_the_cpu_renderer() {
+    use sim::raytrace::gpu::RenderBatch;
+
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_harness(dir.path(), "render_main");
+    let systems = render_systems();
+    let bands = [0usize, 2];
+    let grid = Grid {
+        size: 200,
+        pixel_scale: 0.1,
+        supersample: 2,
+    };
+    let batch = RenderBatch::new(&systems, &bands).unwrap();
+    let mut input = mass_bytes(&batch.mass);
+    for (lights, first) in [
+        (&batch.lens_lights, &batch.lens_first),
+        (&batch.source_lights, &batch.source_first),
+    ] {
+        input.extend((lights.len() as u32).to_le_bytes());
+        for l in lights {
+            input.extend(l.to_bytes());
+        }
+        for f in first {
+            input.extend(f.to_le_bytes());
+        }
+    }
+    input.extend((batch.fluxes.len() as u32).to_le_bytes());
+    for f in &batch.fluxes {
+        input.extend(f.to_le_bytes());
+    }
+    for v in [bands.len() as u32, grid.size as u32] {
+        input.extend(v.to_le_bytes());
+    }
+    input.extend((grid.pixel_scale as f32).to_le_bytes());
+    input.extend((grid.supersample as u32).to_le_bytes());
+    let (lens, source) = run(&exe, dir.path(), &input);
+    let (worst_pixel, worst_total) = check_render(&systems, &bands, &grid, &lens, &source);
+    println!(
+        "render: worst pixel difference {worst_pixel:e} of the peak, worst total {worst_total:e}"
+    );
 }

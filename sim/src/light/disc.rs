@@ -104,6 +104,30 @@ pub struct Disc {
 }
 
 impl Disc {
+    /// This profile in the CUDA kernels' layout (`kernels/light.cu`), its fluxes at `flux` in
+    /// the flux table.
+    pub(crate) fn gpu(&self, flux: u32) -> crate::raytrace::gpu::GpuLight {
+        let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
+        crate::raytrace::gpu::GpuLight {
+            kind: crate::raytrace::gpu::light_kind::DISC,
+            flux,
+            x0,
+            y0,
+            cos_phi,
+            sin_phi,
+            p: [
+                self.inv_h as f32,
+                self.inv_cos_i as f32,
+                self.arms as f32,
+                self.inv_tan_pitch as f32,
+                self.amplitude as f32,
+                self.phase as f32,
+                self.i0 as f32,
+                0.0,
+            ],
+        }
+    }
+
     /// From validated parameters.
     pub fn new(p: &DiscParams) -> Self {
         let cos_i = p.inclination.to_radians().cos();

@@ -104,6 +104,30 @@ pub struct Sersic {
 }
 
 impl Sersic {
+    /// This profile, its brightness times `weight`, in the CUDA kernels' layout
+    /// (`kernels/light.cu`), its fluxes at `flux` in the flux table.
+    pub(crate) fn gpu(&self, flux: u32, weight: f64) -> crate::raytrace::gpu::GpuLight {
+        let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
+        crate::raytrace::gpu::GpuLight {
+            kind: crate::raytrace::gpu::light_kind::SERSIC,
+            flux,
+            x0,
+            y0,
+            cos_phi,
+            sin_phi,
+            p: [
+                self.q as f32,
+                self.inv_re2 as f32,
+                self.half_inv_n as f32,
+                self.b as f32,
+                (self.i0 * weight) as f32,
+                self.r2_negligible,
+                0.0,
+                0.0,
+            ],
+        }
+    }
+
     /// From validated parameters.
     pub fn new(p: &SersicParams) -> Self {
         let b = sersic_b(p.n);

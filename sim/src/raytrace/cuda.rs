@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 
-use super::gpu::{GpuMass, MassBatch, MASS_KERNELS};
+use super::gpu::{GpuLight, GpuMass, MassBatch, RenderBatch, LIGHT_KERNELS, MASS_KERNELS};
 use super::Grid;
 
 /// Why the GPU path cannot run, or a launch failed.
@@ -50,11 +50,12 @@ fn config(n: usize) -> Result<LaunchConfig, GpuError> {
     })
 }
 
-/// GPU 0 with the deflection kernels loaded.
+/// GPU 0 with the deflection and rendering kernels loaded.
 pub struct GpuDeflector {
     stream: Arc<CudaStream>,
     points: CudaFunction,
     grid: CudaFunction,
+    render: CudaFunction,
 }
 
 impl GpuDeflector {
@@ -65,8 +66,10 @@ impl GpuDeflector {
             return Err(GpuError(why));
         }
         let ctx = cudarc::driver::CudaContext::new(0).map_err(|e| err("opening GPU 0", e))?;
-        let ptx = cudarc::nvrtc::compile_ptx(MASS_KERNELS)
-            .map_err(|e| err("NVRTC, kernels/mass.cu", e))?;
+        // light.cu uses mass.cu's deflection: one source, in that order.
+        let source = format!("{MASS_KERNELS}\n{LIGHT_KERNELS}");
+        let ptx = cudarc::nvrtc::compile_ptx(source)
+            .map_err(|e| err("NVRTC, kernels/mass.cu + kernels/light.cu", e))?;
         let module = ctx
             .load_module(ptx)
             .map_err(|e| err("loading kernels/mass.cu", e))?;
@@ -74,6 +77,7 @@ impl GpuDeflector {
         Ok(Self {
             points: load("deflect_points")?,
             grid: load("deflect_grid")?,
+            render: load("render_grid")?,
             stream: ctx.default_stream(),
         })
     }
@@ -123,6 +127,64 @@ impl GpuDeflector {
         let (mut ax, mut ay) = self.outputs(n)?;
         self.launch_grid(&comps, &first, batch.systems(), grid, n, &mut ax, &mut ay)?;
         self.download(&ax, &ay)
+    }
+
+    /// The ideal images (lens light, lensed source), e⁻/s per pixel, of every system of `batch`
+    /// in its bands on `grid`, index ((system · bands + band) · size + row) · size + column.
+    pub fn render(
+        &self,
+        batch: &RenderBatch,
+        grid: &Grid,
+    ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        let s = &self.stream;
+        let n = batch.systems() * batch.bands * grid.size * grid.size;
+        let (comps, first) = self.upload(&batch.mass)?;
+        let lights = |v: &[GpuLight]| {
+            // An empty list still needs a valid pointer.
+            let v = if v.is_empty() {
+                vec![GpuLight::default()]
+            } else {
+                v.to_vec()
+            };
+            s.clone_htod(&v).map_err(|e| err("copying the lights", e))
+        };
+        let copy = |v: &[u32]| s.clone_htod(v).map_err(|e| err("copying the lights", e));
+        let (lens_lights, lens_first) = (lights(&batch.lens_lights)?, copy(&batch.lens_first)?);
+        let (source_lights, source_first) =
+            (lights(&batch.source_lights)?, copy(&batch.source_first)?);
+        let mut fluxes = batch.fluxes.clone();
+        fluxes.push(0.0);
+        let fluxes = s
+            .clone_htod(&fluxes)
+            .map_err(|e| err("copying the fluxes", e))?;
+        let (mut lens, mut source) = self.outputs(n)?;
+        let (systems, bands) = (batch.systems() as u32, batch.bands as u32);
+        let (size, scale, f) = (
+            grid.size as u32,
+            grid.pixel_scale as f32,
+            grid.supersample as u32,
+        );
+        let mut l = s.launch_builder(&self.render);
+        l.arg(&comps)
+            .arg(&first)
+            .arg(&lens_lights)
+            .arg(&lens_first)
+            .arg(&source_lights)
+            .arg(&source_first)
+            .arg(&fluxes)
+            .arg(&systems)
+            .arg(&bands)
+            .arg(&size)
+            .arg(&scale)
+            .arg(&f)
+            .arg(&mut lens)
+            .arg(&mut source);
+        // SAFETY: the arguments are, in order, the kernel's parameters (kernels/light.cu,
+        // render_grid); one thread per (system, pixel); the outputs hold systems × bands ×
+        // pixels floats; RenderBatch holds at most MAX_BANDS bands, as the kernel's arrays.
+        unsafe { l.launch(config(batch.systems() * grid.size * grid.size)?) }
+            .map_err(|e| err("render_grid", e))?;
+        self.download(&lens, &source)
     }
 
     /// Seconds per launch of `deflect_grid` on `batch` and `grid`, the best of `repeats`

@@ -1,16 +1,136 @@
-//! What the GPU ray shooter shares with its CUDA kernels (`kernels/mass.cu`): the kernel source
-//! and the mass components in the layout the kernels read. Nothing here needs a GPU; the
+//! What the GPU ray shooter shares with its CUDA kernels (`kernels/mass.cu`, `kernels/light.cu`):
+//! the kernel source and the mass and light components in the layout the kernels read. Nothing here needs a GPU; the
 //! launches live behind the `cuda` feature.
 //!
 //! Every component becomes one [`GpuMass`] in single precision, with its frame's trigonometry
 //! precomputed as on the CPU; a batch of systems is the concatenation of their components with
 //! `first[s]..first[s + 1]` the components of system s ([`MassBatch`]).
 
+use crate::light::Light;
 use crate::mass::{Lens, Mass};
+use crate::raytrace::System;
 
 /// The CUDA C source of the deflection kernels (`deflect_points`, `deflect_grid`), compiled at
 /// run time by NVRTC.
 pub const MASS_KERNELS: &str = include_str!("../../../kernels/mass.cu");
+
+/// The CUDA C source of the light profiles and the renderer (`render_grid`); it uses
+/// [`MASS_KERNELS`] and is compiled after it, as one source.
+pub const LIGHT_KERNELS: &str = include_str!("../../../kernels/light.cu");
+
+/// Kind codes of [`GpuLight::kind`], as `LIGHT_*` in `kernels/light.cu`.
+pub mod light_kind {
+    /// Sersic: p = [q, 1/r_eff², 1/(2n), b_n, i0 (× weight), r² beyond which it is 0].
+    pub const SERSIC: u32 = 0;
+    /// Inclined spiral disc: p = [1/h, 1/cos i, arms, 1/tan(pitch), amplitude, phase, i0].
+    pub const DISC: u32 = 1;
+    /// Circular Gaussian (a clumpy source's knot): p = [1/(2σ²), i0].
+    pub const GAUSSIAN: u32 = 2;
+}
+
+/// One elementary light profile as the kernels read it (`struct LightComponent`, 56 bytes):
+/// its kind, where its fluxes start in the flux table, centre (arcsec), the major axis's cos
+/// and sin, and eight parameters ([`light_kind`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GpuLight {
+    /// Profile code ([`light_kind`]).
+    pub kind: u32,
+    /// Index of its flux in the first band of the flux table; band b follows at + b.
+    pub flux: u32,
+    /// Centre x, arcsec.
+    pub x0: f32,
+    /// Centre y, arcsec.
+    pub y0: f32,
+    /// cos of the position angle.
+    pub cos_phi: f32,
+    /// sin of the position angle.
+    pub sin_phi: f32,
+    /// Profile parameters ([`light_kind`]).
+    pub p: [f32; 8],
+}
+
+impl GpuLight {
+    /// The elementary profiles of `light`, their fluxes at `flux`.
+    pub fn of(light: &Light, flux: u32) -> Vec<Self> {
+        match light {
+            Light::Sersic(p) => vec![p.gpu(flux, 1.0)],
+            Light::Disc(p) => vec![p.gpu(flux)],
+            Light::Clumpy(p) => p.gpu(flux),
+        }
+    }
+
+    /// The 56 bytes the kernels read, little-endian.
+    pub fn to_bytes(&self) -> [u8; 56] {
+        let mut b = [0u8; 56];
+        b[..4].copy_from_slice(&self.kind.to_le_bytes());
+        b[4..8].copy_from_slice(&self.flux.to_le_bytes());
+        let head = [self.x0, self.y0, self.cos_phi, self.sin_phi];
+        for (k, v) in head.iter().chain(&self.p).enumerate() {
+            b[8 + 4 * k..12 + 4 * k].copy_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+}
+
+/// The most bands one render launch takes (`MAX_BANDS` in `kernels/light.cu`).
+pub const MAX_BANDS: usize = 8;
+
+/// Many systems ready for one `render_grid` launch in some bands of their survey.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RenderBatch {
+    /// Their mass.
+    pub mass: MassBatch,
+    /// Every system's lens-light profiles, one system after another.
+    pub lens_lights: Vec<GpuLight>,
+    /// System s owns `lens_lights[lens_first[s]..lens_first[s + 1]]`.
+    pub lens_first: Vec<u32>,
+    /// Every system's source profiles.
+    pub source_lights: Vec<GpuLight>,
+    /// System s owns `source_lights[source_first[s]..source_first[s + 1]]`.
+    pub source_first: Vec<u32>,
+    /// Fluxes, e⁻/s: a light component's bands, in the order asked, from its `flux` index.
+    pub fluxes: Vec<f32>,
+    /// Bands rendered.
+    pub bands: usize,
+}
+
+impl RenderBatch {
+    /// The batch of `systems` in the survey bands `bands` (indices into each component's
+    /// fluxes; at most [`MAX_BANDS`], else None).
+    pub fn new<'a>(systems: impl IntoIterator<Item = &'a System>, bands: &[usize]) -> Option<Self> {
+        if bands.is_empty() || bands.len() > MAX_BANDS {
+            return None;
+        }
+        let systems: Vec<&System> = systems.into_iter().collect();
+        let mut b = Self {
+            mass: MassBatch::new(systems.iter().map(|s| &s.lens)),
+            lens_first: vec![0],
+            source_first: vec![0],
+            bands: bands.len(),
+            ..Default::default()
+        };
+        for s in systems {
+            for (comps, out, first) in [
+                (&s.lens_light, &mut b.lens_lights, &mut b.lens_first),
+                (&s.source_light, &mut b.source_lights, &mut b.source_first),
+            ] {
+                for c in comps {
+                    let at = b.fluxes.len() as u32;
+                    b.fluxes.extend(bands.iter().map(|&k| c.flux[k] as f32));
+                    out.extend(GpuLight::of(&c.profile, at));
+                }
+                first.push(out.len() as u32);
+            }
+        }
+        Some(b)
+    }
+
+    /// Systems in the batch.
+    pub fn systems(&self) -> usize {
+        self.mass.systems()
+    }
+}
 
 /// Kind codes of [`GpuMass::kind`], as `MASS_*` in `kernels/mass.cu`.
 pub mod kind {
@@ -83,6 +203,10 @@ impl GpuMass {
 #[cfg(feature = "cuda")]
 unsafe impl cudarc::driver::DeviceRepr for GpuMass {}
 
+// SAFETY: #[repr(C)], fourteen 4-byte plain fields with no padding, as `struct LightComponent`.
+#[cfg(feature = "cuda")]
+unsafe impl cudarc::driver::DeviceRepr for GpuLight {}
+
 /// Many systems' mass components for one launch.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MassBatch {
@@ -132,6 +256,79 @@ mod tests {
         assert_eq!(&b[..4], &2u32.to_le_bytes());
         assert_eq!(&b[4..8], &1.5f32.to_le_bytes());
         assert_eq!(&b[32..], &(-2.0f32).to_le_bytes());
+    }
+
+    #[test]
+    fn light_layout_is_the_kernels() {
+        // kernels/light.cu: struct LightComponent { unsigned int kind, flux; float x0, y0,
+        // cos_phi, sin_phi; float p[8]; } — 14 four-byte fields, no padding.
+        assert_eq!(std::mem::size_of::<GpuLight>(), 56);
+        let l = GpuLight {
+            kind: 1,
+            flux: 7,
+            x0: 0.25,
+            p: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0],
+            ..Default::default()
+        };
+        let b = l.to_bytes();
+        assert_eq!(&b[4..8], &7u32.to_le_bytes());
+        assert_eq!(&b[8..12], &0.25f32.to_le_bytes());
+        assert_eq!(&b[52..], &3.0f32.to_le_bytes());
+    }
+
+    #[test]
+    fn render_batches_lay_out_lights_and_fluxes() {
+        use crate::light::{Clumpy, ClumpyParams, Knot, Sersic, SersicParams};
+        use crate::raytrace::LightComponent;
+        let sersic = SersicParams {
+            r_eff: 0.5,
+            n: 2.0,
+            q: 0.9,
+            phi: 0.0,
+            center: [0.0, 0.0],
+            mag: None,
+            flux: None,
+        };
+        let knot = Knot {
+            offset: [0.1, 0.0],
+            sigma: 0.05,
+            frac: 0.2,
+        };
+        let clumpy = ClumpyParams {
+            r_eff: 0.2,
+            n: 1.0,
+            q: 1.0,
+            phi: 0.0,
+            center: [0.3, 0.0],
+            knots: vec![knot.clone(), knot],
+            mag: None,
+            flux: None,
+        };
+        let system = System {
+            lens: Lens::default(),
+            lens_light: vec![LightComponent {
+                profile: Light::Sersic(Sersic::new(&sersic)),
+                flux: vec![10.0, 20.0, 30.0],
+            }],
+            source_light: vec![LightComponent {
+                profile: Light::Clumpy(Clumpy::new(&clumpy)),
+                flux: vec![1.0, 2.0, 3.0],
+            }],
+        };
+        let b = RenderBatch::new([&system, &system], &[2, 0]).unwrap();
+        // Per system: one lens profile; a body and two knots for the source, one flux entry.
+        assert_eq!(
+            (b.lens_first.clone(), b.source_first.clone()),
+            (vec![0, 1, 2], vec![0, 3, 6])
+        );
+        assert_eq!(b.fluxes, vec![30.0, 10.0, 3.0, 1.0, 30.0, 10.0, 3.0, 1.0]);
+        assert!(b.source_lights[..3].iter().all(|l| l.flux == 2));
+        assert_eq!(b.source_lights[1].kind, light_kind::GAUSSIAN);
+        // The body carries the flux the knots leave: 1 − 0.2 − 0.2.
+        let whole = Sersic::new(&clumpy.body()).gpu(0, 1.0).p[4];
+        assert!((b.source_lights[0].p[4] / whole - 0.6).abs() < 1e-6);
+        assert!(RenderBatch::new([&system], &[]).is_none());
+        assert!(RenderBatch::new([&system], &[0; 9]).is_none());
     }
 
     #[test]

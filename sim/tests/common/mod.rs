@@ -98,3 +98,137 @@ pub fn check_points(lenses: &[Lens], pts: &[(f32, f32)], ax: &[f32], ay: &[f32])
     }
     worst
 }
+
+/// Three systems of the sglc2 population on Euclid (Sersic bulges with spiral discs, clumpy
+/// sources, NFW + TESIS + shear) and one with every light kind: a Sersic and a two-armed disc as
+/// lens light, a clumpy source.
+pub fn render_systems() -> Vec<sim::raytrace::System> {
+    use sim::light::{Clumpy, ClumpyParams, Disc, DiscParams, Knot, Light, Sersic, SersicParams};
+    use sim::raytrace::{LightComponent, System};
+    let survey = sim::observe::Survey::load("euclid").unwrap();
+    let population = sim::population::Population::new(
+        sim::population::PopulationConfig::load("sglc2").unwrap(),
+        &survey,
+    )
+    .unwrap();
+    let mut systems: Vec<System> = (0..3u64)
+        .map(|k| {
+            let spec = population.sample(5, k).spec;
+            spec.build(&survey, std::path::Path::new("population"))
+                .unwrap()
+        })
+        .collect();
+    // Every light kind: a Sersic and a two-armed disc as lens light, a clumpy source.
+    let light = |profile: Light, flux: f64| LightComponent {
+        profile,
+        flux: vec![flux, 0.5 * flux, 0.25 * flux, 0.1 * flux],
+    };
+    systems.push(System {
+        lens: lenses()[8].clone(),
+        lens_light: vec![
+            light(
+                Light::Sersic(Sersic::new(&SersicParams {
+                    r_eff: 0.6,
+                    n: 4.0,
+                    q: 0.7,
+                    phi: 20.0,
+                    center: [0.05, 0.1],
+                    mag: None,
+                    flux: None,
+                })),
+                300.0,
+            ),
+            light(
+                Light::Disc(Disc::new(&DiscParams {
+                    scale_length: 0.5,
+                    inclination: 50.0,
+                    phi: -30.0,
+                    center: [0.05, 0.1],
+                    arms: 2,
+                    pitch: 15.0,
+                    arm_amplitude: 0.6,
+                    arm_phase: 40.0,
+                    mag: None,
+                    flux: None,
+                })),
+                120.0,
+            ),
+        ],
+        source_light: vec![light(
+            Light::Clumpy(Clumpy::new(&ClumpyParams {
+                r_eff: 0.15,
+                n: 1.0,
+                q: 0.8,
+                phi: 10.0,
+                center: [0.3, -0.1],
+                knots: vec![
+                    Knot {
+                        offset: [0.1, 0.05],
+                        sigma: 0.03,
+                        frac: 0.1,
+                    },
+                    Knot {
+                        offset: [-0.08, 0.02],
+                        sigma: 0.05,
+                        frac: 0.15,
+                    },
+                ],
+                mag: None,
+                flux: None,
+            })),
+            40.0,
+        )],
+    });
+    systems
+}
+
+/// Checks a kernel's images `lens` and `source` (index ((system · bands + band) · size + row) ·
+/// size + column) of `systems` in `bands` on `grid` against the CPU's f64 renderer (and names
+/// the CPU's f32 renderer's value in a failure): 10⁻⁴ of each image's peak per pixel, 10⁻⁵
+/// relative in each image's total. Returns the worst of each.
+pub fn check_render(
+    systems: &[sim::raytrace::System],
+    bands: &[usize],
+    grid: &sim::raytrace::Grid,
+    lens: &[f32],
+    source: &[f32],
+) -> (f64, f64) {
+    use sim::raytrace::cpu::{render_grid, render_grid_f64};
+    let pixels = grid.size * grid.size;
+    assert_eq!(lens.len(), systems.len() * bands.len() * pixels);
+    let (mut worst_pixel, mut worst_total) = (0.0f64, 0.0f64);
+    for (s, system) in systems.iter().enumerate() {
+        let fast = render_grid(system, grid, bands);
+        let exact = render_grid_f64(system, grid, bands);
+        for b in 0..bands.len() {
+            let at = (s * bands.len() + b) * pixels;
+            for (kernel, (cpu32, cpu64), what) in [
+                (&lens, (&fast[b].0, &exact[b].0), "lens"),
+                (&source, (&fast[b].1, &exact[b].1), "source"),
+            ] {
+                let got = &kernel[at..at + pixels];
+                // An image with no light (a source without flux in a band) must stay dark.
+                let peak =
+                    (cpu64.iter().fold(0.0f32, |m, &v| m.max(v)) as f64).max(f64::MIN_POSITIVE);
+                let (mut t_got, mut t_want) = (0.0f64, 0.0f64);
+                for ((&g, &w), &f) in got.iter().zip(cpu64.iter()).zip(cpu32.iter()) {
+                    let d = (g as f64 - w as f64).abs() / peak;
+                    worst_pixel = worst_pixel.max(d);
+                    assert!(
+                        d < 1e-4,
+                        "system {s} band {b} {what}: kernel {g}, CPU f64 {w}, CPU f32 {f}, peak {peak}"
+                    );
+                    t_got += g as f64;
+                    t_want += w as f64;
+                }
+                let rel = (t_got - t_want).abs() / t_want.max(f64::MIN_POSITIVE);
+                worst_total = worst_total.max(rel);
+                assert!(
+                    rel < 1e-5,
+                    "system {s} band {b} {what}: total {t_got} vs {t_want}"
+                );
+            }
+        }
+    }
+    (worst_pixel, worst_total)
+}
