@@ -65,6 +65,9 @@ pub enum Error {
         /// The underlying error.
         source: png::EncodingError,
     },
+    /// The GPU renderer failed (or is not there).
+    #[error("GPU: {0}")]
+    Gpu(String),
 }
 
 /// The simulator's result type.

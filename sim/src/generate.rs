@@ -18,7 +18,7 @@ use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
 use crate::observe::{Observer, Survey};
 use crate::population::{Population, PopulationConfig, Sampled};
-use crate::render::{catalog, render_system, RenderOptions};
+use crate::render::{catalog, observe_system, RenderOptions};
 
 /// One slice of a run: shard `index` of `count` (0-based), `--shard i/n` on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +149,8 @@ pub struct GenerateOptions {
     pub resume: bool,
     /// What to write.
     pub format: OutputFormat,
+    /// Ray-trace each block with this (a GPU) instead of system by system on the CPU threads.
+    pub renderer: Option<std::sync::Arc<dyn crate::raytrace::BatchRenderer>>,
 }
 
 /// What a run writes.
@@ -198,6 +200,7 @@ impl Default for GenerateOptions {
             block: 64,
             resume: false,
             format: OutputFormat::Hdf5,
+            renderer: None,
         }
     }
 }
@@ -227,23 +230,59 @@ pub struct SystemRecord {
     pub is_lens: u8,
 }
 
-/// Simulates system `index` of the run: sample, ray-shoot, observe, label.
-pub fn simulate(
+/// System `index` of the run drawn from the population and built, before ray tracing.
+struct Drawn {
+    index: u64,
+    spec: crate::spec::SystemSpec,
+    truth: crate::population::Truth,
+    curves: Option<crate::caustics::CriticalCurves>,
+    system: crate::raytrace::System,
+}
+
+fn draw(
     population: &Population,
     survey: &Survey,
-    observer: &Observer,
     opts: &RenderOptions,
     index: u64,
-) -> Result<SystemRecord> {
+) -> Result<Drawn> {
     let Sampled {
         spec,
         truth,
         curves,
     } = population.sample(opts.seed, index);
     let system = spec.build(survey, Path::new(&format!("(population system {index})")))?;
+    Ok(Drawn {
+        index,
+        spec,
+        truth,
+        curves,
+        system,
+    })
+}
+
+/// Observes, labels and catalogues a drawn system, ray-traced here on the CPU or, when
+/// `images` are given, from those ideal images (a batch renderer's).
+fn record(
+    drawn: Drawn,
+    images: Option<Vec<crate::raytrace::BandImage>>,
+    survey: &Survey,
+    observer: &Observer,
+    opts: &RenderOptions,
+) -> SystemRecord {
+    let Drawn {
+        index,
+        spec,
+        truth,
+        curves,
+        system,
+    } = drawn;
     let source_center = spec.source.light.first().map(|l| l.center());
-    let rendered = render_system(
+    let images = images.unwrap_or_else(|| {
+        crate::raytrace::render(&system, &survey.band_grids(), opts.supersample)
+    });
+    let rendered = observe_system(
         &system,
+        images,
         source_center,
         survey,
         observer,
@@ -273,11 +312,55 @@ pub fn simulate(
             Column::I64(vec![truth.n_neighbours as i64]),
         ),
     ]);
-    Ok(SystemRecord {
+    SystemRecord {
         images: rendered.observed.into_iter().map(|o| o.image).collect(),
         catalog: cols,
         is_lens: u8::from(rendered.labels.is_lens),
-    })
+    }
+}
+
+/// Simulates system `index` of the run: sample, ray-shoot, observe, label.
+pub fn simulate(
+    population: &Population,
+    survey: &Survey,
+    observer: &Observer,
+    opts: &RenderOptions,
+    index: u64,
+) -> Result<SystemRecord> {
+    let drawn = draw(population, survey, opts, index)?;
+    Ok(record(drawn, None, survey, observer, opts))
+}
+
+/// Systems `range` of the run, ray-traced one by one on the pool's CPU threads, or, with a
+/// batch renderer, drawn on the threads, ray-traced together by the renderer and observed on
+/// the threads again.
+fn simulate_block(
+    population: &Population,
+    survey: &Survey,
+    observer: &Observer,
+    opts: &RenderOptions,
+    range: std::ops::Range<u64>,
+    renderer: Option<&dyn crate::raytrace::BatchRenderer>,
+) -> Result<Vec<SystemRecord>> {
+    let Some(renderer) = renderer else {
+        return range
+            .into_par_iter()
+            .map(|k| simulate(population, survey, observer, opts, k))
+            .collect();
+    };
+    let drawn: Vec<Drawn> = range
+        .into_par_iter()
+        .map(|k| draw(population, survey, opts, k))
+        .collect::<Result<_>>()?;
+    let systems: Vec<&crate::raytrace::System> = drawn.iter().map(|d| &d.system).collect();
+    let images = renderer
+        .render_batch(&systems, &survey.band_grids(), opts.supersample)
+        .map_err(Error::Gpu)?;
+    Ok(drawn
+        .into_par_iter()
+        .zip(images)
+        .map(|(d, im)| record(d, Some(im), survey, observer, opts))
+        .collect())
 }
 
 /// A block of consecutive systems, ready to append.
@@ -405,10 +488,14 @@ pub fn generate(
         while first < end {
             let last = (first + opts.block as u64).min(end);
             let records: Result<Vec<SystemRecord>> = pool.install(|| {
-                (first..last)
-                    .into_par_iter()
-                    .map(|k| simulate(&population, survey, &observer, &render_opts, k))
-                    .collect()
+                simulate_block(
+                    &population,
+                    survey,
+                    &observer,
+                    &render_opts,
+                    first..last,
+                    opts.renderer.as_deref(),
+                )
             });
             match records {
                 Ok(r) => {

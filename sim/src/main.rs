@@ -116,6 +116,11 @@ enum Command {
         /// Where a blind set's catalogue goes [default: <out>.truth.csv beside the folder].
         #[arg(long)]
         truth: Option<PathBuf>,
+        /// What ray-traces: `auto` (the GPU when the binary has CUDA and a GPU answers, else
+        /// the CPU), `cpu`, or `cuda` (the CUDA kernels, each block in one launch per band
+        /// grid; use a large --block, e.g. 4096).
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// Join the shards of one run into one file, equal to what the whole run writes.
     Merge {
@@ -198,6 +203,52 @@ fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The renderer `--device` asks for (None: system by system on the CPU threads) and the line
+/// that says which ray-traces.
+#[allow(clippy::type_complexity)]
+fn batch_renderer(
+    device: &str,
+) -> anyhow::Result<(
+    Option<std::sync::Arc<dyn sim::raytrace::BatchRenderer>>,
+    String,
+)> {
+    let cpu = |why: &str| (None, format!("device: CPU ({why})"));
+    match device {
+        "cpu" => Ok(cpu("asked for")),
+        "auto" | "cuda" => {
+            #[cfg(feature = "cuda")]
+            {
+                use sim::raytrace::cuda::{cuda_unavailable, GpuDeflector};
+                let gpu = match cuda_unavailable() {
+                    Some(why) => Err(why),
+                    None => GpuDeflector::new().map_err(|e| e.to_string()),
+                };
+                match (gpu, device) {
+                    (Ok(g), _) => {
+                        use sim::raytrace::BatchRenderer;
+                        let line = format!(
+                            "device: {}, one launch per block and band grid",
+                            g.describe()
+                        );
+                        Ok((Some(std::sync::Arc::new(g) as _), line))
+                    }
+                    (Err(why), "auto") => Ok(cpu(&format!("no GPU: {why}"))),
+                    (Err(why), _) => anyhow::bail!("--device cuda: {why}"),
+                }
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                let why = "this binary was built without the `cuda` feature (cargo build --release --features cuda)";
+                match device {
+                    "auto" => Ok(cpu(&format!("no GPU: {why}"))),
+                    _ => anyhow::bail!("--device cuda: {why}"),
+                }
+            }
+        }
+        other => anyhow::bail!("--device {other}: the devices are auto, cpu and cuda"),
     }
 }
 
@@ -317,6 +368,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             first_id,
             blind,
             truth,
+            device,
         } => {
             let start = Instant::now();
             if format == Format::Hdf5 && (blind || truth.is_some()) {
@@ -353,6 +405,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 survey,
                 population,
             };
+            let (renderer, line) = batch_renderer(&device)?;
+            println!("{line}");
             let (a, b) = shard.range(n);
             let bar = ProgressBar::new(b - a);
             bar.set_style(
@@ -372,6 +426,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         truth,
                     }),
                 },
+                renderer,
             };
             let summary = generate(&config, &out, &opts, &|k| bar.set_position(k));
             bar.finish_and_clear();

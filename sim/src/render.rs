@@ -116,6 +116,32 @@ pub fn render_system(
     curves: Option<CriticalCurves>,
 ) -> Rendered {
     let images = render(system, &survey.band_grids(), opts.supersample);
+    observe_system(
+        system,
+        images,
+        source_center,
+        survey,
+        observer,
+        opts,
+        index,
+        curves,
+    )
+}
+
+/// What [`render_system`] does after ray tracing, from the ideal `images` of `system` in every
+/// band of `survey` (rendered by the CPU or by a [`crate::raytrace::BatchRenderer`]): PSF,
+/// noise, labels and the image count.
+#[allow(clippy::too_many_arguments)]
+pub fn observe_system(
+    system: &System,
+    images: Vec<crate::raytrace::BandImage>,
+    source_center: Option<[f64; 2]>,
+    survey: &Survey,
+    observer: &Observer,
+    opts: &RenderOptions,
+    index: u64,
+    curves: Option<CriticalCurves>,
+) -> Rendered {
     let mag_eff = effective_magnification(system, &images);
     let observed = observer.observe(
         &images,

@@ -400,9 +400,13 @@ fn bench_deflect_reports_rays_per_second_and_refuses_bad_devices() {
         line.contains("3 lenses") && line.contains("200×200"),
         "{line}"
     );
-    let bad = sim(&["bench-deflect", "--device", "tpu"]);
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--device tpu"));
+    let generate = ["generate", "-n", "1", "--out", "/nonexistent/x.h5"];
+    for args in [&["bench-deflect"][..], &generate[..]] {
+        let bad = sim(&[args, &["--device", "tpu"]].concat());
+        assert!(!bad.status.success());
+        let e = String::from_utf8_lossy(&bad.stderr);
+        assert!(e.contains("--device tpu"), "{args:?}: {e}");
+    }
     #[cfg(not(feature = "cuda"))]
     {
         let no_gpu = sim(&["bench-deflect", "--device", "cuda", "--systems", "1"]);

@@ -318,3 +318,70 @@ fn an_interrupted_run_resumes_to_the_same_file() {
     let s = generate(&other, &out, &opts, &|_| {}).unwrap();
     assert_eq!(s.resumed_at, 0);
 }
+
+/// The batch renderer's path through the generator (systems drawn on the threads, ray-traced
+/// together, observed on the threads): with a batch renderer that renders each system as the
+/// CPU path does, the file is the CPU path's, byte for byte. This checks the block plumbing a
+/// GPU renderer uses; the GPU's own images are checked against the CPU in the `cuda` tests.
+#[test]
+fn a_batch_renderer_fills_the_same_file() {
+    #[derive(Debug)]
+    struct OneByOne(std::sync::atomic::AtomicUsize);
+    impl sim::raytrace::BatchRenderer for OneByOne {
+        fn describe(&self) -> String {
+            "the CPU, a block at a time".into()
+        }
+        fn render_batch(
+            &self,
+            systems: &[&sim::raytrace::System],
+            bands: &[sim::raytrace::BandGrid],
+            supersample: usize,
+        ) -> Result<Vec<Vec<sim::raytrace::BandImage>>, String> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(systems
+                .iter()
+                .map(|s| sim::raytrace::render(s, bands, supersample))
+                .collect())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(20, 4);
+    let whole = dir.path().join("cpu.h5");
+    run(&cfg, &whole, Shard::WHOLE, 2);
+    let batched = dir.path().join("batched.h5");
+    let renderer = std::sync::Arc::new(OneByOne(Default::default()));
+    let opts = GenerateOptions {
+        block: 8,
+        renderer: Some(renderer.clone()),
+        ..GenerateOptions::default()
+    };
+    generate(&cfg, &batched, &opts, &|_| {}).unwrap();
+    // 20 systems in blocks of 8: three launches.
+    assert_eq!(renderer.0.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert_same(&whole, &batched);
+
+    // A renderer that fails stops the run with its reason, leaving no file.
+    #[derive(Debug)]
+    struct Broken;
+    impl sim::raytrace::BatchRenderer for Broken {
+        fn describe(&self) -> String {
+            "nothing".into()
+        }
+        fn render_batch(
+            &self,
+            _: &[&sim::raytrace::System],
+            _: &[sim::raytrace::BandGrid],
+            _: usize,
+        ) -> Result<Vec<Vec<sim::raytrace::BandImage>>, String> {
+            Err("out of memory".into())
+        }
+    }
+    let failed = dir.path().join("failed.h5");
+    let opts = GenerateOptions {
+        renderer: Some(std::sync::Arc::new(Broken)),
+        ..GenerateOptions::default()
+    };
+    let e = generate(&cfg, &failed, &opts, &|_| {}).unwrap_err();
+    assert!(e.to_string().contains("GPU: out of memory"), "{e}");
+    assert!(!failed.exists());
+}

@@ -108,27 +108,31 @@ pub struct BandGrid {
     pub pixel_scale: f64,
 }
 
-/// Renders `system` in every band of `bands` on the CPU, with `supersample`² rays per pixel.
-/// Bands on the same pixel grid share one deflection field.
-pub fn render(system: &System, bands: &[BandGrid], supersample: usize) -> Vec<BandImage> {
-    let mut out: Vec<Option<BandImage>> = vec![None; bands.len()];
-    let mut done = vec![false; bands.len()];
-    for i in 0..bands.len() {
-        if done[i] {
-            continue;
-        }
-        let b = &bands[i];
-        let group: Vec<usize> = (i..bands.len())
-            .filter(|&k| bands[k].size == b.size && bands[k].pixel_scale == b.pixel_scale)
-            .collect();
+/// The bands of `bands` grouped by pixel grid (same side and scale), in order of first
+/// appearance, each group with its grid at `supersample`: the bands a deflection field serves.
+pub fn band_groups(bands: &[BandGrid], supersample: usize) -> Vec<(Grid, Vec<usize>)> {
+    let mut groups: Vec<(Grid, Vec<usize>)> = Vec::new();
+    for (k, b) in bands.iter().enumerate() {
         let grid = Grid {
             size: b.size,
             pixel_scale: b.pixel_scale,
             supersample,
         };
+        match groups.iter_mut().find(|(g, _)| *g == grid) {
+            Some((_, members)) => members.push(k),
+            None => groups.push((grid, vec![k])),
+        }
+    }
+    groups
+}
+
+/// Renders `system` in every band of `bands` on the CPU, with `supersample`² rays per pixel.
+/// Bands on the same pixel grid share one deflection field.
+pub fn render(system: &System, bands: &[BandGrid], supersample: usize) -> Vec<BandImage> {
+    let mut out: Vec<Option<BandImage>> = vec![None; bands.len()];
+    for (grid, group) in band_groups(bands, supersample) {
         let images = cpu::render_grid(system, &grid, &group);
         for (&k, (lens, source)) in group.iter().zip(images) {
-            done[k] = true;
             out[k] = Some(BandImage {
                 band: bands[k].name.clone(),
                 lens,
@@ -137,6 +141,21 @@ pub fn render(system: &System, bands: &[BandGrid], supersample: usize) -> Vec<Ba
         }
     }
     out.into_iter().flatten().collect()
+}
+
+/// Renders many systems' ideal images at once, as [`render`] renders one: the GPU's way
+/// (`cuda::GpuDeflector` with the `cuda` feature). `sim generate` hands it each block.
+pub trait BatchRenderer: Send + Sync + std::fmt::Debug {
+    /// What renders, for the run's summary line (e.g. "GPU 0").
+    fn describe(&self) -> String;
+    /// Every system's images, in every band of `bands`, in the order and layout of [`render`];
+    /// an error says why the device failed.
+    fn render_batch(
+        &self,
+        systems: &[&System],
+        bands: &[BandGrid],
+        supersample: usize,
+    ) -> Result<Vec<Vec<BandImage>>, String>;
 }
 
 /// Effective magnification in each band: lensed source flux in the stamp over the source's
