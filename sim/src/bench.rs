@@ -70,5 +70,5 @@ pub fn cpu_pass(lenses: &[Lens], grid: &Grid, repeats: usize) -> (f64, f64) {
             .sum();
         best = best.min(start.elapsed().as_secs_f64());
     }
-    (best, checksum)
+    (best, std::hint::black_box(checksum))
 }

@@ -148,6 +148,11 @@ impl TrainConfig {
         if d.percentile_sample == 0 {
             return Err(bad("data.percentile_sample", "0 must be ≥ 1".into()));
         }
+        for (field, v) in [("data.vis_size", d.vis_size), ("data.nir_size", d.nir_size)] {
+            if v == 1 {
+                return Err(bad(field, "1: 0 (as stored) or ≥ 2 pixels".into()));
+            }
+        }
         let m = &self.model;
         if m.architecture != Architecture::EfficientNet {
             if m.branches != Branches::Nir {
@@ -307,5 +312,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("model.vit") && e.contains("patch 15"), "{e}");
+        let e = TrainConfig::from_toml(
+            &DEFAULT.replace("nir_size = 0", "nir_size = 1"),
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("data.nir_size"), "{e}");
     }
 }

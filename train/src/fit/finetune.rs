@@ -355,17 +355,6 @@ pub fn configurations(
     target.fit.learning_rate = s.learning_rate.unwrap_or(source.fit.learning_rate);
     target.fit.seed = s.seed;
     target.validate(Path::new("(train finetune's target configuration)"))?;
-    for (name, v) in [
-        ("--vis-size", target.data.vis_size),
-        ("--nir-size", target.data.nir_size),
-    ] {
-        if v == 1 {
-            return Err(folder_err(
-                run_dir,
-                format!("{name} 1: too small to resize to"),
-            ));
-        }
-    }
     Ok((source, target))
 }
 

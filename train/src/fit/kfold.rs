@@ -336,7 +336,7 @@ pub(crate) fn remove_checkpoints(dir: &Path) {
 }
 
 /// A freshly initialised network of `config`'s architecture.
-pub(crate) fn fresh_model<B: burn::tensor::backend::Backend>(
+fn fresh_model<B: burn::tensor::backend::Backend>(
     config: &TrainConfig,
     device: &B::Device,
 ) -> LensFinder<B> {
