@@ -3,12 +3,15 @@
 //! cores, and its stages for one system on one core.
 //!
 //! `cargo bench --bench generate` prints time per block of 64 systems written to HDF5 (criterion's
-//! elem/s is systems/s) and the time of each stage per system.
+//! elem/s is systems/s), the time of each stage per system, and the HDF5 writer's share:
+//! compressing the chunks (on the pool) and writing them (the writer thread).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sim::caustics::CausticGrid;
+use sim::dataset::chunks::filter_block;
+use sim::dataset::hdf5::{Column, DatasetWriter};
 use sim::generate::{generate, simulate, GenerateOptions, RunConfig, RunSettings};
 use sim::observe::{Observer, Survey};
 use sim::population::{Population, PopulationConfig};
@@ -74,6 +77,36 @@ fn bench(c: &mut Criterion) {
                     black_box(simulate(&population, survey, &observer, &opts, k).expect("ok"));
                 }
             })
+        })
+    });
+    g.finish();
+
+    // The HDF5 writer's share, for 32 simulated systems: compressing their chunks on one core
+    // (done on the pool's threads), and what the writer thread does with them.
+    let records: Vec<_> = (0..32)
+        .map(|k| simulate(&population, survey, &observer, &opts, k).expect("ok"))
+        .collect();
+    let images: Vec<ndarray::Array3<f32>> = (0..survey.bands.len())
+        .map(|b| {
+            let views: Vec<_> = records.iter().map(|r| r.images[b].view()).collect();
+            ndarray::stack(ndarray::Axis(0), &views).expect("one stamp size per band")
+        })
+        .collect();
+    let chunks = one_core.install(|| filter_block(&images));
+    let mut g = c.benchmark_group("write_one_core");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(32));
+    g.bench_function("compress_32_systems", |b| {
+        b.iter(|| one_core.install(|| black_box(filter_block(&images))))
+    });
+    g.bench_function("write_32_compressed_systems", |b| {
+        b.iter(|| {
+            let attrs = cfg.attributes(0).expect("attributes");
+            let mut w = DatasetWriter::create(&out, &attrs, cfg.layout(32)).expect("a file");
+            let catalog: Vec<(String, Column)> = Vec::new();
+            w.append_filtered(&chunks, &catalog, &[0; 32])
+                .expect("written");
+            w.finish().expect("finished");
         })
     });
     g.finish();

@@ -13,6 +13,7 @@ use ndarray::{Array3, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::dataset::chunks::{filter_block, Chunk};
 use crate::dataset::hdf5::{Attributes, Column, DatasetWriter, Layout};
 use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
@@ -179,7 +180,7 @@ impl Sink {
 
     fn append(&mut self, block: &Block) -> Result<()> {
         match self {
-            Sink::Hdf5(w) => w.append(&block.images, &block.catalog, &block.is_lens),
+            Sink::Hdf5(w) => w.append_filtered(&block.chunks, &block.catalog, &block.is_lens),
             Sink::Sglc(w) => w.append(&block.images, &block.catalog, &block.is_lens),
         }
     }
@@ -363,9 +364,11 @@ fn simulate_block(
         .collect())
 }
 
-/// A block of consecutive systems, ready to append.
+/// A block of consecutive systems, ready to append: the images as arrays (for the challenge
+/// layout) or, for HDF5, as the file's compressed chunks.
 struct Block {
     images: Vec<Array3<f32>>,
+    chunks: Vec<Vec<Chunk>>,
     catalog: Vec<(String, Column)>,
     is_lens: Vec<u8>,
 }
@@ -392,6 +395,7 @@ fn stack(records: Vec<SystemRecord>) -> Block {
     }
     Block {
         images,
+        chunks: Vec::new(),
         catalog,
         is_lens,
     }
@@ -471,6 +475,7 @@ pub fn generate(
             reason: e.to_string(),
         })?;
 
+    let compress = matches!(writer, Sink::Hdf5(_));
     // The writer thread appends blocks while the pool computes the next one.
     let (tx, rx) = sync_channel::<Block>(1);
     let written = std::thread::scope(|scope| -> Result<(Sink, u64)> {
@@ -499,7 +504,13 @@ pub fn generate(
             });
             match records {
                 Ok(r) => {
-                    if tx.send(stack(r)).is_err() {
+                    let mut block = stack(r);
+                    if compress {
+                        // Compressed on the pool, so that the writer thread only copies.
+                        block.chunks = pool.install(|| filter_block(&block.images));
+                        block.images = Vec::new();
+                    }
+                    if tx.send(block).is_err() {
                         break; // the writer stopped on an error, reported below
                     }
                 }

@@ -12,8 +12,9 @@
 use std::path::{Path, PathBuf};
 
 use hdf5::types::VarLenUnicode;
-use ndarray::{s, Array3, ArrayView2};
+use ndarray::{Array3, ArrayView2};
 
+use super::chunks::{filter_block, Chunk, DEFLATE_LEVEL};
 use crate::error::{Error, Result};
 use crate::observe::survey::LabelCriteria;
 
@@ -117,6 +118,29 @@ pub struct DatasetWriter {
 /// Root attribute counting the systems written so far (equal to N in a finished file).
 pub const SYSTEMS_WRITTEN: &str = "systems_written";
 
+/// Writes one filtered chunk, system `index`'s stamp, into an image dataset as it is.
+fn write_chunk(dataset: &hdf5::Dataset, index: usize, chunk: &Chunk) -> hdf5::Result<()> {
+    let offset: [hdf5_sys::h5::hsize_t; 3] = [index as _, 0, 0];
+    // SAFETY: the dataset is open and chunked (1, H, W) with the shuffle and deflate filters
+    // (DatasetWriter::create), the offset is a chunk's corner inside it (the caller checked
+    // the block against the dataset's length), and the buffer holds the chunk's bytes for the
+    // duration of the call. The library's lock is held, as for every call of the hdf5 crate.
+    let status = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5d::H5Dwrite_chunk(
+            dataset.id(),
+            hdf5_sys::h5p::H5P_DEFAULT,
+            chunk.filter_mask,
+            offset.as_ptr(),
+            chunk.bytes.len(),
+            chunk.bytes.as_ptr().cast(),
+        )
+    });
+    if status < 0 {
+        return Err(hdf5::Error::from("H5Dwrite_chunk failed"));
+    }
+    Ok(())
+}
+
 impl DatasetWriter {
     /// Starts a new file for `path` (any earlier partial file is replaced).
     pub fn create(path: &Path, attrs: &Attributes, layout: Layout) -> Result<Self> {
@@ -149,7 +173,7 @@ impl DatasetWriter {
                     g.new_dataset::<f32>()
                         .chunk((1, *side, *side))
                         .shuffle()
-                        .deflate(4)
+                        .deflate(DEFLATE_LEVEL)
                         .shape((layout.n, *side, *side))
                         .create(band.as_str())?,
                 );
@@ -241,8 +265,18 @@ impl DatasetWriter {
         self.written
     }
 
+    /// The error for a block that does not fit the file.
+    fn bad_block(&self, reason: String) -> Error {
+        Error::InvalidSpec {
+            file: self.path.clone(),
+            field: "(dataset block)".into(),
+            reason,
+        }
+    }
+
     /// Appends a block of systems: one (k, H, W) array per band, catalogue columns of length
-    /// k (the same names and types in every block), and k labels.
+    /// k (the same names and types in every block), and k labels. The images are compressed on
+    /// the current rayon pool ([`filter_block`]) before they are written.
     pub fn append(
         &mut self,
         images: &[Array3<f32>],
@@ -250,31 +284,58 @@ impl DatasetWriter {
         is_lens: &[u8],
     ) -> Result<()> {
         let k = is_lens.len();
+        if images.len() != self.images.len() || images.iter().any(|im| im.dim().0 != k) {
+            return Err(self.bad_block(format!(
+                "a block of {k} systems needs {} image stacks of that length",
+                self.images.len()
+            )));
+        }
+        for (im, (band, side)) in images.iter().zip(&self.layout.bands) {
+            if im.dim() != (k, *side, *side) {
+                return Err(self.bad_block(format!(
+                    "band {band}'s images are {:?}, not {k} × {side} × {side}",
+                    im.dim()
+                )));
+            }
+        }
+        self.append_filtered(&filter_block(images), catalog, is_lens)
+    }
+
+    /// Appends a block whose images are already filtered ([`filter_block`], `[band][system]`,
+    /// each chunk one system's stamp), with catalogue columns of length k and k labels. This is
+    /// all the writer thread of `sim generate` does: the chunks are copied into the file as
+    /// they are (`H5Dwrite_chunk`).
+    pub fn append_filtered(
+        &mut self,
+        chunks: &[Vec<Chunk>],
+        catalog: &[(String, Column)],
+        is_lens: &[u8],
+    ) -> Result<()> {
+        let k = is_lens.len();
         let (a, b) = (self.written, self.written + k);
-        let bad = |reason: String| Error::InvalidSpec {
-            file: self.path.clone(),
-            field: "(dataset block)".into(),
-            reason,
-        };
         if b > self.layout.n {
-            return Err(bad(format!(
+            return Err(self.bad_block(format!(
                 "{b} systems exceed the dataset's length {}",
                 self.layout.n
             )));
         }
-        if images.len() != self.images.len()
-            || images.iter().any(|im| im.dim().0 != k)
+        if chunks.len() != self.images.len()
+            || chunks.iter().any(|c| c.len() != k)
             || catalog.iter().any(|(_, c)| c.len() != k)
         {
-            return Err(bad(format!(
+            return Err(self.bad_block(format!(
                 "a block of {k} systems needs {} image stacks and columns of that length",
                 self.images.len()
             )));
         }
         let n = self.layout.n;
         let result = (|| -> hdf5::Result<()> {
-            for (d, im) in self.images.iter().zip(images) {
-                d.write_slice(im, s![a..b, .., ..])?;
+            for ((d, band), (name, _)) in self.images.iter().zip(chunks).zip(&self.layout.bands) {
+                for (i, chunk) in band.iter().enumerate() {
+                    write_chunk(d, a + i, chunk).map_err(|e| {
+                        hdf5::Error::from(format!("images/{name}, system {}: {e}", a + i))
+                    })?;
+                }
             }
             let g = self.file.group("catalog")?;
             for (name, col) in catalog {
@@ -383,4 +444,79 @@ fn write_str_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result
 /// Stacks one system's image into an (1, H, W) array.
 pub fn single(image: ArrayView2<f32>) -> Array3<f32> {
     image.to_owned().insert_axis(ndarray::Axis(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdf5::filters::Filter;
+
+    /// Images written as pre-filtered chunks read back bit for bit through HDF5's own filter
+    /// pipeline (so any HDF5 reader sees them), including a chunk of random bits whose deflate
+    /// was skipped; and the datasets declare the pipeline the chunks were made for.
+    #[test]
+    fn filtered_chunks_read_back_through_hdf5() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("set.h5");
+        let layout = Layout {
+            bands: vec![("VIS".into(), 6), ("Y".into(), 3)],
+            n: 5,
+            criteria: LabelCriteria::default(),
+            detection_band: "VIS".into(),
+        };
+        let attrs = Attributes {
+            survey: "test".into(),
+            seed: 7,
+            config: "".into(),
+            first_index: 0,
+            n_total: 5,
+        };
+        let mut state = 0x2545f4914f6cdd1du64;
+        let mut random = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            f32::from_bits((state as u32) & 0x7f7f_ffff) // finite, any exponent
+        };
+        let vis = Array3::from_shape_fn((5, 6, 6), |(k, i, j)| {
+            if k == 3 {
+                random()
+            } else {
+                (k * 36 + i * 6 + j) as f32 * 0.5 - 3.0
+            }
+        });
+        let y = Array3::from_shape_fn((5, 3, 3), |(k, i, j)| (k + i * j) as f32 * 1e-3);
+        assert_eq!(
+            filter_block(std::slice::from_ref(&vis))[0][3].filter_mask,
+            super::super::chunks::DEFLATE_SKIPPED
+        );
+        let mut w = DatasetWriter::create(&out, &attrs, layout).unwrap();
+        let col = |k: std::ops::Range<i64>| vec![("id".to_string(), Column::I64(k.collect()))];
+        let part =
+            |a: &Array3<f32>, r: std::ops::Range<usize>| a.slice(ndarray::s![r, .., ..]).to_owned();
+        w.append(&[part(&vis, 0..2), part(&y, 0..2)], &col(0..2), &[0, 1])
+            .unwrap();
+        w.append(&[part(&vis, 2..5), part(&y, 2..5)], &col(2..5), &[1, 0, 0])
+            .unwrap();
+        // A block of the wrong stamp size is refused, naming the band.
+        let e = w
+            .append(&[part(&y, 0..1), part(&y, 0..1)], &col(0..1), &[0])
+            .unwrap_err();
+        assert!(e.to_string().contains("band VIS"), "{e}");
+        w.finish().unwrap();
+
+        let f = hdf5::File::open(&out).unwrap();
+        let bits = |a: &Array3<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for (name, want) in [("VIS", &vis), ("Y", &y)] {
+            let d = f.dataset(&format!("images/{name}")).unwrap();
+            assert_eq!(
+                d.filters(),
+                vec![Filter::Shuffle, Filter::Deflate(DEFLATE_LEVEL)]
+            );
+            let got: Array3<f32> = d.read().unwrap();
+            assert_eq!(bits(&got), bits(want), "{name}");
+        }
+        let ids: Vec<i64> = f.dataset("catalog/id").unwrap().read_raw().unwrap();
+        assert_eq!(ids, vec![0, 1, 2, 3, 4]);
+    }
 }
