@@ -62,6 +62,10 @@ enum Command {
         /// Seed of the noise.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// What ray-traces: `auto` (the GPU when the binary has CUDA and a GPU answers, else
+        /// the CPU), `cpu`, or `cuda` (the CUDA kernels); PSF, noise and labels are the CPU's.
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// Generate a labelled training set: a population's systems ray-traced, observed and
     /// labelled, written as an HDF5 dataset (DESIGN.md).
@@ -491,6 +495,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             no_psf,
             no_noise,
             seed,
+            device,
         } => {
             let start = Instant::now();
             let survey = Survey::load(&survey)?;
@@ -509,7 +514,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
             };
             make_parent(&out)?;
-            let r = render_spec(&spec, &label, &survey, &opts, &out, png.as_deref())?;
+            let (renderer, line) = batch_renderer(&device)?;
+            println!("{line}");
+            let r = render_spec(
+                &spec,
+                &label,
+                &survey,
+                &opts,
+                &out,
+                png.as_deref(),
+                renderer.as_deref(),
+            )?;
             let te = r.curves.as_ref().map_or(0.0, |c| c.einstein_radius);
             let l = &r.labels;
             let per_band: Vec<String> = survey

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::labels::Labels;
 use crate::light::flux_to_mag;
 use crate::observe::{ObserveOptions, ObservedBand, Observer, Survey};
-use crate::raytrace::{effective_magnification, render, BandImage, System};
+use crate::raytrace::{effective_magnification, render, BandImage, BatchRenderer, System};
 use crate::spec::SystemSpec;
 
 /// How to render.
@@ -308,8 +308,10 @@ struct RenderConfig<'a> {
 }
 
 /// Checks and renders `spec` (read from `spec_path`, which names it in errors) for `survey`,
-/// writes the one-system dataset to `out` and, if asked, a contact sheet to `png`.
-/// Nothing is written if the spec, the survey or the options are wrong.
+/// writes the one-system dataset to `out` and, if asked, a contact sheet to `png`. The ray
+/// tracing is done by `renderer` (the GPU) when one is given, else on the CPU; PSF, noise and
+/// labels are the CPU's either way. Nothing is written if the spec, the survey or the options
+/// are wrong, or if the renderer fails.
 pub fn render_spec(
     spec: &SystemSpec,
     spec_path: &Path,
@@ -317,13 +319,40 @@ pub fn render_spec(
     opts: &RenderOptions,
     out: &Path,
     png: Option<&Path>,
+    renderer: Option<&dyn BatchRenderer>,
 ) -> Result<Rendered> {
     opts.validate()?;
     let system = spec.build(survey, spec_path)?;
     let observer = Observer::new(survey)?;
     let source_center = spec.source.light.first().map(|l| l.center());
     let curves = system_curves(&system, survey, opts);
-    let rendered = render_system(&system, source_center, survey, &observer, opts, 0, curves);
+    let rendered = match renderer {
+        None => render_system(&system, source_center, survey, &observer, opts, 0, curves),
+        Some(r) => {
+            let images = r
+                .render_batch(&[&system], &survey.band_grids(), opts.supersample)
+                .map_err(Error::Gpu)?
+                .pop()
+                .filter(|images| images.len() == survey.bands.len())
+                .ok_or_else(|| {
+                    Error::Gpu(format!(
+                        "{} did not return one image per band of {}",
+                        r.describe(),
+                        survey.name
+                    ))
+                })?;
+            observe_system(
+                &system,
+                images,
+                source_center,
+                survey,
+                &observer,
+                opts,
+                0,
+                curves,
+            )
+        }
+    };
     let config = toml::to_string(&RenderConfig {
         render: opts,
         survey,

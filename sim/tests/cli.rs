@@ -247,6 +247,38 @@ fn render_with_no_arguments_uses_the_embedded_example() {
 }
 
 #[test]
+fn render_says_which_device_ray_traces_and_refuses_one_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cpu.h5");
+    let o = sim(&["render", "--device", "cpu", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("device: CPU (asked for)"));
+    assert!(out.exists());
+
+    let out = dir.path().join("gpu.h5");
+    let o = sim(&["render", "--device", "gpu", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--device gpu: the devices are auto, cpu and cuda"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    // `cuda` without a usable GPU (no `cuda` feature, no driver, or no device) is an error
+    // that names the flag and says why, and writes nothing; with one, it renders.
+    let out = dir.path().join("cuda.h5");
+    let o = sim(&["render", "--device", "cuda", "--out", out.to_str().unwrap()]);
+    if o.status.success() {
+        assert!(out.exists());
+    } else {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--device cuda: "), "{err}");
+        assert!(!out.exists());
+    }
+}
+
+#[test]
 fn noise_follows_the_seed_and_the_flags_turn_effects_off() {
     let dir = tempfile::tempdir().unwrap();
     let spec = dir.path().join("sis.toml");

@@ -158,6 +158,31 @@ pub trait BatchRenderer: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Vec<BandImage>>, String>;
 }
 
+/// The CPU's ray tracing behind the [`BatchRenderer`] interface: each system rendered by
+/// [`render`], in parallel on the current rayon pool. It gives exactly what the CPU path gives,
+/// so a device renderer can be put beside it on the same code path.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuBatchRenderer;
+
+impl BatchRenderer for CpuBatchRenderer {
+    fn describe(&self) -> String {
+        "the CPU".into()
+    }
+
+    fn render_batch(
+        &self,
+        systems: &[&System],
+        bands: &[BandGrid],
+        supersample: usize,
+    ) -> Result<Vec<Vec<BandImage>>, String> {
+        use rayon::prelude::*;
+        Ok(systems
+            .par_iter()
+            .map(|s| render(s, bands, supersample))
+            .collect())
+    }
+}
+
 /// Effective magnification in each band: lensed source flux in the stamp over the source's
 /// unlensed flux (NaN where the source has no flux in that band).
 pub fn effective_magnification(system: &System, images: &[BandImage]) -> Vec<f64> {
