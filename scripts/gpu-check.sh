@@ -7,10 +7,12 @@
 #                               benchmark into target/gpu-pack/pack.tar.xz (git-ignored; carry
 #                               target/gpu-pack: the device tool carries at most 64 MiB).
 #   scripts/gpu-check.sh run    there, in the repository root with target/gpu-pack carried: run
-#                               every GPU test (sim's deflection kernels, train's CUDA backend),
-#                               the deflection kernel's rays/s, the training benchmark on CUDA and
-#                               the PyTorch two-branch benchmark on the same GPU, and print the
-#                               figures.
+#                               every GPU test (sim's kernels against the CPU, labels included;
+#                               train's CUDA backend), the deflection kernel's rays/s, 100,000
+#                               Euclid systems into HDF5 on the GPU (and 10,000 on the CPU), caustics
+#                               on the same GPU (its wheels in target/gpu-pack/wheels), the training
+#                               benchmark on CUDA and the PyTorch two-branch benchmark on the same
+#                               GPU, and print the figures.
 #
 # With the device tool: `scripts/gpu-check.sh pack`, then run `bash scripts/gpu-check.sh run`
 # with carry = ["target/gpu-pack"].
@@ -40,10 +42,16 @@ for line in sys.stdin:
         ldd "$f" | awk '/=> \// {print $3}'
     done | sort -u | grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|ld-linux[^/]*)\.so' |
         while read -r lib; do cp -L "$lib" "$pack/lib/"; done
-    cp ../shared/bench/pytorch_two_branch.py "$pack/bench/" 2>/dev/null || echo "note: ../shared/bench not found; the PyTorch comparison will be skipped"
+    cp ../shared/bench/pytorch_two_branch.py ../shared/bench/caustics_w1.py "$pack/bench/" 2>/dev/null || echo "note: ../shared/bench not found; the PyTorch and caustics comparisons will be skipped"
     rm -rf target/gpu-pack && mkdir -p target/gpu-pack
     tar -cJf target/gpu-pack/pack.tar.xz -C "$pack" .
-    du -sh "$pack" target/gpu-pack/pack.tar.xz
+    # caustics and what the GPU machine's Python lacks for it, as wheels (already compressed).
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d target/gpu-pack/wheels caustics==1.7.1 caskade \
+        astropy pyerfa astropy-iers-data graphviz ||
+        echo "note: pip could not fetch the caustics wheels; the caustics comparison will be skipped"
+    du -sh "$pack" target/gpu-pack
     echo "packed: $(ls "$pack/bin" "$pack/tests" | tr '\n' ' ')"
     ;;
 run)
@@ -59,6 +67,23 @@ run)
     done
     echo "== sim bench-deflect: the deflection kernel alone on the GPU, and the CPU of this machine"
     "$pack/bin/sim" bench-deflect --device auto --systems 1024 --supersample 2 --repeats 5 || status=1
+    echo "== sim generate: 100,000 Euclid systems into HDF5 on the GPU, end to end"
+    "$pack/bin/sim" generate --survey euclid -n 100000 --seed 1 --device cuda --block 4096 \
+        --out /tmp/lensforge-euclid-gpu.h5 || status=1
+    ls -l /tmp/lensforge-euclid-gpu.h5 || true
+    rm -f /tmp/lensforge-euclid-gpu.h5
+    echo "== the same on this machine's CPU cores (10,000 systems)"
+    "$pack/bin/sim" generate --survey euclid -n 10000 --seed 1 --device cpu \
+        --out /tmp/lensforge-euclid-cpu.h5 || status=1
+    rm -f /tmp/lensforge-euclid-cpu.h5
+    if [ -d target/gpu-pack/wheels ] && [ -f "$pack/bench/caustics_w1.py" ]; then
+        echo "== caustics on the same GPU: VIS systems/s, batch doubled until it no longer fits"
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+            --target /tmp/site target/gpu-pack/wheels/*.whl || status=1
+        for batch in 256 1024 4096 16384; do
+            PYTHONPATH=/tmp/site python3 "$pack/bench/caustics_w1.py" cuda "$batch" || break
+        done
+    fi
     echo "== train bench on CUDA: two-branch EfficientNet-B2, batch 64"
     "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 || status=1
     echo "== the same on the CPU of this machine (batch 8, 2 steps)"

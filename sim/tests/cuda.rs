@@ -12,7 +12,9 @@ use sim::raytrace::gpu::MassBatch;
 use sim::raytrace::Grid;
 
 mod common;
-use common::{check, check_points, check_render, lenses, near_centre, render_systems};
+use common::{
+    check, check_labels, check_points, check_render, lenses, near_centre, render_systems,
+};
 
 #[test]
 fn gpu_deflections_equal_cpu_deflections() {
@@ -76,4 +78,17 @@ fn gpu_deflections_equal_cpu_deflections() {
     let (lens, source) = gpu.render(&batch, &grid).unwrap();
     let (pixel, total) = check_render(&systems, &bands, &grid, &lens, &source);
     eprintln!("render: worst pixel difference {pixel:e} of the peak, worst total {total:e}");
+}
+
+/// `sim generate --device cuda`'s labels against the CPU's on a population
+/// (`common::check_labels`): equal, or each difference at a threshold and bounded.
+#[test]
+fn gpu_labels_agree_with_the_cpu_on_a_population() {
+    if let Some(why) = cuda_unavailable() {
+        eprintln!("skipped: no GPU ({why})");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let gpu = std::sync::Arc::new(GpuDeflector::new().unwrap());
+    eprintln!("{}", check_labels(dir.path(), gpu, 2000));
 }

@@ -19,7 +19,9 @@ use sim::raytrace::gpu::MassBatch;
 use sim::raytrace::Grid;
 
 mod common;
-use common::{check, check_points, check_render, lenses, near_centre, render_systems};
+use common::{
+    check, check_labels, check_points, check_render, lenses, near_centre, render_systems,
+};
 
 /// Builds `kernels/host/<name>.cpp` with the system's C++ compiler ($CXX, else c++).
 fn build_harness(dir: &Path, name: &str) -> PathBuf {
@@ -58,6 +60,59 @@ fn mass_bytes(batch: &MassBatch) -> Vec<u8> {
         b.extend(f.to_le_bytes());
     }
     b
+}
+
+/// The render harness's input for one launch of `batch` on `grid` (kernels/host/render_main.cpp).
+fn render_input(batch: &sim::raytrace::gpu::RenderBatch, grid: &Grid) -> Vec<u8> {
+    let mut input = mass_bytes(&batch.mass);
+    for (lights, first) in [
+        (&batch.lens_lights, &batch.lens_first),
+        (&batch.source_lights, &batch.source_first),
+    ] {
+        input.extend((lights.len() as u32).to_le_bytes());
+        for l in lights {
+            input.extend(l.to_bytes());
+        }
+        for f in first {
+            input.extend(f.to_le_bytes());
+        }
+    }
+    input.extend((batch.fluxes.len() as u32).to_le_bytes());
+    for f in &batch.fluxes {
+        input.extend(f.to_le_bytes());
+    }
+    for v in [batch.bands as u32, grid.size as u32] {
+        input.extend(v.to_le_bytes());
+    }
+    input.extend((grid.pixel_scale as f32).to_le_bytes());
+    input.extend((grid.supersample as u32).to_le_bytes());
+    input
+}
+
+/// The render kernel compiled as C++ behind the batch-renderer interface, launched as the GPU's
+/// renderer launches it (`gpu::render_in_launches`): what `sim generate --device cuda` does,
+/// with this CPU in the GPU's place.
+#[derive(Debug)]
+struct HostKernel {
+    exe: PathBuf,
+    dir: PathBuf,
+}
+
+impl sim::raytrace::BatchRenderer for HostKernel {
+    fn describe(&self) -> String {
+        "kernels/light.cu compiled as C++".into()
+    }
+
+    fn render_batch(
+        &self,
+        systems: &[&sim::raytrace::System],
+        bands: &[sim::raytrace::BandGrid],
+        supersample: usize,
+    ) -> Result<Vec<Vec<sim::raytrace::BandImage>>, String> {
+        sim::raytrace::gpu::render_in_launches(systems, bands, supersample, |batch, grid| {
+            Ok(run(&self.exe, &self.dir, &render_input(batch, grid)))
+        })
+    }
 }
 
 /// Runs the harness on `input`; returns (α_x, α_y) of every output.
@@ -165,31 +220,23 @@ fn render_kernel_matches_the_cpu_renderer() {
         supersample: 2,
     };
     let batch = RenderBatch::new(&systems, &bands).unwrap();
-    let mut input = mass_bytes(&batch.mass);
-    for (lights, first) in [
-        (&batch.lens_lights, &batch.lens_first),
-        (&batch.source_lights, &batch.source_first),
-    ] {
-        input.extend((lights.len() as u32).to_le_bytes());
-        for l in lights {
-            input.extend(l.to_bytes());
-        }
-        for f in first {
-            input.extend(f.to_le_bytes());
-        }
-    }
-    input.extend((batch.fluxes.len() as u32).to_le_bytes());
-    for f in &batch.fluxes {
-        input.extend(f.to_le_bytes());
-    }
-    for v in [bands.len() as u32, grid.size as u32] {
-        input.extend(v.to_le_bytes());
-    }
-    input.extend((grid.pixel_scale as f32).to_le_bytes());
-    input.extend((grid.supersample as u32).to_le_bytes());
-    let (lens, source) = run(&exe, dir.path(), &input);
+    let (lens, source) = run(&exe, dir.path(), &render_input(&batch, &grid));
     let (worst_pixel, worst_total) = check_render(&systems, &bands, &grid, &lens, &source);
     println!(
         "render: worst pixel difference {worst_pixel:e} of the peak, worst total {worst_total:e}"
     );
+}
+
+/// The labels of a population rendered by the kernel against the CPU's, through `sim generate`
+/// (`common::check_labels`).
+#[test]
+fn kernel_labels_agree_with_the_cpu_on_a_population() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_harness(dir.path(), "render_main");
+    let renderer = std::sync::Arc::new(HostKernel {
+        exe,
+        dir: dir.path().into(),
+    });
+    let summary = check_labels(dir.path(), renderer, 240);
+    println!("{summary}");
 }

@@ -306,33 +306,8 @@ impl super::BatchRenderer for GpuDeflector {
         bands: &[super::BandGrid],
         supersample: usize,
     ) -> Result<Vec<Vec<super::BandImage>>, String> {
-        let mut out: Vec<Vec<Option<super::BandImage>>> =
-            vec![vec![None; bands.len()]; systems.len()];
-        for (grid, group) in super::band_groups(bands, supersample) {
-            for chunk in group.chunks(super::gpu::MAX_BANDS) {
-                let batch = RenderBatch::new(systems.iter().copied(), chunk)
-                    .ok_or("a band group of no bands")?;
-                let (lens, source) = self.render(&batch, &grid).map_err(|e| e.to_string())?;
-                let n = grid.size;
-                let image = |v: &[f32], s: usize, b: usize| {
-                    let at = (s * chunk.len() + b) * n * n;
-                    ndarray::Array2::from_shape_vec((n, n), v[at..at + n * n].to_vec())
-                        .expect("n × n pixels")
-                };
-                for (s, row) in out.iter_mut().enumerate() {
-                    for (b, &k) in chunk.iter().enumerate() {
-                        row[k] = Some(super::BandImage {
-                            band: bands[k].name.clone(),
-                            lens: image(&lens, s, b),
-                            source: image(&source, s, b),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(out
-            .into_iter()
-            .map(|row| row.into_iter().flatten().collect())
-            .collect())
+        super::gpu::render_in_launches(systems, bands, supersample, |batch, grid| {
+            self.render(batch, grid).map_err(|e| e.to_string())
+        })
     }
 }

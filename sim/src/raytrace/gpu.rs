@@ -8,7 +8,7 @@
 
 use crate::light::Light;
 use crate::mass::{Lens, Mass};
-use crate::raytrace::System;
+use crate::raytrace::{band_groups, BandGrid, BandImage, Grid, System};
 
 /// The CUDA C source of the deflection kernels (`deflect_points`, `deflect_grid`), compiled at
 /// run time by NVRTC.
@@ -130,6 +130,55 @@ impl RenderBatch {
     pub fn systems(&self) -> usize {
         self.mass.systems()
     }
+}
+
+/// Every system's images in every band of `bands`, in the order and layout of
+/// [`crate::raytrace::render`], made by `render_grid` launches: one per band grid and
+/// [`MAX_BANDS`] bands. `launch` runs one on a batch and a grid and returns the lens and source
+/// images, every f32 in (system, band, row, column) order; its error is passed on. The GPU's
+/// [`crate::raytrace::BatchRenderer`] launches on the device; the tests launch the same kernel
+/// compiled as C++.
+pub fn render_in_launches(
+    systems: &[&System],
+    bands: &[BandGrid],
+    supersample: usize,
+    mut launch: impl FnMut(&RenderBatch, &Grid) -> Result<(Vec<f32>, Vec<f32>), String>,
+) -> Result<Vec<Vec<BandImage>>, String> {
+    let mut out: Vec<Vec<Option<BandImage>>> = vec![vec![None; bands.len()]; systems.len()];
+    for (grid, group) in band_groups(bands, supersample) {
+        for chunk in group.chunks(MAX_BANDS) {
+            let batch = RenderBatch::new(systems.iter().copied(), chunk)
+                .ok_or("a band group of no bands")?;
+            let (lens, source) = launch(&batch, &grid)?;
+            let n = grid.size;
+            let expected = systems.len() * chunk.len() * n * n;
+            if lens.len() != expected || source.len() != expected {
+                return Err(format!(
+                    "a launch returned {} and {} pixels for {expected}",
+                    lens.len(),
+                    source.len()
+                ));
+            }
+            let image = |v: &[f32], s: usize, b: usize| {
+                let at = (s * chunk.len() + b) * n * n;
+                ndarray::Array2::from_shape_vec((n, n), v[at..at + n * n].to_vec())
+                    .expect("n × n pixels")
+            };
+            for (s, row) in out.iter_mut().enumerate() {
+                for (b, &k) in chunk.iter().enumerate() {
+                    row[k] = Some(BandImage {
+                        band: bands[k].name.clone(),
+                        lens: image(&lens, s, b),
+                        source: image(&source, s, b),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|row| row.into_iter().flatten().collect())
+        .collect())
 }
 
 /// Kind codes of [`GpuMass::kind`], as `MASS_*` in `kernels/mass.cu`.
