@@ -24,8 +24,16 @@ case "${1:-}" in
 pack)
     rm -rf "$pack"
     mkdir -p "$pack/bin" "$pack/tests" "$pack/lib" "$pack/bench"
-    cargo build --release --features cuda
+    # -p: the root package's build would leave the sim and train binaries as they were.
+    cargo build --release -p sim -p train --features cuda
     cp target/release/train target/release/sim "$pack/bin/"
+    # Only a binary built without the feature carries this sentence.
+    for b in sim train; do
+        if grep -q "built without the \`cuda\` feature" "$pack/bin/$b"; then
+            echo "error: target/release/$b was built without the cuda feature" >&2
+            exit 1
+        fi
+    done
     # The GPU tests: every test binary of the cuda configuration whose name says cuda.
     cargo test --release --workspace --features cuda --no-run --test cuda --message-format=json 2>/dev/null |
         python3 -c '

@@ -245,7 +245,7 @@ fn batch_renderer(
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let why = "this binary was built without the `cuda` feature (cargo build --release --features cuda)";
+                let why = "this binary was built without the `cuda` feature (cargo build --release -p sim -p train --features cuda)";
                 match device {
                     "auto" => Ok(cpu(&format!("no GPU: {why}"))),
                     _ => anyhow::bail!("--device cuda: {why}"),
@@ -337,7 +337,7 @@ fn gpu_bench(
     required: bool,
 ) -> anyhow::Result<()> {
     let why =
-        "this binary was built without the `cuda` feature (cargo build --release --features cuda)";
+        "this binary was built without the `cuda` feature (cargo build --release -p sim -p train --features cuda)";
     if required {
         anyhow::bail!("--device cuda: {why}");
     }

@@ -65,7 +65,7 @@ pub fn cuda_unavailable() -> Option<String> {
     }
     #[cfg(not(feature = "cuda"))]
     {
-        Some("this binary was built without the `cuda` feature (cargo build --release --features cuda)".into())
+        Some("this binary was built without the `cuda` feature (cargo build --release -p sim -p train --features cuda)".into())
     }
 }
 
