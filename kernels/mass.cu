@@ -197,3 +197,61 @@ extern "C" __global__ void deflect_grid(const MassComponent* components,
               (((float)(row % supersample) + 0.5f) / f - 0.5f) * pixel_scale;
     system_deflection(components, first, s, x, y, &ax[id], &ay[id]);
 }
+
+// The images of each system's source-plane point beta[s] = (beta[2s], beta[2s + 1]) (arcsec),
+// counted as sim::caustics::count_images counts them: an n x n grid of nodes over the square of
+// half-side half_width (node k at -half_width + (k + 1/2) 2 half_width / n, in double, rounded
+// to float), each cell split into the triangles (p00, p01, p11) and (p00, p11, p10), mapped
+// through beta = theta - alpha (in float, then in double relative to beta); a mapped triangle
+// that contains beta, with an area below 100 half-cells (an image above |mu| = 0.01), holds one
+// image. counts[s] (zeroed by the caller) gains the images of system s's cells. One thread per
+// (system, cell); a cell's four corners are deflected by its own thread.
+extern "C" __global__ void count_images(const MassComponent* components,
+                                        const unsigned int* first, unsigned int n_systems,
+                                        const double* beta, unsigned int n, double half_width,
+                                        unsigned int* counts) {
+    unsigned long long cells = (unsigned long long)(n - 1) * (n - 1);
+    unsigned long long id = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (n < 2 || id >= (unsigned long long)n_systems * cells) {
+        return;
+    }
+    unsigned int s = (unsigned int)(id / cells);
+    unsigned int c = (unsigned int)(id % cells);
+    unsigned int i = c / (n - 1);
+    unsigned int j = c % (n - 1);
+    // Each expression in the CPU's order of operations, so that both round alike.
+    double width = 2.0 * half_width / (double)n;
+    // Corners p[di][dj] at row i + di (y) and column j + dj (x), relative to beta.
+    double p[2][2][2];
+    for (unsigned int di = 0; di < 2; ++di) {
+        for (unsigned int dj = 0; dj < 2; ++dj) {
+            float y = (float)(-half_width + ((double)(i + di) + 0.5) * 2.0 * half_width / (double)n);
+            float x = (float)(-half_width + ((double)(j + dj) + 0.5) * 2.0 * half_width / (double)n);
+            float ax, ay;
+            system_deflection(components, first, s, x, y, &ax, &ay);
+            float bx = x - ax;
+            float by = y - ay;
+            p[di][dj][0] = (double)bx - beta[2 * s];
+            p[di][dj][1] = (double)by - beta[2 * s + 1];
+        }
+    }
+    double cell = width * width / 2.0;
+    double max_area = 100.0 * cell;
+    unsigned int k = 0;
+    const double* tri[2][3] = {{p[0][0], p[0][1], p[1][1]}, {p[0][0], p[1][1], p[1][0]}};
+    for (unsigned int t = 0; t < 2; ++t) {
+        const double* a = tri[t][0];
+        const double* b = tri[t][1];
+        const double* q = tri[t][2];
+        double area =
+            0.5 * fabs((b[0] - a[0]) * (q[1] - a[1]) - (q[0] - a[0]) * (b[1] - a[1]));
+        double d1 = a[0] * b[1] - a[1] * b[0];
+        double d2 = b[0] * q[1] - b[1] * q[0];
+        double d3 = q[0] * a[1] - q[1] * a[0];
+        bool inside = (d1 >= 0.0 && d2 >= 0.0 && d3 >= 0.0) || (d1 <= 0.0 && d2 <= 0.0 && d3 <= 0.0);
+        k += (inside && area < max_area) ? 1u : 0u;
+    }
+    if (k > 0) {
+        atomicAdd(&counts[s], k);
+    }
+}

@@ -28,3 +28,10 @@ void launch(unsigned int blocks, unsigned int threads, Kernel kernel, Args... ar
         }
     }
 }
+
+// One thread at a time: an atomic add is a plain one.
+inline unsigned int atomicAdd(unsigned int* address, unsigned int value) {
+    unsigned int old = *address;
+    *address = old + value;
+    return old;
+}

@@ -1,9 +1,11 @@
 // Runs kernels/mass.cu's kernels on the CPU for the tests (sim/tests/kernels_host.rs):
 //   mass_main IN OUT
-// IN (little-endian): u32 mode (0: deflect_points, 1: deflect_grid); u32 n_components and the
-// components (36 bytes each, sim::raytrace::gpu::GpuMass); u32 n_systems and n_systems + 1 u32
-// `first`; then for mode 0 u32 n_points, n_points f32 x, n_points f32 y; for mode 1 u32 size,
-// f32 pixel_scale, u32 supersample. OUT: the f32 alpha_x of every output, then every alpha_y.
+// IN (little-endian): u32 mode (0: deflect_points, 1: deflect_grid, 2: count_images); u32
+// n_components and the components (36 bytes each, sim::raytrace::gpu::GpuMass); u32 n_systems
+// and n_systems + 1 u32 `first`; then for mode 0 u32 n_points, n_points f32 x, n_points f32 y;
+// for mode 1 u32 size, f32 pixel_scale, u32 supersample; for mode 2 2 n_systems f64 beta, u32 n,
+// f64 half_width. OUT: the f32 alpha_x of every output, then every alpha_y; for mode 2 the u32
+// count of every system.
 #include "emulate.h"
 #include "io.h"
 #include "../mass.cu"
@@ -39,6 +41,23 @@ int main(int argc, char** argv) {
         launch((unsigned int)((n + threads - 1) / threads), threads, deflect_points,
                components.data(), first.data(), n_systems, x.data(), y.data(), n_points,
                ax.data(), ay.data());
+    } else if (mode == 2) {
+        auto beta = read_many<double>(in, 2 * (size_t)n_systems);
+        uint32_t n = read_one<uint32_t>(in);
+        double half_width = read_one<double>(in);
+        std::fclose(in);
+        std::vector<uint32_t> counts(n_systems, 0);
+        size_t cells = (size_t)n_systems * (n - 1) * (n - 1);
+        launch((unsigned int)((cells + threads - 1) / threads), threads, count_images,
+               components.data(), first.data(), n_systems, beta.data(), n, half_width,
+               counts.data());
+        FILE* out = std::fopen(argv[2], "wb");
+        if (!out) {
+            std::perror(argv[2]);
+            return 2;
+        }
+        std::fwrite(counts.data(), sizeof(uint32_t), counts.size(), out);
+        return std::fclose(out) == 0 ? 0 : 2;
     } else {
         uint32_t size = read_one<uint32_t>(in);
         float scale = read_one<float>(in);

@@ -197,6 +197,12 @@ impl LambdaGrid {
     }
 }
 
+/// Nodes a side of the grid [`count_images`] lays over the square of half-side `half_width` at
+/// `step` (arcsec): an even number, at least 4.
+pub fn image_grid_nodes(half_width: f64, step: f64) -> usize {
+    square_nodes(2.0 * half_width, step)
+}
+
 /// Number of images of the source-plane point `beta` (arcsec) inside the square of half-side
 /// `half_width` centred on the origin: the cells of a grid of step `step` are split into two
 /// triangles each, mapped through β = θ − α(θ), and every mapped triangle that contains
@@ -208,7 +214,7 @@ pub fn count_images(
     half_width: f64,
     step: f64,
 ) -> u32 {
-    let n = square_nodes(2.0 * half_width, step);
+    let n = image_grid_nodes(half_width, step);
     let node = |k: usize| -half_width + (k as f64 + 0.5) * 2.0 * half_width / n as f64;
     // Source-plane position of every node, relative to beta, row by row in eight-lane chunks.
     let mut mapped = vec![[0f64; 2]; n * n];

@@ -266,6 +266,7 @@ fn draw(
 fn record(
     drawn: Drawn,
     images: Option<Vec<crate::raytrace::BandImage>>,
+    n_images: Option<u32>,
     survey: &Survey,
     observer: &Observer,
     opts: &RenderOptions,
@@ -285,6 +286,7 @@ fn record(
         &system,
         images,
         source_center,
+        n_images,
         survey,
         observer,
         opts,
@@ -329,7 +331,7 @@ pub fn simulate(
     index: u64,
 ) -> Result<SystemRecord> {
     let drawn = draw(population, survey, opts, index)?;
-    Ok(record(drawn, None, survey, observer, opts))
+    Ok(record(drawn, None, None, survey, observer, opts))
 }
 
 /// Systems `range` of the run, ray-traced one by one on the pool's CPU threads, or, with a
@@ -357,11 +359,51 @@ fn simulate_block(
     let images = renderer
         .render_batch(&systems, &survey.band_grids(), opts.supersample)
         .map_err(Error::Gpu)?;
+    let n_images = device_image_counts(&drawn, renderer, survey)?;
     Ok(drawn
         .into_par_iter()
         .zip(images)
-        .map(|(d, im)| record(d, Some(im), survey, observer, opts))
+        .zip(n_images)
+        .map(|((d, im), n)| record(d, Some(im), n, survey, observer, opts))
         .collect())
+}
+
+/// The image counts of the drawn systems' source centres where the renderer counts them
+/// (0 for a system without a source), else None for each (counted on the CPU threads).
+fn device_image_counts(
+    drawn: &[Drawn],
+    renderer: &dyn crate::raytrace::BatchRenderer,
+    survey: &Survey,
+) -> Result<Vec<Option<u32>>> {
+    let centres: Vec<Option<[f64; 2]>> = drawn
+        .iter()
+        .map(|d| d.spec.source.light.first().map(|l| l.center()))
+        .collect();
+    let sourced: Vec<usize> = (0..drawn.len()).filter(|&k| centres[k].is_some()).collect();
+    let systems: Vec<&crate::raytrace::System> =
+        sourced.iter().map(|&k| &drawn[k].system).collect();
+    let betas: Vec<[f64; 2]> = sourced.iter().filter_map(|&k| centres[k]).collect();
+    let Some(counts) = renderer.count_images(
+        &systems,
+        &betas,
+        survey.max_half_width(),
+        crate::render::IMAGE_COUNT_STEP,
+    ) else {
+        return Ok(vec![None; drawn.len()]);
+    };
+    let counts = counts.map_err(Error::Gpu)?;
+    if counts.len() != betas.len() {
+        return Err(Error::Gpu(format!(
+            "{} image counts for {} systems",
+            counts.len(),
+            betas.len()
+        )));
+    }
+    let mut out = vec![Some(0); drawn.len()];
+    for (&k, &c) in sourced.iter().zip(&counts) {
+        out[k] = Some(c);
+    }
+    Ok(out)
 }
 
 /// A block of consecutive systems, ready to append: the images as arrays (for the challenge

@@ -43,7 +43,7 @@ impl Default for RenderOptions {
 }
 
 /// Grid step for counting the images of the source centre, arcsec.
-const IMAGE_COUNT_STEP: f64 = 0.05;
+pub const IMAGE_COUNT_STEP: f64 = 0.05;
 
 impl RenderOptions {
     /// Checks the options; errors name the option and its range.
@@ -120,6 +120,7 @@ pub fn render_system(
         system,
         images,
         source_center,
+        None,
         survey,
         observer,
         opts,
@@ -130,12 +131,14 @@ pub fn render_system(
 
 /// What [`render_system`] does after ray tracing, from the ideal `images` of `system` in every
 /// band of `survey` (rendered by the CPU or by a [`crate::raytrace::BatchRenderer`]): PSF,
-/// noise, labels and the image count.
+/// noise, labels and the image count of the source centre (`n_images` where a renderer counted
+/// it, else counted here).
 #[allow(clippy::too_many_arguments)]
 pub fn observe_system(
     system: &System,
     images: Vec<crate::raytrace::BandImage>,
     source_center: Option<[f64; 2]>,
+    n_images: Option<u32>,
     survey: &Survey,
     observer: &Observer,
     opts: &RenderOptions,
@@ -162,8 +165,10 @@ pub fn observe_system(
         survey.detection_band(),
     );
     let half_width = survey.max_half_width();
-    let n_images = source_center.map_or(0, |c| {
-        count_images(&system.lens, c, half_width, IMAGE_COUNT_STEP)
+    let n_images = n_images.unwrap_or_else(|| {
+        source_center.map_or(0, |c| {
+            count_images(&system.lens, c, half_width, IMAGE_COUNT_STEP)
+        })
     });
     Rendered {
         images,
@@ -341,10 +346,23 @@ pub fn render_spec(
                         survey.name
                     ))
                 })?;
+            let n_images = match (
+                source_center,
+                r.count_images(
+                    &[&system],
+                    &source_center.into_iter().collect::<Vec<_>>(),
+                    survey.max_half_width(),
+                    IMAGE_COUNT_STEP,
+                ),
+            ) {
+                (Some(_), Some(counts)) => counts.map_err(Error::Gpu)?.first().copied(),
+                _ => None,
+            };
             observe_system(
                 &system,
                 images,
                 source_center,
+                n_images,
                 survey,
                 &observer,
                 opts,

@@ -90,5 +90,9 @@ fn gpu_labels_agree_with_the_cpu_on_a_population() {
     }
     let dir = tempfile::tempdir().unwrap();
     let gpu = std::sync::Arc::new(GpuDeflector::new().unwrap());
-    eprintln!("{}", check_labels(dir.path(), gpu, 2000));
+    let (summary, n_images_differ) = check_labels(dir.path(), gpu, 2000);
+    eprintln!("{summary}");
+    // The image counts are the CPU's up to a mapped triangle's edge passing within float
+    // rounding of the source centre: at most 1 % of the systems.
+    assert!(n_images_differ <= 20, "{summary}");
 }

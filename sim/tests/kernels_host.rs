@@ -90,11 +90,12 @@ fn render_input(batch: &sim::raytrace::gpu::RenderBatch, grid: &Grid) -> Vec<u8>
 }
 
 /// The render kernel compiled as C++ behind the batch-renderer interface, launched as the GPU's
-/// renderer launches it (`gpu::render_in_launches`): what `sim generate --device cuda` does,
-/// with this CPU in the GPU's place.
+/// renderer launches it (`gpu::render_in_launches`), and the image-counting kernel: what
+/// `sim generate --device cuda` does, with this CPU in the GPU's place.
 #[derive(Debug)]
 struct HostKernel {
-    exe: PathBuf,
+    render: PathBuf,
+    mass: PathBuf,
     dir: PathBuf,
 }
 
@@ -110,9 +111,82 @@ impl sim::raytrace::BatchRenderer for HostKernel {
         supersample: usize,
     ) -> Result<Vec<Vec<sim::raytrace::BandImage>>, String> {
         sim::raytrace::gpu::render_in_launches(systems, bands, supersample, |batch, grid| {
-            Ok(run(&self.exe, &self.dir, &render_input(batch, grid)))
+            Ok(run(&self.render, &self.dir, &render_input(batch, grid)))
         })
     }
+
+    fn count_images(
+        &self,
+        systems: &[&sim::raytrace::System],
+        betas: &[[f64; 2]],
+        half_width: f64,
+        step: f64,
+    ) -> Option<Result<Vec<u32>, String>> {
+        let batch = MassBatch::new(systems.iter().map(|s| &s.lens));
+        let n = sim::caustics::image_grid_nodes(half_width, step);
+        Some(Ok(count(
+            &self.mass, &self.dir, &batch, betas, n, half_width,
+        )))
+    }
+}
+
+/// Runs `count_images` (kernels/mass.cu) through the mass harness: the image count of
+/// `betas[s]` behind system s of `batch` on an n × n node grid of half-side `half_width`.
+fn count(
+    exe: &Path,
+    dir: &Path,
+    batch: &MassBatch,
+    betas: &[[f64; 2]],
+    n: usize,
+    half_width: f64,
+) -> Vec<u32> {
+    let mut input = header(batch, 2);
+    for b in betas.iter().flatten() {
+        input.extend(b.to_le_bytes());
+    }
+    input.extend((n as u32).to_le_bytes());
+    input.extend(half_width.to_le_bytes());
+    let (i, o) = (dir.join("count-in.bin"), dir.join("count-out.bin"));
+    std::fs::write(&i, input).unwrap();
+    let status = Command::new(exe).arg(&i).arg(&o).status().unwrap();
+    assert!(status.success());
+    std::fs::read(&o)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// The image-counting kernel against the CPU's `caustics::count_images` on the same grid (the
+/// catalogue's: 10" half-width at 0.05", 400 × 400 nodes), for every mass profile and source
+/// positions inside and outside the caustics: the counts are equal. The CPU's own count is
+/// checked against analytic image numbers in the caustics tests.
+#[test]
+fn image_count_kernel_matches_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build_harness(dir.path(), "mass_main");
+    let betas = [[0.03, 0.02], [0.25, -0.1], [1.5, 0.8]];
+    let lenses = lenses();
+    let pairs: Vec<(&sim::mass::Lens, [f64; 2])> = lenses
+        .iter()
+        .flat_map(|l| betas.iter().map(move |&b| (l, b)))
+        .collect();
+    let batch = MassBatch::new(pairs.iter().map(|p| p.0));
+    let bs: Vec<[f64; 2]> = pairs.iter().map(|p| p.1).collect();
+    let (half_width, step) = (10.0, sim::render::IMAGE_COUNT_STEP);
+    let n = sim::caustics::image_grid_nodes(half_width, step);
+    let got = count(&exe, dir.path(), &batch, &bs, n, half_width);
+    let want: Vec<u32> = pairs
+        .iter()
+        .map(|(l, b)| sim::caustics::count_images(*l, *b, half_width, step))
+        .collect();
+    assert_eq!(got, want);
+    // Not all the same: the cases span one, two, three and more images.
+    let mut kinds = want.clone();
+    kinds.sort();
+    kinds.dedup();
+    assert!(kinds.len() >= 3, "{want:?}");
+    println!("image counts, kernel = CPU: {want:?}");
 }
 
 /// Runs the harness on `input`; returns (α_x, α_y) of every output.
@@ -232,11 +306,12 @@ fn render_kernel_matches_the_cpu_renderer() {
 #[test]
 fn kernel_labels_agree_with_the_cpu_on_a_population() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = build_harness(dir.path(), "render_main");
     let renderer = std::sync::Arc::new(HostKernel {
-        exe,
+        render: build_harness(dir.path(), "render_main"),
+        mass: build_harness(dir.path(), "mass_main"),
         dir: dir.path().into(),
     });
-    let summary = check_labels(dir.path(), renderer, 240);
+    let (summary, n_images_differ) = check_labels(dir.path(), renderer, 240);
     println!("{summary}");
+    assert_eq!(n_images_differ, 0);
 }

@@ -56,6 +56,7 @@ pub struct GpuDeflector {
     points: CudaFunction,
     grid: CudaFunction,
     render: CudaFunction,
+    count: CudaFunction,
 }
 
 impl GpuDeflector {
@@ -78,6 +79,7 @@ impl GpuDeflector {
             points: load("deflect_points")?,
             grid: load("deflect_grid")?,
             render: load("render_grid")?,
+            count: load("count_images")?,
             stream: ctx.default_stream(),
         })
     }
@@ -113,6 +115,52 @@ impl GpuDeflector {
         // deflect_points), and the outputs hold systems × points floats.
         unsafe { l.launch(config(n)?) }.map_err(|e| err("deflect_points", e))?;
         self.download(&ax, &ay)
+    }
+
+    /// The images of `betas[s]` (arcsec) behind every system s of `batch`, counted on an n × n
+    /// node grid over the square of half-side `half_width` (arcsec) by `count_images`
+    /// (`kernels/mass.cu`), as [`crate::caustics::count_images`] counts them.
+    pub fn count_images(
+        &self,
+        batch: &MassBatch,
+        betas: &[[f64; 2]],
+        n: usize,
+        half_width: f64,
+    ) -> Result<Vec<u32>, GpuError> {
+        if betas.len() != batch.systems() {
+            return Err(GpuError(format!(
+                "{} source positions for {} systems",
+                betas.len(),
+                batch.systems()
+            )));
+        }
+        if betas.is_empty() || n < 2 {
+            return Ok(vec![0; betas.len()]);
+        }
+        let s = &self.stream;
+        let (comps, first) = self.upload(batch)?;
+        let flat: Vec<f64> = betas.iter().flatten().copied().collect();
+        let beta = s
+            .clone_htod(&flat)
+            .map_err(|e| err("copying the source positions", e))?;
+        let mut counts = s
+            .alloc_zeros::<u32>(betas.len())
+            .map_err(|e| err("allocating the counts", e))?;
+        let cells = betas.len() * (n - 1) * (n - 1);
+        let (systems, nodes) = (betas.len() as u32, n as u32);
+        let mut l = s.launch_builder(&self.count);
+        l.arg(&comps)
+            .arg(&first)
+            .arg(&systems)
+            .arg(&beta)
+            .arg(&nodes)
+            .arg(&half_width)
+            .arg(&mut counts);
+        // SAFETY: the arguments are, in order, the kernel's parameters (kernels/mass.cu,
+        // count_images); beta holds 2 doubles and counts one zeroed u32 per system.
+        unsafe { l.launch(config(cells)?) }.map_err(|e| err("count_images", e))?;
+        s.clone_dtoh(&counts)
+            .map_err(|e| err("copying the counts back", e))
     }
 
     /// Deflections (α_x, α_y), arcsec, of every system of `batch` on `grid`'s sub-pixels, in
@@ -309,5 +357,20 @@ impl super::BatchRenderer for GpuDeflector {
         super::gpu::render_in_launches(systems, bands, supersample, |batch, grid| {
             self.render(batch, grid).map_err(|e| e.to_string())
         })
+    }
+
+    fn count_images(
+        &self,
+        systems: &[&super::System],
+        betas: &[[f64; 2]],
+        half_width: f64,
+        step: f64,
+    ) -> Option<Result<Vec<u32>, String>> {
+        let batch = MassBatch::new(systems.iter().map(|s| &s.lens));
+        let n = crate::caustics::image_grid_nodes(half_width, step);
+        Some(
+            GpuDeflector::count_images(self, &batch, betas, n, half_width)
+                .map_err(|e| e.to_string()),
+        )
     }
 }

@@ -156,6 +156,20 @@ pub trait BatchRenderer: Send + Sync + std::fmt::Debug {
         bands: &[BandGrid],
         supersample: usize,
     ) -> Result<Vec<Vec<BandImage>>, String>;
+
+    /// The images of the source-plane point `betas[s]` (arcsec) behind each system s, counted
+    /// as [`crate::caustics::count_images`] counts them over the square of half-side
+    /// `half_width` at `step` (arcsec), on the device; None (the default) leaves the count to
+    /// the CPU.
+    fn count_images(
+        &self,
+        _systems: &[&System],
+        _betas: &[[f64; 2]],
+        _half_width: f64,
+        _step: f64,
+    ) -> Option<Result<Vec<u32>, String>> {
+        None
+    }
 }
 
 /// The CPU's ray tracing behind the [`BatchRenderer`] interface: each system rendered by

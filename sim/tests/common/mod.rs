@@ -239,12 +239,13 @@ pub fn check_render(
 /// images differ by ~10⁻⁶ of their peak, so a criterion can change only where its quantity sits
 /// at its threshold. Panics unless every n_pix_source is within 1 % (at least ±2 pixels) and
 /// every μ_eff within 10⁻⁴ relative of the CPU's, and every differing label has such a quantity
-/// across its threshold; returns the agreement in words.
+/// across its threshold; returns the agreement in words and the number of systems whose image
+/// count (`n_images`, counted by the renderer where it counts) differs from the CPU's.
 pub fn check_labels(
     dir: &std::path::Path,
     renderer: std::sync::Arc<dyn sim::raytrace::BatchRenderer>,
     n: u64,
-) -> String {
+) -> (String, usize) {
     use sim::caustics::CausticGrid;
     use sim::generate::{generate, GenerateOptions, RunConfig, RunSettings};
 
@@ -337,9 +338,11 @@ pub fn check_labels(
         }
     }
     let differ: Vec<usize> = (0..n as usize).filter(|&k| la[k] != lb[k]).collect();
+    let (ia, ib) = (i64s(&a, "n_images"), i64s(&b, "n_images"));
+    let images_differ = (0..n as usize).filter(|&k| ia[k] != ib[k]).count();
     let lenses = la.iter().filter(|&&l| l == 1).count();
     let summary = format!(
-        "labels: {} of {n} agree ({lenses} lenses on the CPU); n_pix_source differs in {pix_differ} of {} (system, band) pairs, by at most {worst_pix}; μ_eff by at most {worst_mu:e} relative",
+        "labels: {} of {n} agree ({lenses} lenses on the CPU); n_pix_source differs in {pix_differ} of {} (system, band) pairs, by at most {worst_pix}; μ_eff by at most {worst_mu:e} relative; n_images differs in {images_differ} of {n} systems",
         n as usize - differ.len(),
         4 * n
     );
@@ -350,5 +353,5 @@ pub fn check_labels(
             la[k], lb[k]
         );
     }
-    summary
+    (summary, images_differ)
 }
