@@ -19,7 +19,7 @@ use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
 use crate::observe::{Observer, Survey};
 use crate::population::{Population, PopulationConfig, Sampled};
-use crate::render::{catalog, observe_system, RenderOptions};
+use crate::render::{catalog, observe_system, render_on_device, RenderOptions};
 
 /// One slice of a run: shard `index` of `count` (0-based), `--shard i/n` on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,54 +356,18 @@ fn simulate_block(
         .map(|k| draw(population, survey, opts, k))
         .collect::<Result<_>>()?;
     let systems: Vec<&crate::raytrace::System> = drawn.iter().map(|d| &d.system).collect();
-    let images = renderer
-        .render_batch(&systems, &survey.band_grids(), opts.supersample)
-        .map_err(Error::Gpu)?;
-    let n_images = device_image_counts(&drawn, renderer, survey)?;
+    let centres: Vec<Option<[f64; 2]>> = drawn
+        .iter()
+        .map(|d| d.spec.source.light.first().map(|l| l.center()))
+        .collect();
+    let (images, n_images) =
+        render_on_device(renderer, &systems, &centres, survey, opts.supersample)?;
     Ok(drawn
         .into_par_iter()
         .zip(images)
         .zip(n_images)
         .map(|((d, im), n)| record(d, Some(im), n, survey, observer, opts))
         .collect())
-}
-
-/// The image counts of the drawn systems' source centres where the renderer counts them
-/// (0 for a system without a source), else None for each (counted on the CPU threads).
-fn device_image_counts(
-    drawn: &[Drawn],
-    renderer: &dyn crate::raytrace::BatchRenderer,
-    survey: &Survey,
-) -> Result<Vec<Option<u32>>> {
-    let centres: Vec<Option<[f64; 2]>> = drawn
-        .iter()
-        .map(|d| d.spec.source.light.first().map(|l| l.center()))
-        .collect();
-    let sourced: Vec<usize> = (0..drawn.len()).filter(|&k| centres[k].is_some()).collect();
-    let systems: Vec<&crate::raytrace::System> =
-        sourced.iter().map(|&k| &drawn[k].system).collect();
-    let betas: Vec<[f64; 2]> = sourced.iter().filter_map(|&k| centres[k]).collect();
-    let Some(counts) = renderer.count_images(
-        &systems,
-        &betas,
-        survey.max_half_width(),
-        crate::render::IMAGE_COUNT_STEP,
-    ) else {
-        return Ok(vec![None; drawn.len()]);
-    };
-    let counts = counts.map_err(Error::Gpu)?;
-    if counts.len() != betas.len() {
-        return Err(Error::Gpu(format!(
-            "{} image counts for {} systems",
-            counts.len(),
-            betas.len()
-        )));
-    }
-    let mut out = vec![Some(0); drawn.len()];
-    for (&k, &c) in sourced.iter().zip(&counts) {
-        out[k] = Some(c);
-    }
-    Ok(out)
 }
 
 /// A block of consecutive systems, ready to append: the images as arrays (for the challenge

@@ -129,6 +129,61 @@ pub fn render_system(
     )
 }
 
+/// Every system's ideal images (survey band order) and the device's count of the images of
+/// its source centre (None: left to the CPU), as [`render_on_device`] returns them.
+pub type DeviceRendered = (Vec<Vec<BandImage>>, Vec<Option<u32>>);
+
+/// Ray-traces `systems` with a batch renderer (the GPU): every system's ideal images in every
+/// band of `survey`, and the image count of its source centre (`centres`, arcsec; 0 without a
+/// source) where the renderer counts images, else None (counted by [`observe_system`] on the
+/// CPU). A renderer that fails, or returns other than one image per band and system, is an
+/// error.
+pub fn render_on_device(
+    renderer: &dyn BatchRenderer,
+    systems: &[&System],
+    centres: &[Option<[f64; 2]>],
+    survey: &Survey,
+    supersample: usize,
+) -> Result<DeviceRendered> {
+    let images = renderer
+        .render_batch(systems, &survey.band_grids(), supersample)
+        .map_err(Error::Gpu)?;
+    if images.len() != systems.len() || images.iter().any(|im| im.len() != survey.bands.len()) {
+        return Err(Error::Gpu(format!(
+            "{} did not return one image per band of {} for each of {} systems",
+            renderer.describe(),
+            survey.name,
+            systems.len()
+        )));
+    }
+    let sourced: Vec<usize> = (0..systems.len())
+        .filter(|&k| centres[k].is_some())
+        .collect();
+    let with_source: Vec<&System> = sourced.iter().map(|&k| systems[k]).collect();
+    let betas: Vec<[f64; 2]> = sourced.iter().filter_map(|&k| centres[k]).collect();
+    let Some(counts) = renderer.count_images(
+        &with_source,
+        &betas,
+        survey.max_half_width(),
+        IMAGE_COUNT_STEP,
+    ) else {
+        return Ok((images, vec![None; systems.len()]));
+    };
+    let counts = counts.map_err(Error::Gpu)?;
+    if counts.len() != betas.len() {
+        return Err(Error::Gpu(format!(
+            "{} image counts for {} systems",
+            counts.len(),
+            betas.len()
+        )));
+    }
+    let mut n_images = vec![Some(0); systems.len()];
+    for (&k, &c) in sourced.iter().zip(&counts) {
+        n_images[k] = Some(c);
+    }
+    Ok((images, n_images))
+}
+
 /// What [`render_system`] does after ray tracing, from the ideal `images` of `system` in every
 /// band of `survey` (rendered by the CPU or by a [`crate::raytrace::BatchRenderer`]): PSF,
 /// noise, labels and the image count of the source centre (`n_images` where a renderer counted
@@ -334,30 +389,9 @@ pub fn render_spec(
     let rendered = match renderer {
         None => render_system(&system, source_center, survey, &observer, opts, 0, curves),
         Some(r) => {
-            let images = r
-                .render_batch(&[&system], &survey.band_grids(), opts.supersample)
-                .map_err(Error::Gpu)?
-                .pop()
-                .filter(|images| images.len() == survey.bands.len())
-                .ok_or_else(|| {
-                    Error::Gpu(format!(
-                        "{} did not return one image per band of {}",
-                        r.describe(),
-                        survey.name
-                    ))
-                })?;
-            let n_images = match (
-                source_center,
-                r.count_images(
-                    &[&system],
-                    &source_center.into_iter().collect::<Vec<_>>(),
-                    survey.max_half_width(),
-                    IMAGE_COUNT_STEP,
-                ),
-            ) {
-                (Some(_), Some(counts)) => counts.map_err(Error::Gpu)?.first().copied(),
-                _ => None,
-            };
+            let (mut images, mut counts) =
+                render_on_device(r, &[&system], &[source_center], survey, opts.supersample)?;
+            let (images, n_images) = (images.remove(0), counts.remove(0));
             observe_system(
                 &system,
                 images,
