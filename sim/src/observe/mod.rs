@@ -1,5 +1,6 @@
 //! How a survey sees a system: PSF convolution and noise, band by band.
 
+pub mod convolve;
 pub mod noise;
 pub mod psf;
 pub mod survey;
@@ -10,7 +11,7 @@ pub use survey::{Band, Survey};
 
 use crate::error::{Error, Result};
 use crate::raytrace::BandImage;
-use psf::Convolver;
+use convolve::Convolver;
 
 /// One band as the survey records it.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,6 +1,6 @@
 //! Point-spread functions: analytic profiles (Gaussian, Moffat, Airy with a central
 //! obscuration) or a pixelated kernel from a FITS or .npy file, sampled on a band's pixel grid,
-//! normalised to unit sum, and applied by FFT convolution.
+//! normalised to unit sum (applied by `observe::convolve`).
 //!
 //! Convolution happens on the pixel grid. The ideal image is already the pixel-averaged sky
 //! (raytrace), so the kernel is the PSF *sampled* at pixel-centre offsets (not integrated over
@@ -8,12 +8,8 @@
 //! is normalised to 1 so flux is kept exactly.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ndarray::Array2;
-use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use rustfft::{Fft, FftPlanner};
 use serde::{Deserialize, Serialize};
 
 /// FWHM of a Gaussian in units of its σ: 2·sqrt(2 ln 2).
@@ -261,127 +257,6 @@ pub fn measured_fwhm(kernel: &Array2<f64>, pixel_scale: f64) -> f64 {
     (crossing(-1) + crossing(1)) * pixel_scale
 }
 
-/// FFT convolution of images of one size with one kernel, planned once and reused.
-pub struct Convolver {
-    kernel_fft: Vec<Complex<f64>>,
-    height: usize,
-    width: usize,
-    pad_h: usize,
-    pad_w: usize,
-    kh: usize,
-    kw: usize,
-    row_fwd: Arc<dyn RealToComplex<f64>>,
-    row_inv: Arc<dyn ComplexToReal<f64>>,
-    col_fwd: Arc<dyn Fft<f64>>,
-    col_inv: Arc<dyn Fft<f64>>,
-}
-
-impl std::fmt::Debug for Convolver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Convolver({}×{} image, {}×{} kernel)",
-            self.height, self.width, self.kh, self.kw
-        )
-    }
-}
-
-impl Convolver {
-    /// Plans the convolution of `height`×`width` images with `kernel` (odd sides, unit sum).
-    pub fn new(kernel: &Array2<f64>, height: usize, width: usize) -> Self {
-        let (kh, kw) = kernel.dim();
-        // Linear (not circular) convolution: pad to image + kernel − 1, rounded up to an even size.
-        let pad_h = (height + kh - 1).next_multiple_of(2);
-        let pad_w = (width + kw - 1).next_multiple_of(2);
-        let mut rp = RealFftPlanner::<f64>::new();
-        let mut cp = FftPlanner::<f64>::new();
-        let mut c = Self {
-            kernel_fft: Vec::new(),
-            height,
-            width,
-            pad_h,
-            pad_w,
-            kh,
-            kw,
-            row_fwd: rp.plan_fft_forward(pad_w),
-            row_inv: rp.plan_fft_inverse(pad_w),
-            col_fwd: cp.plan_fft_forward(pad_h),
-            col_inv: cp.plan_fft_inverse(pad_h),
-        };
-        let mut padded = vec![0f64; pad_h * pad_w];
-        for ((i, j), &v) in kernel.indexed_iter() {
-            padded[i * pad_w + j] = v;
-        }
-        c.kernel_fft = c.forward(&mut padded);
-        c
-    }
-
-    /// 2-D real FFT of a padded row-major buffer: rows real-to-complex, then columns.
-    fn forward(&self, padded: &mut [f64]) -> Vec<Complex<f64>> {
-        let nc = self.pad_w / 2 + 1;
-        let mut spec = vec![Complex::default(); self.pad_h * nc];
-        for (row, out) in padded.chunks_mut(self.pad_w).zip(spec.chunks_mut(nc)) {
-            self.row_fwd
-                .process(row, out)
-                .expect("buffer sizes match the plan");
-        }
-        let mut col = vec![Complex::default(); self.pad_h];
-        for j in 0..nc {
-            for i in 0..self.pad_h {
-                col[i] = spec[i * nc + j];
-            }
-            self.col_fwd.process(&mut col);
-            for i in 0..self.pad_h {
-                spec[i * nc + j] = col[i];
-            }
-        }
-        spec
-    }
-
-    /// The image convolved with the kernel, the same size as the image ("same" mode: output
-    /// pixel (i, j) is centred on input pixel (i, j)).
-    pub fn convolve(&self, image: &Array2<f32>) -> Array2<f32> {
-        assert_eq!(
-            image.dim(),
-            (self.height, self.width),
-            "image size differs from the planned one"
-        );
-        let mut padded = vec![0f64; self.pad_h * self.pad_w];
-        for ((i, j), &v) in image.indexed_iter() {
-            padded[i * self.pad_w + j] = v as f64;
-        }
-        let mut spec = self.forward(&mut padded);
-        let nc = self.pad_w / 2 + 1;
-        for (s, k) in spec.iter_mut().zip(&self.kernel_fft) {
-            *s *= k;
-        }
-        let mut col = vec![Complex::default(); self.pad_h];
-        for j in 0..nc {
-            for i in 0..self.pad_h {
-                col[i] = spec[i * nc + j];
-            }
-            self.col_inv.process(&mut col);
-            for i in 0..self.pad_h {
-                spec[i * nc + j] = col[i];
-            }
-        }
-        let mut out = vec![0f64; self.pad_h * self.pad_w];
-        for (row_spec, row) in spec.chunks_mut(nc).zip(out.chunks_mut(self.pad_w)) {
-            // The imaginary parts of the DC and Nyquist terms are rounding noise: zero them.
-            row_spec[0].im = 0.0;
-            row_spec[nc - 1].im = 0.0;
-            self.row_inv
-                .process(row_spec, row)
-                .expect("buffer sizes match the plan");
-        }
-        let scale = 1.0 / (self.pad_h * self.pad_w) as f64;
-        let (oi, oj) = (self.kh / 2, self.kw / 2);
-        Array2::from_shape_fn((self.height, self.width), |(i, j)| {
-            (out[(i + oi) * self.pad_w + j + oj] * scale) as f32
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,33 +294,6 @@ mod tests {
             // and on a survey grid it still sums to 1
             assert!((psf.kernel(0.1, 201).unwrap().sum() - 1.0).abs() < 1e-12);
         }
-    }
-
-    #[test]
-    fn a_point_source_convolved_returns_the_kernel() {
-        let k = PsfSpec::Moffat {
-            fwhm: 0.5,
-            beta: 2.5,
-        }
-        .kernel(0.2, 15)
-        .unwrap();
-        let mut img = Array2::<f32>::zeros((40, 30));
-        img[[20, 12]] = 3.0;
-        let out = Convolver::new(&k, 40, 30).convolve(&img);
-        let (kh, kw) = k.dim();
-        for ((i, j), &v) in out.indexed_iter() {
-            let (di, dj) = (
-                i as isize - 20 + (kh / 2) as isize,
-                j as isize - 12 + (kw / 2) as isize,
-            );
-            let want = if (0..kh as isize).contains(&di) && (0..kw as isize).contains(&dj) {
-                3.0 * k[[di as usize, dj as usize]]
-            } else {
-                0.0
-            };
-            assert!((v as f64 - want).abs() < 1e-6, "({i}, {j}): {v} vs {want}");
-        }
-        assert!((out.sum() - 3.0).abs() < 1e-5);
     }
 
     #[test]
