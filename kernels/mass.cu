@@ -205,51 +205,72 @@ extern "C" __global__ void deflect_grid(const MassComponent* components,
 // through beta = theta - alpha (in float, then in double relative to beta); a mapped triangle
 // that contains beta, with an area below 100 half-cells (an image above |mu| = 0.01), holds one
 // image. counts[s] (zeroed by the caller) gains the images of system s's cells. One thread per
-// (system, cell); a cell's four corners are deflected by its own thread.
+// (system, row of cells, strip of `strip` cells along the row): it deflects the strip's left
+// edge once and then each cell's right edge, 2 + 2 strip deflections for `strip` cells
+// instead of 4 a cell.
+__device__ __forceinline__ void mapped_node(const MassComponent* components,
+                                            const unsigned int* first, unsigned int s,
+                                            const double* beta, unsigned int n,
+                                            double half_width, unsigned int row,
+                                            unsigned int col, double p[2]) {
+    // Each expression in the CPU's order of operations, so that both round alike.
+    float y = (float)(-half_width + ((double)row + 0.5) * 2.0 * half_width / (double)n);
+    float x = (float)(-half_width + ((double)col + 0.5) * 2.0 * half_width / (double)n);
+    float ax, ay;
+    system_deflection(components, first, s, x, y, &ax, &ay);
+    float bx = x - ax;
+    float by = y - ay;
+    p[0] = (double)bx - beta[2 * s];
+    p[1] = (double)by - beta[2 * s + 1];
+}
+
+// 1 if the triangle (a, b, q), relative to beta, contains beta and is smaller than max_area.
+__device__ __forceinline__ unsigned int holds_image(const double* a, const double* b,
+                                                    const double* q, double max_area) {
+    double area = 0.5 * fabs((b[0] - a[0]) * (q[1] - a[1]) - (q[0] - a[0]) * (b[1] - a[1]));
+    double d1 = a[0] * b[1] - a[1] * b[0];
+    double d2 = b[0] * q[1] - b[1] * q[0];
+    double d3 = q[0] * a[1] - q[1] * a[0];
+    bool inside = (d1 >= 0.0 && d2 >= 0.0 && d3 >= 0.0) || (d1 <= 0.0 && d2 <= 0.0 && d3 <= 0.0);
+    return (inside && area < max_area) ? 1u : 0u;
+}
+
 extern "C" __global__ void count_images(const MassComponent* components,
                                         const unsigned int* first, unsigned int n_systems,
                                         const double* beta, unsigned int n, double half_width,
-                                        unsigned int* counts) {
-    unsigned long long cells = (unsigned long long)(n - 1) * (n - 1);
-    unsigned long long id = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (n < 2 || id >= (unsigned long long)n_systems * cells) {
+                                        unsigned int strip, unsigned int* counts) {
+    if (n < 2 || strip == 0) {
         return;
     }
-    unsigned int s = (unsigned int)(id / cells);
-    unsigned int c = (unsigned int)(id % cells);
-    unsigned int i = c / (n - 1);
-    unsigned int j = c % (n - 1);
-    // Each expression in the CPU's order of operations, so that both round alike.
-    double width = 2.0 * half_width / (double)n;
-    // Corners p[di][dj] at row i + di (y) and column j + dj (x), relative to beta.
-    double p[2][2][2];
-    for (unsigned int di = 0; di < 2; ++di) {
-        for (unsigned int dj = 0; dj < 2; ++dj) {
-            float y = (float)(-half_width + ((double)(i + di) + 0.5) * 2.0 * half_width / (double)n);
-            float x = (float)(-half_width + ((double)(j + dj) + 0.5) * 2.0 * half_width / (double)n);
-            float ax, ay;
-            system_deflection(components, first, s, x, y, &ax, &ay);
-            float bx = x - ax;
-            float by = y - ay;
-            p[di][dj][0] = (double)bx - beta[2 * s];
-            p[di][dj][1] = (double)by - beta[2 * s + 1];
-        }
+    unsigned long long strips = (n - 2) / strip + 1;
+    unsigned long long per_system = (unsigned long long)(n - 1) * strips;
+    unsigned long long id = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (id >= (unsigned long long)n_systems * per_system) {
+        return;
     }
+    unsigned int s = (unsigned int)(id / per_system);
+    unsigned int r = (unsigned int)(id % per_system);
+    unsigned int i = r / (unsigned int)strips;
+    unsigned int j0 = (r % (unsigned int)strips) * strip;
+    unsigned int j_end = j0 + strip < n - 1 ? j0 + strip : n - 1;
+    double width = 2.0 * half_width / (double)n;
     double cell = width * width / 2.0;
     double max_area = 100.0 * cell;
+    // The corners p[di][dj] of cell (i, j) at row i + di and column j + dj, relative to beta:
+    // the left column carried over from the previous cell.
+    double p[2][2][2];
+    mapped_node(components, first, s, beta, n, half_width, i, j0, p[0][0]);
+    mapped_node(components, first, s, beta, n, half_width, i + 1, j0, p[1][0]);
     unsigned int k = 0;
-    const double* tri[2][3] = {{p[0][0], p[0][1], p[1][1]}, {p[0][0], p[1][1], p[1][0]}};
-    for (unsigned int t = 0; t < 2; ++t) {
-        const double* a = tri[t][0];
-        const double* b = tri[t][1];
-        const double* q = tri[t][2];
-        double area =
-            0.5 * fabs((b[0] - a[0]) * (q[1] - a[1]) - (q[0] - a[0]) * (b[1] - a[1]));
-        double d1 = a[0] * b[1] - a[1] * b[0];
-        double d2 = b[0] * q[1] - b[1] * q[0];
-        double d3 = q[0] * a[1] - q[1] * a[0];
-        bool inside = (d1 >= 0.0 && d2 >= 0.0 && d3 >= 0.0) || (d1 <= 0.0 && d2 <= 0.0 && d3 <= 0.0);
-        k += (inside && area < max_area) ? 1u : 0u;
+    for (unsigned int j = j0; j < j_end; ++j) {
+        mapped_node(components, first, s, beta, n, half_width, i, j + 1, p[0][1]);
+        mapped_node(components, first, s, beta, n, half_width, i + 1, j + 1, p[1][1]);
+        k += holds_image(p[0][0], p[0][1], p[1][1], max_area);
+        k += holds_image(p[0][0], p[1][1], p[1][0], max_area);
+        for (unsigned int di = 0; di < 2; ++di) {
+            p[di][0][0] = p[di][1][0];
+            p[di][0][1] = p[di][1][1];
+        }
     }
     if (k > 0) {
         atomicAdd(&counts[s], k);

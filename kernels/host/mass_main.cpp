@@ -4,8 +4,8 @@
 // n_components and the components (36 bytes each, sim::raytrace::gpu::GpuMass); u32 n_systems
 // and n_systems + 1 u32 `first`; then for mode 0 u32 n_points, n_points f32 x, n_points f32 y;
 // for mode 1 u32 size, f32 pixel_scale, u32 supersample; for mode 2 2 n_systems f64 beta, u32 n,
-// f64 half_width. OUT: the f32 alpha_x of every output, then every alpha_y; for mode 2 the u32
-// count of every system.
+// f64 half_width, u32 strip, u64 threads. OUT: the f32 alpha_x of every output, then every alpha_y; for
+// mode 2 the u32 count of every system.
 #include "emulate.h"
 #include "io.h"
 #include "../mass.cu"
@@ -45,11 +45,13 @@ int main(int argc, char** argv) {
         auto beta = read_many<double>(in, 2 * (size_t)n_systems);
         uint32_t n = read_one<uint32_t>(in);
         double half_width = read_one<double>(in);
+        uint32_t strip = read_one<uint32_t>(in);
+        // the launch's size as the Rust launcher computes it (raytrace::gpu::image_count_threads)
+        uint64_t work = read_one<uint64_t>(in);
         std::fclose(in);
         std::vector<uint32_t> counts(n_systems, 0);
-        size_t cells = (size_t)n_systems * (n - 1) * (n - 1);
-        launch((unsigned int)((cells + threads - 1) / threads), threads, count_images,
-               components.data(), first.data(), n_systems, beta.data(), n, half_width,
+        launch((unsigned int)((work + threads - 1) / threads), threads, count_images,
+               components.data(), first.data(), n_systems, beta.data(), n, half_width, strip,
                counts.data());
         FILE* out = std::fopen(argv[2], "wb");
         if (!out) {

@@ -15,7 +15,7 @@ use std::process::Command;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sim::raytrace::gpu::MassBatch;
+use sim::raytrace::gpu::{image_count_threads, MassBatch, IMAGE_COUNT_STRIP};
 use sim::raytrace::Grid;
 
 mod common;
@@ -125,13 +125,20 @@ impl sim::raytrace::BatchRenderer for HostKernel {
         let batch = MassBatch::new(systems.iter().map(|s| &s.lens));
         let n = sim::caustics::image_grid_nodes(half_width, step);
         Some(Ok(count(
-            &self.mass, &self.dir, &batch, betas, n, half_width,
+            &self.mass,
+            &self.dir,
+            &batch,
+            betas,
+            n,
+            half_width,
+            IMAGE_COUNT_STRIP,
         )))
     }
 }
 
 /// Runs `count_images` (kernels/mass.cu) through the mass harness: the image count of
-/// `betas[s]` behind system s of `batch` on an n × n node grid of half-side `half_width`.
+/// `betas[s]` behind system s of `batch` on an n × n node grid of half-side `half_width`, with
+/// `strip` cells a thread and as many threads as the CUDA launcher starts.
 fn count(
     exe: &Path,
     dir: &Path,
@@ -139,6 +146,7 @@ fn count(
     betas: &[[f64; 2]],
     n: usize,
     half_width: f64,
+    strip: u32,
 ) -> Vec<u32> {
     let mut input = header(batch, 2);
     for b in betas.iter().flatten() {
@@ -146,6 +154,8 @@ fn count(
     }
     input.extend((n as u32).to_le_bytes());
     input.extend(half_width.to_le_bytes());
+    input.extend(strip.to_le_bytes());
+    input.extend(((betas.len() * image_count_threads(n, strip)) as u64).to_le_bytes());
     let (i, o) = (dir.join("count-in.bin"), dir.join("count-out.bin"));
     std::fs::write(&i, input).unwrap();
     let status = Command::new(exe).arg(&i).arg(&o).status().unwrap();
@@ -159,28 +169,39 @@ fn count(
 
 /// The image-counting kernel against the CPU's `caustics::count_images` on the same grid (the
 /// catalogue's: 10" half-width at 0.05", 400 × 400 nodes), for every mass profile and source
-/// positions inside and outside the caustics: the counts are equal. The CPU's own count is
-/// checked against analytic image numbers in the caustics tests.
+/// positions inside and outside the caustics: the counts are equal, whether a thread walks 3
+/// cells (399 = 133 strips of 3), the launcher's 8 (the last strip of a row holds 7) or a
+/// whole row. The CPU's own count is checked against analytic image numbers in the caustics
+/// tests.
 #[test]
 fn image_count_kernel_matches_the_cpu() {
     let dir = tempfile::tempdir().unwrap();
     let exe = build_harness(dir.path(), "mass_main");
     let betas = [[0.03, 0.02], [0.25, -0.1], [1.5, 0.8]];
     let lenses = lenses();
+    // and, for each lens, the source whose image lies at (10.0, 0.013): just outside the last
+    // column of nodes (at 9.975"), where no cell may count it
+    let edge = |l: &sim::mass::Lens| {
+        use sim::mass::MassProfile;
+        let (ax, ay) = l.deflection(10.0, 0.013);
+        [10.0 - ax, 0.013 - ay]
+    };
     let pairs: Vec<(&sim::mass::Lens, [f64; 2])> = lenses
         .iter()
-        .flat_map(|l| betas.iter().map(move |&b| (l, b)))
+        .flat_map(|l| betas.into_iter().chain([edge(l)]).map(move |b| (l, b)))
         .collect();
     let batch = MassBatch::new(pairs.iter().map(|p| p.0));
     let bs: Vec<[f64; 2]> = pairs.iter().map(|p| p.1).collect();
     let (half_width, step) = (10.0, sim::render::IMAGE_COUNT_STEP);
     let n = sim::caustics::image_grid_nodes(half_width, step);
-    let got = count(&exe, dir.path(), &batch, &bs, n, half_width);
     let want: Vec<u32> = pairs
         .iter()
         .map(|(l, b)| sim::caustics::count_images(*l, *b, half_width, step))
         .collect();
-    assert_eq!(got, want);
+    for strip in [3, IMAGE_COUNT_STRIP, 1000] {
+        let got = count(&exe, dir.path(), &batch, &bs, n, half_width, strip);
+        assert_eq!(got, want, "{strip} cells a thread");
+    }
     // Not all the same: the cases span one, two, three and more images.
     let mut kinds = want.clone();
     kinds.sort();

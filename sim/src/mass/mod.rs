@@ -63,7 +63,67 @@ impl Hessian {
     }
 }
 
+impl std::ops::Sub for Hessian {
+    type Output = Self;
+    fn sub(self, o: Self) -> Self {
+        Self {
+            xx: self.xx - o.xx,
+            xy: self.xy - o.xy,
+            yy: self.yy - o.yy,
+        }
+    }
+}
+
 impl std::ops::AddAssign for Hessian {
+    fn add_assign(&mut self, o: Self) {
+        self.xx += o.xx;
+        self.xy += o.xy;
+        self.yy += o.yy;
+    }
+}
+
+/// The Hessian at eight points in single precision (the critical-curve grid's hot path).
+#[derive(Clone, Copy, Debug)]
+pub struct HessianX8 {
+    /// ∂²ψ/∂x².
+    pub xx: F8,
+    /// ∂²ψ/∂x∂y.
+    pub xy: F8,
+    /// ∂²ψ/∂y².
+    pub yy: F8,
+}
+
+impl HessianX8 {
+    /// Zero in every lane.
+    pub const ZERO: Self = Self {
+        xx: F8::ZERO,
+        xy: F8::ZERO,
+        yy: F8::ZERO,
+    };
+
+    /// 1 − κ − |γ| lane by lane, as [`Hessian::lambda_tangential`]; NaN where a component is.
+    #[inline(always)]
+    pub fn lambda_tangential(&self) -> F8 {
+        let half = F8::splat(0.5);
+        let g1 = half * (self.xx - self.yy);
+        F8::ONE - half * (self.xx + self.yy) - (g1 * g1 + self.xy * self.xy).sqrt()
+    }
+}
+
+impl std::ops::Sub for HessianX8 {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Self {
+            xx: self.xx - o.xx,
+            xy: self.xy - o.xy,
+            yy: self.yy - o.yy,
+        }
+    }
+}
+
+impl std::ops::AddAssign for HessianX8 {
+    #[inline(always)]
     fn add_assign(&mut self, o: Self) {
         self.xx += o.xx;
         self.xy += o.xy;
@@ -87,6 +147,21 @@ pub trait MassProfile {
     /// path). By default the f64 [`deflection`](Self::deflection) lane by lane.
     fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
         per_lane2(x, y, |x, y| self.deflection(x, y))
+    }
+    /// Hessian at eight points at once in single precision (the critical curves' grid). By
+    /// default the f64 [`hessian`](Self::hessian) lane by lane.
+    fn hessian_x8(&self, x: F8, y: F8) -> HessianX8 {
+        let (xa, ya) = (x.to_array(), y.to_array());
+        let mut h = [[0f32; 8]; 3];
+        for k in 0..8 {
+            let v = self.hessian(xa[k] as f64, ya[k] as f64);
+            (h[0][k], h[1][k], h[2][k]) = (v.xx as f32, v.xy as f32, v.yy as f32);
+        }
+        HessianX8 {
+            xx: F8::new(h[0]),
+            xy: F8::new(h[1]),
+            yy: F8::new(h[2]),
+        }
     }
 }
 
@@ -143,6 +218,18 @@ impl Frame {
         let (dx, dy) = (x - splat(self.x0), y - splat(self.y0));
         let (c, s) = (splat(self.cos), splat(self.sin));
         (c * dx + s * dy, c * dy - s * dx)
+    }
+
+    /// Eight Hessians in the profile's frame back to sky axes (H = Rᵀ H' R).
+    #[inline(always)]
+    pub fn hessian_to_sky_x8(&self, h: HessianX8) -> HessianX8 {
+        let (c, s) = (self.cos, self.sin);
+        let (cc, cs, ss) = (splat(c * c), splat(c * s), splat(s * s));
+        HessianX8 {
+            xx: cc * h.xx - splat(2.0) * cs * h.xy + ss * h.yy,
+            xy: cs * (h.xx - h.yy) + splat(c * c - s * s) * h.xy,
+            yy: ss * h.xx + splat(2.0) * cs * h.xy + cc * h.yy,
+        }
     }
 
     /// Eight vectors in the profile's frame back to sky axes.
@@ -275,6 +362,10 @@ impl MassProfile for Mass {
     fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
         dispatch!(self, p => p.deflection_x8(x, y))
     }
+    #[inline]
+    fn hessian_x8(&self, x: F8, y: F8) -> HessianX8 {
+        dispatch!(self, p => p.hessian_x8(x, y))
+    }
 }
 
 /// A lens: the sum of its mass components.
@@ -324,6 +415,14 @@ impl MassProfile for Lens {
             ay += dy;
         }
         (ax, ay)
+    }
+    #[inline]
+    fn hessian_x8(&self, x: F8, y: F8) -> HessianX8 {
+        let mut h = HessianX8::ZERO;
+        for c in &self.components {
+            h += c.hessian_x8(x, y);
+        }
+        h
     }
 }
 
@@ -388,17 +487,23 @@ pub(crate) mod test_util {
         ]
     }
 
+    /// Up to eight points as f32 lanes (x, y), zero-padded.
+    fn f32_lanes(points: &[(f64, f64)]) -> ([f32; 8], [f32; 8]) {
+        let mut xs = [0f32; 8];
+        let mut ys = [0f32; 8];
+        for (k, &(x, y)) in points.iter().enumerate() {
+            xs[k] = x as f32;
+            ys[k] = y as f32;
+        }
+        (xs, ys)
+    }
+
     /// Asserts that the eight-lane single-precision deflection matches the f64 one at every
     /// sample point, to `rel` of |α| + 1e-6 arcsec.
     pub fn check_x8(p: &impl MassProfile, name: &str, rel: f64) {
         let pts = sample_points();
         for chunk in pts.chunks(8) {
-            let mut xs = [0f32; 8];
-            let mut ys = [0f32; 8];
-            for (k, &(x, y)) in chunk.iter().enumerate() {
-                xs[k] = x as f32;
-                ys[k] = y as f32;
-            }
+            let (xs, ys) = f32_lanes(chunk);
             let (ax, ay) = p.deflection_x8(F8::new(xs), F8::new(ys));
             let (ax, ay) = (ax.to_array(), ay.to_array());
             for k in 0..chunk.len() {
@@ -414,6 +519,36 @@ pub(crate) mod test_util {
                 );
             }
         }
+    }
+
+    /// Asserts that the eight-lane single-precision Hessian and its λ_t match the f64 ones at
+    /// `points` (rounded to f32 first), to 4e-6 of 1 + |ψ_xx| + |ψ_xy| + |ψ_yy| (f32 rounding of
+    /// a few dozen operations).
+    pub fn check_hessian_x8_at(p: &impl MassProfile, name: &str, points: &[(f64, f64)]) {
+        for chunk in points.chunks(8) {
+            let (xs, ys) = f32_lanes(chunk);
+            let h8 = p.hessian_x8(F8::new(xs), F8::new(ys));
+            let got = [h8.xx, h8.xy, h8.yy, h8.lambda_tangential()].map(|v| v.to_array());
+            for k in 0..chunk.len() {
+                let h = p.hessian(xs[k] as f64, ys[k] as f64);
+                let want = [h.xx, h.xy, h.yy, h.lambda_tangential()];
+                let tol = 4e-6 * (1.0 + h.xx.abs() + h.xy.abs() + h.yy.abs());
+                for (g, w) in got.iter().zip(want) {
+                    assert!(
+                        (g[k] as f64 - w).abs() < tol,
+                        "{name}: x8 {} vs f64 {w} at ({}, {}) [xx, xy, yy, λ_t]",
+                        g[k],
+                        xs[k],
+                        ys[k]
+                    );
+                }
+            }
+        }
+    }
+
+    /// [`check_hessian_x8_at`] at the sample points.
+    pub fn check_hessian_x8(p: &impl MassProfile, name: &str) {
+        check_hessian_x8_at(p, name, &sample_points());
     }
 
     /// Asserts, at every sample point: κ = ½∇·α (finite differences), the Hessian equals the

@@ -99,6 +99,7 @@ mod tests {
         });
         check_consistency(&p, "point mass");
         crate::mass::test_util::check_x8(&p, "point mass", 1e-6);
+        crate::mass::test_util::check_hessian_x8(&p, "point mass");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, Hessian, MassProfile};
+use super::{check_finite, Hessian, HessianX8, MassProfile};
 use crate::simd::{splat, F8};
 
 /// Parameters of a `shear` component.
@@ -82,6 +82,14 @@ impl MassProfile for Shear {
         let (g1, g2) = (splat(self.g1), splat(self.g2));
         (g1 * x + g2 * y, g2 * x - g1 * y)
     }
+    #[inline]
+    fn hessian_x8(&self, _x: F8, _y: F8) -> HessianX8 {
+        HessianX8 {
+            xx: splat(self.g1),
+            xy: splat(self.g2),
+            yy: splat(-self.g1),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +105,7 @@ mod tests {
         });
         check_consistency(&s, "shear");
         crate::mass::test_util::check_x8(&s, "shear", 1e-6);
+        crate::mass::test_util::check_hessian_x8(&s, "shear");
         let (g1, g2) = s.hessian(0.3, 0.4).gamma();
         assert!((g1.hypot(g2) - 0.07).abs() < 1e-15);
         assert!((0.5 * g2.atan2(g1).to_degrees() - 33.0).abs() < 1e-12);

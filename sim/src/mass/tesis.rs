@@ -8,8 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::sie::{nie_convergence, nie_deflection, nie_deflection_x8, nie_hessian, nie_potential};
-use super::{check_finite, check_positive, check_q, Frame, Hessian, MassProfile};
+use super::sie::{
+    nie_convergence, nie_deflection, nie_deflection_x8, nie_hessian, nie_hessian_x8, nie_potential,
+};
+use super::{check_finite, check_positive, check_q, Frame, Hessian, HessianX8, MassProfile};
 use crate::simd::F8;
 
 fn default_q() -> f64 {
@@ -92,11 +94,7 @@ impl MassProfile for Tesis {
         let (xl, yl) = self.frame.to_local(x, y);
         let a = nie_hessian(xl, yl, self.b, 0.0, self.q);
         let c = nie_hessian(xl, yl, self.b, self.s, self.q);
-        self.frame.hessian_to_sky(Hessian {
-            xx: a.xx - c.xx,
-            xy: a.xy - c.xy,
-            yy: a.yy - c.yy,
-        })
+        self.frame.hessian_to_sky(a - c)
     }
     fn convergence(&self, x: f64, y: f64) -> f64 {
         let (xl, yl) = self.frame.to_local(x, y);
@@ -117,6 +115,13 @@ impl MassProfile for Tesis {
         let (cx, cy) = nie_deflection_x8(xl, yl, self.b, self.s, self.q);
         self.frame.vector_to_sky_x8(ax - cx, ay - cy)
     }
+    #[inline]
+    fn hessian_x8(&self, x: F8, y: F8) -> HessianX8 {
+        let (xl, yl) = self.frame.to_local_x8(x, y);
+        let a = nie_hessian_x8(xl, yl, self.b, 0.0, self.q);
+        let c = nie_hessian_x8(xl, yl, self.b, self.s, self.q);
+        self.frame.hessian_to_sky_x8(a - c)
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +141,7 @@ mod tests {
             });
             check_consistency(&p, &format!("tesis q={q}"));
             crate::mass::test_util::check_x8(&p, &format!("tesis q={q}"), 2e-6);
+            crate::mass::test_util::check_hessian_x8(&p, &format!("tesis q={q}"));
         }
     }
 

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use cudarc::driver::{CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg};
 
-use super::gpu::{GpuLight, GpuMass, MassBatch, RenderBatch, LIGHT_KERNELS, MASS_KERNELS};
+use super::gpu::{
+    image_count_threads, GpuLight, GpuMass, MassBatch, RenderBatch, IMAGE_COUNT_STRIP,
+    LIGHT_KERNELS, MASS_KERNELS,
+};
 use super::Grid;
 
 /// Why the GPU path cannot run, or a launch failed.
@@ -146,7 +149,7 @@ impl GpuDeflector {
         let mut counts = s
             .alloc_zeros::<u32>(betas.len())
             .map_err(|e| err("allocating the counts", e))?;
-        let cells = betas.len() * (n - 1) * (n - 1);
+        let threads = betas.len() * image_count_threads(n, IMAGE_COUNT_STRIP);
         let (systems, nodes) = (betas.len() as u32, n as u32);
         let mut l = s.launch_builder(&self.count);
         l.arg(&comps)
@@ -155,10 +158,11 @@ impl GpuDeflector {
             .arg(&beta)
             .arg(&nodes)
             .arg(&half_width)
+            .arg(&IMAGE_COUNT_STRIP)
             .arg(&mut counts);
         // SAFETY: the arguments are, in order, the kernel's parameters (kernels/mass.cu,
         // count_images); beta holds 2 doubles and counts one zeroed u32 per system.
-        unsafe { l.launch(config(cells)?) }.map_err(|e| err("count_images", e))?;
+        unsafe { l.launch(config(threads)?) }.map_err(|e| err("count_images", e))?;
         s.clone_dtoh(&counts)
             .map_err(|e| err("copying the counts back", e))
     }
