@@ -28,6 +28,10 @@ N_IMG=${N_IMG:-20,40,100,200,500}
 TEST_GROUPS=${TEST_GROUPS:-5}
 FT_EPOCHS=${FT_EPOCHS:-20}
 SAMPLES=${SAMPLES:-1000}      # LIME's perturbed copies per system
+BN_MOMENTUM=${BN_MOMENTUM:-0.01}   # short runs want 0.1 (configs/train/default.toml)
+VIS_STAMP=${VIS_STAMP:-200}   # stamp sides in pixels: Euclid's VIS and NISP presets, and KiDS's;
+NIR_STAMP=${NIR_STAMP:-66}    # smaller ones cut the field of view (keep the three alike:
+KIDS_STAMP=${KIDS_STAMP:-101} # VIS_STAMP × 0.1" ≈ NIR_STAMP × 0.3" ≈ KIDS_STAMP × 0.2")
 DEVICE=${DEVICE:-auto}
 OUT=${OUT:-runs/euclid-analyses}
 FEATURES=${FEATURES:-}        # e.g. "--features cuda"
@@ -42,10 +46,15 @@ cargo build --release $FEATURES -p sim -p train
 sim=target/release/sim
 train=target/release/train
 
-"$sim" generate --survey euclid -n "$N" --seed 1 --out "$OUT/euclid.h5"
-"$sim" generate --survey kids -n "$N_KIDS" --seed 2 --out "$OUT/kids.h5"
+# The Euclid and KiDS presets with their stamps at the sides above.
+sed -e "s/^size = 200$/size = $VIS_STAMP/" -e "s/^size = 66$/size = $NIR_STAMP/" \
+    configs/surveys/euclid.toml >"$OUT/euclid.toml"
+sed -e "s/^size = 101 .*/size = $KIDS_STAMP/" configs/surveys/kids.toml >"$OUT/kids.toml"
+"$sim" generate --survey "$OUT/euclid.toml" -n "$N" --seed 1 --out "$OUT/euclid.h5"
+"$sim" generate --survey "$OUT/kids.toml" -n "$N_KIDS" --seed 2 --out "$OUT/kids.h5"
 
 "$train" run --data "$OUT/euclid.h5" --variant "$VARIANT" --width "$WIDTH" --depth "$DEPTH" \
+    --bn-momentum "$BN_MOMENTUM" \
     --test-fraction "$TEST_FRACTION" --epochs "$EPOCHS" --folds "$FOLDS" \
     --folds-to-train "$FOLDS_TO_TRAIN" --batch "$BATCH" --device "$DEVICE" --out "$OUT/run"
 "$train" sweep-npix --run "$OUT/run"

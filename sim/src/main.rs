@@ -76,7 +76,7 @@ enum Command {
         /// Systems in the whole run.
         #[arg(short = 'n', long = "n", default_value_t = 500)]
         n: u64,
-        /// A population preset (sglc2) or a population TOML file.
+        /// A population preset (sglc2, des-search) or a population TOML file.
         #[arg(long, default_value = "sglc2")]
         population: String,
         /// Seed of the population and the noise: system k depends only on (seed, k).

@@ -29,10 +29,16 @@ use draw::{
 };
 
 /// The embedded populations: (name, TOML text).
-pub const PRESETS: &[(&str, &str)] = &[(
-    "sglc2",
-    include_str!("../../../configs/populations/sglc2.toml"),
-)];
+pub const PRESETS: &[(&str, &str)] = &[
+    (
+        "sglc2",
+        include_str!("../../../configs/populations/sglc2.toml"),
+    ),
+    (
+        "des-search",
+        include_str!("../../../configs/populations/des-search.toml"),
+    ),
+];
 
 /// Lens galaxies: mass, halo and light. Fields are documented in `configs/populations/sglc2.toml`.
 #[allow(missing_docs)]
@@ -701,30 +707,61 @@ mod tests {
     }
 
     #[test]
-    fn sampled_systems_are_valid_specs_within_the_configured_ranges() {
-        let p = population();
-        let survey = Survey::load("euclid").unwrap();
+    fn every_preset_samples_valid_specs_within_its_ranges_on_every_survey() {
+        for (name, _) in PRESETS {
+            let config = PopulationConfig::load(name).unwrap();
+            assert_eq!(&config.name, name);
+            for survey_name in ["euclid", "des"] {
+                let survey = Survey::load(survey_name).unwrap();
+                let p = Population::new(config.clone(), &survey).unwrap();
+                check_sampled_systems(&p, &survey, &format!("{name} on {survey_name}"));
+            }
+        }
+    }
+
+    /// Checks 40 systems of `p` against its configured ranges, and the share of fields without a
+    /// source against `no_source_fraction` over 200 (within 4 binomial standard deviations).
+    fn check_sampled_systems(p: &Population, survey: &Survey, what: &str) {
         let c = &p.config;
-        let mut with_source = 0;
         for i in 0..40 {
             let s = p.sample(1, i);
             s.spec
-                .build(&survey, &PathBuf::from("sampled"))
-                .unwrap_or_else(|e| panic!("system {i}: {e}"));
+                .build(survey, &PathBuf::from("sampled"))
+                .unwrap_or_else(|e| panic!("{what}, system {i}: {e}"));
             let t = &s.truth;
-            assert!((c.lens.sigma_min..=c.lens.sigma_max).contains(&t.sigma_v));
-            assert!((c.lens.z_min..=c.lens.z_max).contains(&s.spec.z_lens));
+            assert!(
+                (c.lens.sigma_min..=c.lens.sigma_max).contains(&t.sigma_v),
+                "{what}"
+            );
+            assert!(
+                (c.lens.z_min..=c.lens.z_max).contains(&s.spec.z_lens),
+                "{what}"
+            );
             assert!(s.spec.z_source >= s.spec.z_lens + c.source.z_gap - 1e-12);
-            assert!(t.stellar_mass > 0.0 && t.stellar_mass < t.halo_mass);
+            assert!(
+                t.stellar_mass > 0.0 && t.stellar_mass < t.halo_mass,
+                "{what}"
+            );
             if let (Some(cc), Some(src)) = (&s.curves, s.spec.source.light.first()) {
                 // The source lies within placement_factor × the caustic's circumscribing radius.
                 let [x, y] = src.center();
                 let d = (x - cc.caustic_center[0]).hypot(y - cc.caustic_center[1]);
-                assert!(d <= c.source.placement_factor * cc.caustic_radius + 1e-9);
+                assert!(
+                    d <= c.source.placement_factor * cc.caustic_radius + 1e-9,
+                    "{what}"
+                );
             }
-            with_source += usize::from(!s.spec.source.light.is_empty());
         }
-        assert!(with_source > 25, "{with_source} of 40 have a source");
+        let n = 200u64;
+        let without = (0..n)
+            .filter(|&i| p.sample(2, i).spec.source.light.is_empty())
+            .count() as f64;
+        let f = c.no_source_fraction;
+        let (mean, sd) = (n as f64 * f, (n as f64 * f * (1.0 - f)).sqrt());
+        assert!(
+            (without - mean).abs() < 4.0 * sd,
+            "{what}: {without} of {n} without a source, expected {mean} ± {sd}"
+        );
     }
 
     #[test]
