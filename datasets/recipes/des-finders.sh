@@ -47,6 +47,10 @@ train=target/release/train
 
 # The DES preset with every band's stamp at STAMP pixels a side.
 sed -e "s/^size = 100 .*/size = $STAMP/" configs/surveys/des.toml >"$OUT/des.toml"
+if [ "$(grep -c "^size = $STAMP$" "$OUT/des.toml")" != 4 ]; then
+    echo "des-finders: could not set the four bands' stamp size in $OUT/des.toml" >&2
+    exit 1
+fi
 for s in a:11 b:12 c:13 common:99; do
     name=${s%%:*} seed=${s##*:}
     n=$N

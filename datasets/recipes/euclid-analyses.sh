@@ -7,7 +7,12 @@
 #   explain     LIME on lenses and non-lenses of the test split.
 #
 # Sizes by environment variable; the defaults are meant for a GPU (DEVICE=auto picks it when the
-# binaries were built with FEATURES="--features cuda"). A CPU smoke run:
+# binaries were built with FEATURES="--features cuda"). The CPU run whose figures
+# datasets/README.md gives (79 min on 2 cores; stamps of 4.8"):
+#   N=8000 N_KIDS=1500 TEST_FRACTION=0.25 VARIANT=b0 EPOCHS=6 FOLDS=5 FOLDS_TO_TRAIN=1 BATCH=32 \
+#     BN_MOMENTUM=0.1 VIS_STAMP=48 NIR_STAMP=16 KIDS_STAMP=24 N_IMG=40,200 TEST_GROUPS=3 \
+#     FT_EPOCHS=6 SAMPLES=300 datasets/recipes/euclid-analyses.sh
+# A CPU smoke run:
 #   N=200 N_KIDS=300 EPOCHS=1 FOLDS=2 FOLDS_TO_TRAIN=1 VARIANT=b0 WIDTH=0.25 DEPTH=0.3 \
 #     N_IMG=10,20 TEST_GROUPS=2 FT_EPOCHS=1 SAMPLES=50 datasets/recipes/euclid-analyses.sh
 # Everything lands in $OUT (runs/euclid-analyses): the two datasets, the run with its
@@ -50,6 +55,12 @@ train=target/release/train
 sed -e "s/^size = 200$/size = $VIS_STAMP/" -e "s/^size = 66$/size = $NIR_STAMP/" \
     configs/surveys/euclid.toml >"$OUT/euclid.toml"
 sed -e "s/^size = 101 .*/size = $KIDS_STAMP/" configs/surveys/kids.toml >"$OUT/kids.toml"
+if [ "$(grep -c "^size = $VIS_STAMP$" "$OUT/euclid.toml")" -lt 1 ] ||
+    [ "$(grep -c "^size = $NIR_STAMP$" "$OUT/euclid.toml")" -lt 3 ] ||
+    [ "$(grep -c "^size = $KIDS_STAMP$" "$OUT/kids.toml")" != 4 ]; then
+    echo "euclid-analyses: could not set the stamp sizes in $OUT/euclid.toml or kids.toml" >&2
+    exit 1
+fi
 "$sim" generate --survey "$OUT/euclid.toml" -n "$N" --seed 1 --out "$OUT/euclid.h5"
 "$sim" generate --survey "$OUT/kids.toml" -n "$N_KIDS" --seed 2 --out "$OUT/kids.h5"
 
