@@ -189,7 +189,7 @@ impl<'a> BatchReader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::device::Cpu;
 
     /// Bilinear interpolation reproduces a linear ramp exactly at every output pixel centre
     /// whose source position lies inside the input; with half-pixel centres the output pixel j
@@ -204,7 +204,7 @@ mod tests {
             let v: Vec<f32> = (0..m * m)
                 .map(|k| (2 * (k % m) + 3 * (k / m)) as f32)
                 .collect();
-            let t = Tensor::<NdArray, 4>::from_data(TensorData::new(v, [1, 1, m, m]), &device);
+            let t = Tensor::<Cpu, 4>::from_data(TensorData::new(v, [1, 1, m, m]), &device);
             let out: Vec<f32> = resize_square(t, n).into_data().to_vec().unwrap();
             assert_eq!(out.len(), n * n);
             let at = |j: usize| {
@@ -222,7 +222,7 @@ mod tests {
             }
         }
         // Size 0, or the same size, leaves the images alone.
-        let t = Tensor::<NdArray, 4>::from_data(
+        let t = Tensor::<Cpu, 4>::from_data(
             TensorData::new(vec![1.0f32; 8], [2, 1, 2, 2]),
             &device,
         );

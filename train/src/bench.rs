@@ -4,13 +4,13 @@
 use std::time::Instant;
 
 use burn::optim::{GradientsParams, Optimizer};
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Distribution, Int, Tensor};
 
 use crate::fit::radam::RAdamConfig;
 use crate::model::efficientnet::{Variant, KERAS_BN_MOMENTUM};
 use crate::model::two_branch::{Branches, LensFinder, VisChannels};
 use crate::model::vit::VitShape;
+use crate::ops::TrainAutodiff;
 
 /// The network timed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,7 +50,7 @@ pub struct StepTiming {
 /// Times `steps` training steps of network `net` with `branches` (the NIR input alone for the
 /// Jacobs CNN and the transformer) at batch `batch` on VIS and NIR stamps of sides `sizes`
 /// (pixels).
-pub fn training_steps<B: AutodiffBackend>(
+pub fn training_steps<B: TrainAutodiff>(
     net: BenchNet,
     branches: Branches,
     batch: usize,

@@ -1,10 +1,15 @@
 //! Which Burn backend trains the network: `--device auto|cpu|cuda`.
 //!
-//! `cpu` is Burn's ndarray backend (SIMD kernels, rayon threads). `cuda` is Burn's CUDA backend
+//! `cpu` is Burn's Flex backend ([`Cpu`]: SIMD kernels chosen at run time, rayon threads, `gemm`
+//! matrix products; 35 % faster than Burn's ndarray backend for a two-branch EfficientNet-B2
+//! training step on two cores, measured in November 2026). `cuda` is Burn's CUDA backend
 //! (cubecl-cuda over cudarc), present only in binaries built with the cargo feature `cuda`; it
 //! loads libcuda and NVRTC at run time, so such a binary builds and runs where there is no GPU
 //! and no CUDA toolkit. `auto` takes CUDA when the binary has it and a GPU answers, else the
 //! CPU, and [`Choice::describe`] says which in one line.
+
+/// The CPU backend: Burn's Flex.
+pub type Cpu = burn::backend::Flex;
 
 /// What `--device` asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +40,7 @@ impl std::str::FromStr for Request {
 /// The backend that will run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Choice {
-    /// Burn's ndarray backend.
+    /// Burn's Flex CPU backend.
     Cpu,
     /// Burn's CUDA backend on GPU 0.
     Cuda,
@@ -85,9 +90,9 @@ impl Choice {
         match (self, request, unavailable) {
             (Choice::Cuda, _, _) => "device: CUDA GPU 0 (Burn CUDA backend)".into(),
             (Choice::Cpu, Request::Auto, Some(why)) => {
-                format!("device: CPU (Burn ndarray backend; no CUDA: {why})")
+                format!("device: CPU (Burn Flex backend; no CUDA: {why})")
             }
-            (Choice::Cpu, _, _) => "device: CPU (Burn ndarray backend)".into(),
+            (Choice::Cpu, _, _) => "device: CPU (Burn Flex backend)".into(),
         }
     }
 }

@@ -412,7 +412,7 @@ pub fn explain_run(
     settings: &LimeSettings,
     out: &std::path::Path,
 ) -> Result<Vec<ExplainedSystem>, ExplainError> {
-    use burn::backend::NdArray;
+    use crate::device::Cpu;
     use burn::tensor::{Tensor, TensorData};
 
     let config = crate::config::TrainConfig::from_file(&run_dir.join("config.toml"))?;
@@ -444,7 +444,7 @@ pub fn explain_run(
     };
     let device = Default::default();
     let (model, scalings) =
-        crate::fit::kfold::load_fold::<NdArray>(&config, run_dir, fold, &device)?;
+        crate::fit::kfold::load_fold::<Cpu>(&config, run_dir, fold, &device)?;
     let scale_of = |band: &str, size: usize| data.pixel_scale(band).unwrap_or(1.0 / size as f64);
     std::fs::create_dir_all(out).map_err(|e| ExplainError::Other {
         path: out.into(),
@@ -487,7 +487,7 @@ pub fn explain_run(
             let stack = |planes: Vec<&Array2<f32>>, channels: usize| {
                 let (h, w) = planes[0].dim();
                 let v: Vec<f32> = planes.iter().flat_map(|p| p.iter().copied()).collect();
-                Tensor::<NdArray, 4>::from_data(TensorData::new(v, [n, channels, h, w]), &device)
+                Tensor::<Cpu, 4>::from_data(TensorData::new(v, [n, channels, h, w]), &device)
             };
             let vis = copies[0].vis.as_ref().map(|_| {
                 let t = stack(

@@ -28,6 +28,7 @@ pub mod fit;
 pub mod isotonic;
 pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod preprocess;
 pub mod report;
 pub mod scores;

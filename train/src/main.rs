@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use indicatif::{ProgressBar, ProgressStyle};
 use train::config::TrainConfig;
+use train::device::Cpu;
 use train::device::{Choice, Request};
 use train::fit::kfold::{run as run_folds, Event};
 use train::metrics::evaluate;
@@ -460,7 +461,7 @@ fn train_finetune(args: &FinetuneArgs) -> anyhow::Result<()> {
         true
     };
     let report = match choice {
-        Choice::Cpu => finetune::<Autodiff<NdArray>>(
+        Choice::Cpu => finetune::<Autodiff<Cpu>>(
             &args.run,
             &args.data,
             &settings,
@@ -629,7 +630,7 @@ fn train_run(args: &RunArgs) -> anyhow::Result<()> {
         true
     };
     let report = match choice {
-        Choice::Cpu => run_folds::<Autodiff<NdArray>>(
+        Choice::Cpu => run_folds::<Autodiff<Cpu>>(
             &config,
             &args.out,
             args.resume,
@@ -707,7 +708,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let sizes = (vis_size, nir_size);
             let (r, on) = match choice {
                 Choice::Cpu => (
-                    train::bench::training_steps::<Autodiff<NdArray>>(
+                    train::bench::training_steps::<Autodiff<Cpu>>(
                         variant,
                         branches,
                         batch,
@@ -715,7 +716,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         sizes,
                         &Default::default(),
                     ),
-                    "the CPU (Burn ndarray)",
+                    "the CPU (Burn Flex)",
                 ),
                 #[cfg(feature = "cuda")]
                 Choice::Cuda => (
@@ -876,7 +877,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             batch,
         } => {
             let device = Default::default();
-            let p = train::fit::kfold::predict::<NdArray>(&run, data.as_deref(), batch, &device)?;
+            let p = train::fit::kfold::predict::<Cpu>(&run, data.as_deref(), batch, &device)?;
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(["id", "score", "is_lens"])?;
             for ((id, s), l) in p.ids.iter().zip(&p.scores).zip(&p.labels) {

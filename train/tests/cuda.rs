@@ -3,10 +3,11 @@
 //! the test says it was skipped.
 #![cfg(feature = "cuda")]
 
-use burn::backend::{Cuda, NdArray};
+use burn::backend::Cuda;
 use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::{Distribution, Tensor};
+use train::device::Cpu;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
 
 #[test]
@@ -19,7 +20,7 @@ fn cuda_logits_equal_cpu_logits() {
     let gpu = Default::default();
     // A small two-branch network (width and depth 0.5 of B0) at the native resolutions.
     let net =
-        LensFinder::<NdArray>::scaled(0.5, 0.5, 0.01, Branches::Both, VisChannels::Repeated, &cpu);
+        LensFinder::<Cpu>::scaled(0.5, 0.5, 0.01, Branches::Both, VisChannels::Repeated, &cpu);
     let dir = tempfile::tempdir().unwrap();
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
     net.clone()
@@ -30,14 +31,14 @@ fn cuda_logits_equal_cpu_logits() {
             .load_file(dir.path().join("net"), &recorder, &gpu)
             .unwrap();
 
-    let vis = Tensor::<NdArray, 4>::random([4, 1, 200, 200], Distribution::Uniform(0.0, 1.0), &cpu);
-    let nir = Tensor::<NdArray, 4>::random([4, 3, 66, 66], Distribution::Uniform(0.0, 1.0), &cpu);
+    let vis = Tensor::<Cpu, 4>::random([4, 1, 200, 200], Distribution::Uniform(0.0, 1.0), &cpu);
+    let nir = Tensor::<Cpu, 4>::random([4, 3, 66, 66], Distribution::Uniform(0.0, 1.0), &cpu);
     let want: Vec<f32> = net
         .forward(Some(vis.clone()), Some(nir.clone()), false)
         .into_data()
         .to_vec()
         .unwrap();
-    let to_gpu = |t: Tensor<NdArray, 4>| Tensor::<Cuda, 4>::from_data(t.into_data(), &gpu);
+    let to_gpu = |t: Tensor<Cpu, 4>| Tensor::<Cuda, 4>::from_data(t.into_data(), &gpu);
     let got: Vec<f32> = on_gpu
         .forward(Some(to_gpu(vis)), Some(to_gpu(nir)), false)
         .into_data()

@@ -4,12 +4,12 @@
 //! tests/fixtures/make_efficientnet_params.py with TensorFlow/Keras's
 //! `keras.applications.EfficientNetB0/B1/B2(include_top=False, weights=None)`.
 
-use burn::backend::NdArray;
 use burn::module::Module;
 use burn::tensor::Tensor;
+use train::device::Cpu;
 use train::model::efficientnet::{EfficientNet, Variant};
 
-type B = NdArray;
+type B = Cpu;
 
 #[test]
 fn parameter_counts_match_keras() {

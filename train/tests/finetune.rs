@@ -21,15 +21,16 @@
 
 use std::path::Path;
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use train::config::TrainConfig;
+use train::device::Cpu;
 use train::fit::finetune::{finetune, FinetuneReport, FinetuneSettings};
 use train::fit::kfold::{run, RunError};
 
 mod common;
 use common::write_dataset;
 
-type A = Autodiff<NdArray>;
+type A = Autodiff<Cpu>;
 
 fn study(
     run_dir: &Path,
@@ -117,15 +118,13 @@ fn finetune_starts_from_the_source_network_and_reports_every_group() {
     {
         use train::batches::{BatchReader, Scalings};
         let device = Default::default();
-        let (model, _) = train::fit::kfold::load_fold::<NdArray>(&c, &src, 0, &device).unwrap();
+        let (model, _) = train::fit::kfold::load_fold::<Cpu>(&c, &src, 0, &device).unwrap();
         let (data, labels) = train::fit::kfold::open_labelled(&r.config).unwrap();
         let reader = BatchReader::new(&data, &r.config, &labels);
         let text = std::fs::read_to_string(out.join("g1/n8/scalings.json")).unwrap();
         let scalings: Scalings = serde_json::from_str(&text).unwrap();
         let test = &r.test_groups[1];
-        let batch = reader
-            .batch::<NdArray>(test, &scalings, None, &device)
-            .unwrap();
+        let batch = reader.batch::<Cpu>(test, &scalings, None, &device).unwrap();
         assert_eq!(batch.nir.as_ref().unwrap().dims(), [test.len(), 3, 32, 32]);
         let scores = train::fit::epochs::batch_scores(&model, &batch);
         let stored = &r.sizes[1].groups[1].source_scores;

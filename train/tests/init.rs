@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use burn::backend::NdArray;
 use burn_store::ModuleSnapshot;
 use serde_json::Value;
+use train::device::Cpu;
 use train::model::pretrained::load_pretrained;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
 
@@ -17,7 +17,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-fn values(model: &LensFinder<NdArray>, path: &str, n: usize) -> Vec<f32> {
+fn values(model: &LensFinder<Cpu>, path: &str, n: usize) -> Vec<f32> {
     let snap = model
         .collect(None, None, false)
         .into_iter()
@@ -42,7 +42,7 @@ fn timm_weights_load_into_both_branches() {
         serde_json::from_str(&std::fs::read_to_string(fixture("init_small.json")).unwrap())
             .unwrap();
     let device = Default::default();
-    let mut model = LensFinder::<NdArray>::scaled(
+    let mut model = LensFinder::<Cpu>::scaled(
         0.25,
         0.3,
         0.01,
@@ -85,7 +85,7 @@ fn timm_weights_load_into_both_branches() {
     }
 
     // A network of another width does not fit the file: refused, naming the file.
-    let mut wider = LensFinder::<NdArray>::scaled(
+    let mut wider = LensFinder::<Cpu>::scaled(
         0.5,
         0.3,
         0.01,

@@ -5,11 +5,12 @@
 //! 0.1 so that its running statistics settle within the test's few dozen steps (Keras's 0.01
 //! needs hundreds).
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use train::device::Cpu;
 use train::fit::epochs::{fit, predict, Batch};
 
 mod common;
@@ -17,8 +18,8 @@ use common::stamp;
 use train::metrics::roc_auc;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
 
-type A = Autodiff<NdArray>;
-type I = NdArray;
+type A = Autodiff<Cpu>;
+type I = Cpu;
 
 fn batches<B: Backend>(
     seed: u64,

@@ -8,13 +8,14 @@
 //! values by three training-mode passes (momentum 0.9, on images close to those evaluated), so
 //! that evaluation exercises them.
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::{Tensor, TensorData};
+use train::device::Cpu;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
 
-type Ad = Autodiff<NdArray>;
+type Ad = Autodiff<Cpu>;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -43,7 +44,7 @@ fn images<B: burn::tensor::backend::Backend>(
     Tensor::from_data(TensorData::new(v, [batch, channels, size, size]), device)
 }
 
-fn small<B: burn::tensor::backend::Backend>(device: &B::Device) -> LensFinder<B> {
+fn small<B: train::ops::TrainOps>(device: &B::Device) -> LensFinder<B> {
     LensFinder::<B>::scaled(
         0.1,
         0.25,
@@ -59,7 +60,7 @@ fn small<B: burn::tensor::backend::Backend>(device: &B::Device) -> LensFinder<B>
 fn outputs(net_path: &std::path::Path) -> (Vec<f32>, Vec<f32>, f64) {
     let device = Default::default();
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-    let net = small::<NdArray>(&device)
+    let net = small::<Cpu>(&device)
         .load_file(net_path, &recorder, &device)
         .unwrap();
     let eval: Vec<f32> = net

@@ -3,12 +3,12 @@
 //! Expected values: tests/fixtures/radam.json, made by tests/fixtures/make_radam.py with optax
 //! (optax.radam, threshold 5) in double precision.
 
-use burn::backend::NdArray;
 use burn::optim::SimpleOptimizer;
 use burn::tensor::{Tensor, TensorData};
+use train::device::Cpu;
 use train::fit::radam::RAdamConfig;
 
-type B = NdArray;
+type B = Cpu;
 
 #[test]
 fn twelve_steps_match_optax_across_the_rectification_threshold() {

@@ -9,13 +9,14 @@
 
 use std::path::Path;
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::Autodiff;
 use train::config::TrainConfig;
+use train::device::Cpu;
 use train::fit::kfold::{run, Event, RunError, RunReport};
 
 mod common;
 
-type A = Autodiff<NdArray>;
+type A = Autodiff<Cpu>;
 
 fn write_dataset(path: &Path, n: usize) {
     let bands = [
@@ -136,7 +137,7 @@ fn train_run_learns_obvious_arcs_writes_its_report_and_resumes_exactly() {
 
     // `train predict` on the run's own dataset: on the test systems, the mean of the folds'
     // stored scores (the report's ensemble scores).
-    let p = train::fit::kfold::predict::<NdArray>(&out, None, 7, &Default::default()).unwrap();
+    let p = train::fit::kfold::predict::<Cpu>(&out, None, 7, &Default::default()).unwrap();
     assert_eq!(p.scores.len(), 128);
     for (k, &i) in report.test_indices.iter().enumerate() {
         assert!(

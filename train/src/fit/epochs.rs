@@ -5,11 +5,12 @@
 use burn::module::AutodiffModule;
 use burn::nn::loss::BinaryCrossEntropyLossConfig;
 use burn::optim::{GradientsParams, Optimizer};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Int, Tensor};
 
 use super::radam::RAdamConfig;
 use crate::model::two_branch::LensFinder;
+use crate::ops::{TrainAutodiff, TrainOps};
 
 /// One batch of systems: the branches' images and the labels (1 = lens).
 #[derive(Clone, Debug)]
@@ -35,7 +36,7 @@ pub struct EpochLog {
 
 /// Trains `model` for `epochs` epochs at learning rate `lr`; returns the model of the epoch with
 /// the lowest validation loss (for inference, on the inner backend) and the per-epoch log.
-pub fn fit<B: AutodiffBackend>(
+pub fn fit<B: TrainAutodiff>(
     mut model: LensFinder<B>,
     train: &[Batch<B>],
     val: &[Batch<B::InnerBackend>],
@@ -73,7 +74,7 @@ pub fn fit<B: AutodiffBackend>(
 /// One optimisation step of `model` on `batch` at learning rate `lr` (training mode: dropout
 /// and drop-connect on, BatchNorm on batch statistics); the updated model and the batch's mean
 /// binary cross-entropy.
-pub fn train_step<B: AutodiffBackend, O: Optimizer<LensFinder<B>, B>>(
+pub fn train_step<B: TrainAutodiff, O: Optimizer<LensFinder<B>, B>>(
     model: LensFinder<B>,
     optim: &mut O,
     batch: Batch<B>,
@@ -90,7 +91,7 @@ pub fn train_step<B: AutodiffBackend, O: Optimizer<LensFinder<B>, B>>(
 }
 
 /// Mean binary cross-entropy of `model` (inference mode) on one batch.
-pub fn batch_loss<B: Backend>(model: &LensFinder<B>, batch: &Batch<B>) -> f64 {
+pub fn batch_loss<B: TrainOps>(model: &LensFinder<B>, batch: &Batch<B>) -> f64 {
     let logits = model.forward(batch.vis.clone(), batch.nir.clone(), false);
     BinaryCrossEntropyLossConfig::new()
         .with_logits(true)
@@ -101,7 +102,7 @@ pub fn batch_loss<B: Backend>(model: &LensFinder<B>, batch: &Batch<B>) -> f64 {
 }
 
 /// Lens probabilities (sigmoid of the logits) of `model` on one batch, in order.
-pub fn batch_scores<B: Backend>(model: &LensFinder<B>, batch: &Batch<B>) -> Vec<f64> {
+pub fn batch_scores<B: TrainOps>(model: &LensFinder<B>, batch: &Batch<B>) -> Vec<f64> {
     let p = burn::tensor::activation::sigmoid(model.forward(
         batch.vis.clone(),
         batch.nir.clone(),
@@ -112,12 +113,12 @@ pub fn batch_scores<B: Backend>(model: &LensFinder<B>, batch: &Batch<B>) -> Vec<
 }
 
 /// Mean over `batches` of each batch's mean binary cross-entropy.
-pub fn validation_loss<B: Backend>(model: &LensFinder<B>, batches: &[Batch<B>]) -> f64 {
+pub fn validation_loss<B: TrainOps>(model: &LensFinder<B>, batches: &[Batch<B>]) -> f64 {
     batches.iter().map(|b| batch_loss(model, b)).sum::<f64>() / batches.len().max(1) as f64
 }
 
 /// Lens probabilities, one per system of `batches`, in order.
-pub fn predict<B: Backend>(model: &LensFinder<B>, batches: &[Batch<B>]) -> Vec<f64> {
+pub fn predict<B: TrainOps>(model: &LensFinder<B>, batches: &[Batch<B>]) -> Vec<f64> {
     batches
         .iter()
         .flat_map(|b| batch_scores(model, b))

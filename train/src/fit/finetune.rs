@@ -21,7 +21,6 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
 
 use super::epochs::batch_scores;
@@ -35,6 +34,7 @@ use crate::data::Dataset;
 use crate::metrics::{evaluate, Report};
 use crate::model::two_branch::Branches;
 use crate::split::stratified_kfold;
+use crate::ops::TrainAutodiff;
 
 /// What `train finetune` is asked to do; `None` takes the source run's value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -388,7 +388,7 @@ fn summary(
 /// finished run `run_dir` on the target dataset `data`, into the folder `out`
 /// (`g<group>/n<N_img>/{scalings.json, source.json, finetuned/, scratch/}`, `settings.json`,
 /// `finetune.json`). Everything is checked, including every draw, before anything is written.
-pub fn finetune<B: AutodiffBackend>(
+pub fn finetune<B: TrainAutodiff>(
     run_dir: &Path,
     data: &Path,
     settings: &FinetuneSettings,

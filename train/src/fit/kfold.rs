@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use burn::module::{AutodiffModule, Module};
 use burn::optim::Optimizer;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
-use burn::tensor::backend::AutodiffBackend;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +26,7 @@ use crate::data::{Dataset, LabelRule};
 use crate::metrics::{evaluate, Report};
 use crate::model::two_branch::{Architecture, Branches, LensFinder};
 use crate::split::stratified_kfold;
+use crate::ops::{TrainAutodiff, TrainOps};
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -214,7 +214,7 @@ fn prepare_folder(config: &TrainConfig, out: &Path, resume: bool) -> Result<(), 
 }
 
 /// Runs (or resumes) the k-fold training of `config` into the folder `out` on `device`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: TrainAutodiff>(
     config: &TrainConfig,
     out: &Path,
     resume: bool,
@@ -336,7 +336,7 @@ pub(crate) fn remove_checkpoints(dir: &Path) {
 }
 
 /// A freshly initialised network of `config`'s architecture.
-fn fresh_model<B: burn::tensor::backend::Backend>(
+fn fresh_model<B: TrainOps>(
     config: &TrainConfig,
     device: &B::Device,
 ) -> LensFinder<B> {
@@ -361,7 +361,7 @@ fn fresh_model<B: burn::tensor::backend::Backend>(
 
 /// The kept model of fold `fold` of the run in `run_dir`, made with `config` (the run's
 /// `config.toml`), and the band scalings learnt for it.
-pub fn load_fold<B: burn::tensor::backend::Backend>(
+pub fn load_fold<B: TrainOps>(
     config: &TrainConfig,
     run_dir: &Path,
     fold: usize,
@@ -389,7 +389,7 @@ pub struct Prediction {
 /// Scores every system of `data_file` (the run's own dataset when None) with the mean lens
 /// probability of the fold models of the finished run in `run_dir`, `batch` systems at a
 /// time, each fold model with its own band scalings. The dataset must hold the run's bands.
-pub fn predict<B: burn::tensor::backend::Backend>(
+pub fn predict<B: TrainOps>(
     run_dir: &Path,
     data_file: Option<&Path>,
     batch: usize,
@@ -474,7 +474,7 @@ pub(crate) fn for_each_batch<B: burn::tensor::backend::Backend>(
 /// epoch of lowest loss on `validation` is kept and scored on `test`. `fold` names the random
 /// streams (initial weights, shuffles, augmentation, dropout).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn train_fold<B: AutodiffBackend>(
+pub(crate) fn train_fold<B: TrainAutodiff>(
     config: &TrainConfig,
     start: Option<LensFinder<B>>,
     reader: &BatchReader,

@@ -8,14 +8,17 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-
-use crate::model::pointwise::Pointwise;
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::{sigmoid, silu};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 use serde::{Deserialize, Serialize};
+
+use crate::model::batch_norm::BatchNorm;
+use crate::model::depthwise::DepthwiseConv;
+use crate::model::pointwise::Pointwise;
+use crate::ops::{Activation, TrainOps};
 
 /// Keras's BatchNorm ε.
 const BN_EPSILON: f64 = 1e-3;
@@ -143,26 +146,16 @@ pub fn round_repeats(repeats: usize, depth: f64) -> usize {
     (depth * repeats as f64).ceil() as usize
 }
 
-fn conv(
-    cin: usize,
-    cout: usize,
-    kernel: usize,
-    stride: usize,
-    groups: usize,
-    bias: bool,
-) -> Conv2dConfig {
-    Conv2dConfig::new([cin, cout], [kernel, kernel])
-        .with_stride([stride, stride])
-        .with_groups(groups)
+/// The stem: a dense 3 × 3 convolution at stride 2, 'same' padding, no bias.
+fn stem(cin: usize, cout: usize) -> Conv2dConfig {
+    Conv2dConfig::new([cin, cout], [3, 3])
+        .with_stride([2, 2])
         .with_padding(PaddingConfig2d::Same)
-        .with_bias(bias)
+        .with_bias(false)
 }
 
 fn bn<B: Backend>(c: usize, momentum: f64, device: &B::Device) -> BatchNorm<B> {
-    BatchNormConfig::new(c)
-        .with_epsilon(BN_EPSILON)
-        .with_momentum(momentum)
-        .init(device)
+    BatchNorm::new(c, BN_EPSILON, momentum, device)
 }
 
 /// An inverted-residual (MBConv) block with squeeze-and-excitation.
@@ -170,7 +163,7 @@ fn bn<B: Backend>(c: usize, momentum: f64, device: &B::Device) -> BatchNorm<B> {
 pub struct MbConv<B: Backend> {
     expand: Option<Pointwise<B>>,
     expand_bn: Option<BatchNorm<B>>,
-    depthwise: Conv2d<B>,
+    depthwise: DepthwiseConv<B>,
     depthwise_bn: BatchNorm<B>,
     se_reduce: Pointwise<B>,
     se_expand: Pointwise<B>,
@@ -181,7 +174,7 @@ pub struct MbConv<B: Backend> {
     drop_rate: f64,
 }
 
-impl<B: Backend> MbConv<B> {
+impl<B: TrainOps> MbConv<B> {
     /// A block of stage `s` scaled to `cin` → `cout` filters at `stride`.
     fn new(
         s: Stage,
@@ -198,7 +191,7 @@ impl<B: Backend> MbConv<B> {
         Self {
             expand: (expand != 1).then(|| Pointwise::new(cin, cexp, false, device)),
             expand_bn: (expand != 1).then(|| bn(cexp, bn_momentum, device)),
-            depthwise: conv(cexp, cexp, kernel, stride, cexp, false).init(device),
+            depthwise: DepthwiseConv::new(cexp, kernel, stride, device),
             depthwise_bn: bn(cexp, bn_momentum, device),
             se_reduce: Pointwise::new(cexp, cse, true, device),
             se_expand: Pointwise::new(cse, cexp, true, device),
@@ -214,13 +207,17 @@ impl<B: Backend> MbConv<B> {
     pub fn forward(&self, x: Tensor<B, 4>, training: bool) -> Tensor<B, 4> {
         let mut h = x.clone();
         if let (Some(c), Some(n)) = (&self.expand, &self.expand_bn) {
-            h = silu(n.forward(c.forward(h)));
+            h = n.forward(c.forward(h), Activation::Silu);
         }
-        h = silu(self.depthwise_bn.forward(self.depthwise.forward(h)));
+        h = self
+            .depthwise_bn
+            .forward(self.depthwise.forward(h), Activation::Silu);
         let s = self.pool.forward(h.clone());
         let s = sigmoid(self.se_expand.forward(silu(self.se_reduce.forward(s))));
         h = h * s;
-        h = self.project_bn.forward(self.project.forward(h));
+        h = self
+            .project_bn
+            .forward(self.project.forward(h), Activation::Identity);
         if !self.residual {
             return h;
         }
@@ -248,7 +245,7 @@ pub struct EfficientNet<B: Backend> {
     features: usize,
 }
 
-impl<B: Backend> EfficientNet<B> {
+impl<B: TrainOps> EfficientNet<B> {
     /// A freshly initialised network for `in_channels` input channels; drop-connect rises
     /// linearly over the blocks to `drop_connect_rate` (Keras: 0.2).
     pub fn new(
@@ -299,7 +296,7 @@ impl<B: Backend> EfficientNet<B> {
         let top_in = round_filters(320, width);
         let features = round_filters(1280, width);
         Self {
-            stem: conv(in_channels, stem_out, 3, 2, 1, false).init(device),
+            stem: stem(in_channels, stem_out).init(device),
             stem_bn: bn(stem_out, bn_momentum, device),
             blocks,
             top: Pointwise::new(top_in, features, false, device),
@@ -316,11 +313,15 @@ impl<B: Backend> EfficientNet<B> {
 
     /// Pooled features [batch, features] of images [batch, channels, height, width].
     pub fn forward(&self, x: Tensor<B, 4>, training: bool) -> Tensor<B, 2> {
-        let mut h = silu(self.stem_bn.forward(self.stem.forward(x)));
+        let mut h = self
+            .stem_bn
+            .forward(self.stem.forward(x), Activation::Silu);
         for b in &self.blocks {
             h = b.forward(h, training);
         }
-        h = silu(self.top_bn.forward(self.top.forward(h)));
+        h = self
+            .top_bn
+            .forward(self.top.forward(h), Activation::Silu);
         let [n, c, _, _] = h.dims();
         self.pool.forward(h).reshape([n, c])
     }

@@ -67,7 +67,7 @@ impl<B: Backend> Im2colConv<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::device::Cpu;
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::PaddingConfig2d;
     use burn::tensor::Distribution;
@@ -77,16 +77,16 @@ mod tests {
         // The reference: Burn's own Conv2d with the same weights, bias and padding.
         let device = Default::default();
         for k in [1, 3, 5, 11] {
-            let c = Im2colConv::<NdArray>::new(4, 6, k, &device);
+            let c = Im2colConv::<Cpu>::new(4, 6, k, &device);
             let p = k / 2;
             let mut conv = Conv2dConfig::new([4, 6], [k, k])
                 .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-                .init::<NdArray>(&device);
+                .init::<Cpu>(&device);
             // Parameters initialise lazily: touch them before cloning.
             let _ = (c.weight.val(), c.bias.val());
             conv.weight = c.weight.clone();
             conv.bias = Some(c.bias.clone());
-            let x = Tensor::<NdArray, 4>::random([2, 4, 13, 9], Distribution::Default, &device);
+            let x = Tensor::<Cpu, 4>::random([2, 4, 13, 9], Distribution::Default, &device);
             let a: Vec<f32> = c.forward(x.clone()).into_data().to_vec().unwrap();
             let b: Vec<f32> = conv.forward(x).into_data().to_vec().unwrap();
             assert_eq!(a.len(), 2 * 6 * 13 * 9);

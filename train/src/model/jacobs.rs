@@ -86,12 +86,12 @@ impl<B: Backend> JacobsCnn<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::device::Cpu;
 
     #[test]
     fn parameters_and_shapes() {
         let device = Default::default();
-        let net = JacobsCnn::<NdArray>::new(3, &device);
+        let net = JacobsCnn::<Cpu>::new(3, &device);
         // Convolutions k²·c_in·c_out + c_out, then 6400 → 1024 → 1024, counted by hand:
         let convs = (121 * 3 * 96 + 96)
             + (25 * 96 * 128 + 128)

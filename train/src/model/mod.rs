@@ -1,6 +1,8 @@
 //! The networks: EfficientNet B0–B2 and the two-branch lens finder built from them, and the
 //! loading of pretrained EfficientNet weights.
 
+pub mod batch_norm;
+pub mod depthwise;
 pub mod efficientnet;
 pub mod im2col;
 pub mod jacobs;

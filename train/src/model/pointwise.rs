@@ -52,7 +52,7 @@ impl<B: Backend> Pointwise<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::device::Cpu;
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;
 
@@ -60,13 +60,13 @@ mod tests {
     fn equals_burns_one_by_one_convolution() {
         // The reference: Burn's own Conv2d with the same weights and bias.
         let device = Default::default();
-        let p = Pointwise::<NdArray>::new(5, 7, true, &device);
-        let mut conv = Conv2dConfig::new([5, 7], [1, 1]).init::<NdArray>(&device);
+        let p = Pointwise::<Cpu>::new(5, 7, true, &device);
+        let mut conv = Conv2dConfig::new([5, 7], [1, 1]).init::<Cpu>(&device);
         // Parameters initialise lazily, a clone of an untouched one on its own: touch them first.
         let _ = (p.weight.val(), p.bias.as_ref().map(|b| b.val()));
         conv.weight = p.weight.clone();
         conv.bias = p.bias.clone();
-        let x = Tensor::<NdArray, 4>::random([3, 5, 4, 6], Distribution::Default, &device);
+        let x = Tensor::<Cpu, 4>::random([3, 5, 4, 6], Distribution::Default, &device);
         let a: Vec<f32> = p.forward(x.clone()).into_data().to_vec().unwrap();
         let b: Vec<f32> = conv.forward(x).into_data().to_vec().unwrap();
         assert_eq!(a.len(), 3 * 7 * 4 * 6);

@@ -8,13 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::backend::Backend;
 use burn_store::{
     KeyRemapper, ModuleSnapshot, PyTorchToBurnAdapter, PytorchStore, SafetensorsStore,
 };
 
 use super::efficientnet::block_layout;
 use super::two_branch::LensFinder;
+use crate::ops::TrainOps;
 
 /// Why weights could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +78,7 @@ pub fn timm_key_map(branch: &str, depth: f64) -> Vec<(String, String)> {
 
 /// Loads the EfficientNet weights of `file` into every branch of `model` (built at compound
 /// depth `depth`); every branch tensor must be found in the file with its shape.
-pub fn load_pretrained<B: Backend>(
+pub fn load_pretrained<B: TrainOps>(
     model: &mut LensFinder<B>,
     file: &Path,
     depth: f64,

@@ -8,6 +8,8 @@
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
+
+use crate::ops::TrainOps;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +69,7 @@ pub struct LensFinder<B: Backend> {
     repeat_vis: bool,
 }
 
-impl<B: Backend> LensFinder<B> {
+impl<B: TrainOps> LensFinder<B> {
     /// A freshly initialised network of EfficientNet `variant` branches.
     pub fn new(
         variant: Variant,
@@ -189,14 +191,14 @@ impl<B: Backend> LensFinder<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::device::Cpu;
 
     #[test]
     fn two_branches_join_before_one_dense_layer() {
         let device = Default::default();
         let both =
-            LensFinder::<NdArray>::new(Variant::B0, Branches::Both, VisChannels::Repeated, &device);
-        let one = EfficientNet::<NdArray>::new(Variant::B0, 3, 0.2, &device);
+            LensFinder::<Cpu>::new(Variant::B0, Branches::Both, VisChannels::Repeated, &device);
+        let one = EfficientNet::<Cpu>::new(Variant::B0, 3, 0.2, &device);
         // Two B0 feature extractors and a 2560 → 1 dense layer.
         assert_eq!(both.num_params(), 2 * one.num_params() + 2 * 1280 + 1);
         let out = both.forward(
@@ -206,7 +208,7 @@ mod tests {
         );
         assert_eq!(out.dims(), [2, 1]);
         let vis =
-            LensFinder::<NdArray>::new(Variant::B0, Branches::Vis, VisChannels::Zeros, &device);
+            LensFinder::<Cpu>::new(Variant::B0, Branches::Vis, VisChannels::Zeros, &device);
         assert_eq!(vis.num_params(), one.num_params() + 1280 + 1);
         assert_eq!(
             vis.forward(Some(Tensor::zeros([1, 1, 200, 200], &device)), None, false)

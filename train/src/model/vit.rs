@@ -139,7 +139,7 @@ impl<B: Backend> VisionTransformer<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use crate::device::Cpu;
 
     #[test]
     fn vit_b16_has_timms_parameter_count() {
@@ -148,7 +148,7 @@ mod tests {
         // 12 layers of (2 layer norms 4·768, attention 4·(768² + 768), MLP 2·768·3072 + 3072 +
         // 768) and a final layer norm 2·768.
         let device = Default::default();
-        let vit = VisionTransformer::<NdArray>::new(3, VitShape::default(), &device);
+        let vit = VisionTransformer::<Cpu>::new(3, VitShape::default(), &device);
         let layer = 4 * 768 + 4 * (768 * 768 + 768) + 2 * 768 * 3072 + 3072 + 768;
         let want = 768 * 3 * 256 + 768 + 768 + 197 * 768 + 12 * layer + 2 * 768;
         assert_eq!(want, 85_798_656);
@@ -165,7 +165,7 @@ mod tests {
             layers: 2,
             heads: 3,
         };
-        let vit = VisionTransformer::<NdArray>::new(3, shape, &device);
+        let vit = VisionTransformer::<Cpu>::new(3, shape, &device);
         for side in [32, 45, 100] {
             assert_eq!(
                 vit.forward(Tensor::zeros([2, 3, side, side], &device))

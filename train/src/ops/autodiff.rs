@@ -1,0 +1,207 @@
+//! [`TrainOps`] for `Autodiff<B>`: each operation is one node of Burn's autodiff graph whose
+//! backward step calls the inner backend's backward operations (Burn's documented way of adding
+//! an operation with its own backward pass to a backend).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
+use burn::backend::Autodiff;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::ops::FloatTensor;
+
+use super::{Activation, DepthwiseGeometry, TrainOps};
+
+#[derive(Debug)]
+struct DepthwiseBackward;
+
+impl<B: TrainOps> Backward<B, 2> for DepthwiseBackward {
+    type State = (NodeId, NodeId, DepthwiseGeometry);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_weight] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, weight_state, g) = ops.state;
+        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
+        let weight: FloatTensor<B> = checkpointer.retrieve_node_output(weight_state);
+        if let Some(node) = node_weight {
+            let dw = B::depthwise_conv2d_weight_backward(x, grad.clone(), g);
+            grads.register::<B>(node.id, dw);
+        }
+        if let Some(node) = node_x {
+            let dx = B::depthwise_conv2d_x_backward(weight, grad, g);
+            grads.register::<B>(node.id, dx);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct BatchNormBackward;
+
+impl<B: TrainOps> Backward<B, 3> for BatchNormBackward {
+    /// x, γ, β, the batch mean and variance, ε, the activation.
+    type State = (
+        NodeId,
+        NodeId,
+        NodeId,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        f64,
+        Activation,
+    );
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, gamma_state, beta_state, mean, var, epsilon, act) = ops.state;
+        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
+        let gamma: FloatTensor<B> = checkpointer.retrieve_node_output(gamma_state);
+        let beta: FloatTensor<B> = checkpointer.retrieve_node_output(beta_state);
+        let (dx, dgamma, dbeta) =
+            B::batch_norm_backward(x, mean, var, gamma, beta, grad, epsilon, act);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, dx);
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<B>(node.id, dgamma);
+        }
+        if let Some(node) = node_beta {
+            grads.register::<B>(node.id, dbeta);
+        }
+    }
+}
+
+impl<B: TrainOps, C: CheckpointStrategy> TrainOps for Autodiff<B, C> {
+    fn depthwise_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        g: DepthwiseGeometry,
+    ) -> FloatTensor<Self> {
+        match DepthwiseBackward
+            .prepare::<C>([x.node.clone(), weight.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let y = B::depthwise_conv2d(x.primitive, weight.primitive, g);
+                prep.finish((x_state, weight_state, g), y)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::depthwise_conv2d(x.primitive, weight.primitive, g))
+            }
+        }
+    }
+
+    fn depthwise_conv2d_x_backward(
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        g: DepthwiseGeometry,
+    ) -> FloatTensor<Self> {
+        // Not differentiated again: second derivatives are not needed for training.
+        Self::from_inner(B::depthwise_conv2d_x_backward(
+            Self::inner(weight),
+            Self::inner(grad),
+            g,
+        ))
+    }
+
+    fn depthwise_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        g: DepthwiseGeometry,
+    ) -> FloatTensor<Self> {
+        Self::from_inner(B::depthwise_conv2d_weight_backward(
+            Self::inner(x),
+            Self::inner(grad),
+            g,
+        ))
+    }
+
+    fn channel_moments(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (mean, var) = B::channel_moments(Self::inner(x));
+        (Self::from_inner(mean), Self::from_inner(var))
+    }
+
+    fn batch_norm(
+        x: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        act: Activation,
+    ) -> FloatTensor<Self> {
+        let (mean, var) = (Self::inner(mean), Self::inner(var));
+        match BatchNormBackward
+            .prepare::<C>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let beta_state = prep.checkpoint(&beta);
+                let y = B::batch_norm(
+                    x.primitive,
+                    mean.clone(),
+                    var.clone(),
+                    gamma.primitive,
+                    beta.primitive,
+                    epsilon,
+                    act,
+                );
+                let state = (x_state, gamma_state, beta_state, mean, var, epsilon, act);
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::batch_norm(
+                x.primitive,
+                mean,
+                var,
+                gamma.primitive,
+                beta.primitive,
+                epsilon,
+                act,
+            )),
+        }
+    }
+
+    fn batch_norm_backward(
+        x: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+        act: Activation,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (dx, dgamma, dbeta) = B::batch_norm_backward(
+            Self::inner(x),
+            Self::inner(mean),
+            Self::inner(var),
+            Self::inner(gamma),
+            Self::inner(beta),
+            Self::inner(grad),
+            epsilon,
+            act,
+        );
+        (
+            Self::from_inner(dx),
+            Self::from_inner(dgamma),
+            Self::from_inner(dbeta),
+        )
+    }
+}
