@@ -8,11 +8,14 @@
 #                               target/gpu-pack: the device tool carries at most 64 MiB).
 #   scripts/gpu-check.sh run    there, in the repository root with target/gpu-pack carried: run
 #                               every GPU test (sim's kernels against the CPU, labels included;
-#                               train's CUDA backend), the deflection kernel's rays/s, 100,000
-#                               Euclid systems into HDF5 on the GPU (and 10,000 on the CPU), caustics
-#                               on the same GPU (its wheels in target/gpu-pack/wheels), the training
-#                               benchmark on CUDA and the PyTorch two-branch benchmark on the same
-#                               GPU, and print the figures.
+#                               train's own kernels against their CPU twins and Burn's CUDA ops,
+#                               the lens finder block by block in both precisions), the
+#                               deflection kernel's rays/s, 20,000 Euclid systems into HDF5 on the
+#                               GPU (and 5,000 on the CPU), caustics on the same GPU (its wheels in
+#                               target/gpu-pack/wheels), the training benchmark on CUDA (B2 in
+#                               both precisions, B0, the Jacobs CNN, ViT-B/16, batch 64) and
+#                               PyTorch's two-branch B2 on the same GPU, and print the figures.
+#                               Every step has its own time limit; they add up to 8 minutes.
 #
 # With the device tool: `scripts/gpu-check.sh pack`, then run `bash scripts/gpu-check.sh run`
 # with carry = ["target/gpu-pack"].
@@ -69,37 +72,64 @@ run)
     export LD_LIBRARY_PATH="$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
     status=0
+    started=$SECONDS
+    # step SECONDS TITLE COMMAND...: one step under its own time limit. The limits add up to
+    # 480 s, so that the whole run fits in one 8-minute call of the device tool.
+    step() {
+        local limit=$1 title=$2
+        shift 2
+        echo "== $title (limit ${limit} s; $((SECONDS - started)) s so far)"
+        timeout --kill-after=5 "$limit" "$@"
+        local rc=$?
+        if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+            echo "!! timed out after ${limit} s: $title"
+            status=1
+        elif [ $rc -ne 0 ]; then
+            status=1
+        fi
+    }
+    # The GPU tests: sim's kernels against the CPU (labels included); train's own kernels
+    # against their CPU twins and Burn's CUDA ops, and the lens finder block by block in both
+    # precisions.
     for t in "$pack"/tests/*; do
-        echo "== GPU tests: $(basename "$t")"
-        "$t" --nocapture --test-threads 1 || status=1
+        step 75 "GPU tests: $(basename "$t")" "$t" --nocapture --test-threads 1
     done
-    echo "== sim bench-deflect: the deflection kernel alone on the GPU, and the CPU of this machine"
-    "$pack/bin/sim" bench-deflect --device auto --systems 1024 --supersample 2 --repeats 5 || status=1
-    echo "== sim generate: 100,000 Euclid systems into HDF5 on the GPU, end to end"
-    "$pack/bin/sim" generate --survey euclid -n 100000 --seed 1 --device cuda --block 4096 \
-        --out /tmp/lensforge-euclid-gpu.h5 || status=1
+    step 20 "sim bench-deflect: the deflection kernel alone on the GPU, and the CPU of this machine" \
+        "$pack/bin/sim" bench-deflect --device auto --systems 1024 --supersample 2 --repeats 5
+    step 45 "sim generate: 20,000 Euclid systems into HDF5 on the GPU, end to end" \
+        "$pack/bin/sim" generate --survey euclid -n 20000 --seed 1 --device cuda --block 4096 \
+        --out /tmp/lensforge-euclid-gpu.h5
     ls -l /tmp/lensforge-euclid-gpu.h5 || true
     rm -f /tmp/lensforge-euclid-gpu.h5
-    echo "== the same on this machine's CPU cores (10,000 systems)"
-    "$pack/bin/sim" generate --survey euclid -n 10000 --seed 1 --device cpu \
-        --out /tmp/lensforge-euclid-cpu.h5 || status=1
+    step 20 "the same on this machine's CPU cores (5,000 systems)" \
+        "$pack/bin/sim" generate --survey euclid -n 5000 --seed 1 --device cpu \
+        --out /tmp/lensforge-euclid-cpu.h5
     rm -f /tmp/lensforge-euclid-cpu.h5
     if [ -d target/gpu-pack/wheels ] && [ -f "$pack/bench/caustics_w1.py" ]; then
-        echo "== caustics on the same GPU: VIS systems/s, batch doubled until it no longer fits"
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
             --target /tmp/site target/gpu-pack/wheels/*.whl || status=1
-        for batch in 256 1024 4096 16384; do
-            PYTHONPATH=/tmp/site python3 "$pack/bench/caustics_w1.py" cuda "$batch" || break
-        done
+        step 30 "caustics on the same GPU: VIS systems/s at batch 1024 and 4096" \
+            env PYTHONPATH=/tmp/site sh -c "python3 '$pack/bench/caustics_w1.py' cuda 1024 && python3 '$pack/bench/caustics_w1.py' cuda 4096"
     fi
-    echo "== train bench on CUDA: two-branch EfficientNet-B2, batch 64"
-    "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 || status=1
-    echo "== the same on the CPU of this machine (batch 8, 2 steps)"
-    "$pack/bin/train" bench --device cpu --variant b2 --batch 8 --steps 2 || status=1
+    # The lens finders' training steps on CUDA (the device synchronised before each reading of
+    # the clock), then PyTorch's two-branch B2 on the same GPU.
+    step 40 "train bench on CUDA: two-branch EfficientNet-B2, batch 64 (TF32 products)" \
+        "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10
+    step 35 "train bench on CUDA: two-branch EfficientNet-B2, batch 64, strict f32" \
+        "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 --precision strict
+    step 25 "train bench on CUDA: two-branch EfficientNet-B0, batch 64" \
+        "$pack/bin/train" bench --device cuda --variant b0 --batch 64 --steps 10
+    step 25 "train bench on CUDA: the Jacobs CNN, batch 64" \
+        "$pack/bin/train" bench --device cuda --variant jacobs --batch 64 --steps 10
+    step 25 "train bench on CUDA: ViT-B/16, batch 64" \
+        "$pack/bin/train" bench --device cuda --variant vit --batch 64 --steps 5
+    step 20 "train bench on this machine's CPU: two-branch B2, batch 8, 2 steps" \
+        "$pack/bin/train" bench --device cpu --variant b2 --batch 8 --steps 2
     if [ -f "$pack/bench/pytorch_two_branch.py" ]; then
-        echo "== PyTorch, the same two-branch network on the same GPU"
-        python3 "$pack/bench/pytorch_two_branch.py" 64 20 || status=1
+        step 45 "PyTorch + timm, the same two-branch B2 on the same GPU, batch 64" \
+            python3 "$pack/bench/pytorch_two_branch.py" 64 20
     fi
+    echo "== done in $((SECONDS - started)) s, status $status"
     exit $status
     ;;
 *)

@@ -222,10 +222,8 @@ mod tests {
             }
         }
         // Size 0, or the same size, leaves the images alone.
-        let t = Tensor::<Cpu, 4>::from_data(
-            TensorData::new(vec![1.0f32; 8], [2, 1, 2, 2]),
-            &device,
-        );
+        let t =
+            Tensor::<Cpu, 4>::from_data(TensorData::new(vec![1.0f32; 8], [2, 1, 2, 2]), &device);
         assert_eq!(resize_square(t.clone(), 0).dims(), [2, 1, 2, 2]);
         assert_eq!(resize_square(t, 2).dims(), [2, 1, 2, 2]);
     }

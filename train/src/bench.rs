@@ -1,5 +1,6 @@
 //! The training-step benchmark behind `train bench`: forward, backward and a Rectified Adam
-//! step of the lens finder on random images, timed after one warm-up step.
+//! step of the lens finder on random images, timed after one warm-up step, the device
+//! synchronised before the clock is read at either end.
 
 use std::time::Instant;
 
@@ -57,7 +58,7 @@ pub fn training_steps<B: TrainAutodiff>(
     steps: usize,
     sizes: (usize, usize),
     device: &B::Device,
-) -> StepTiming {
+) -> Result<StepTiming, String> {
     B::seed(device, 1);
     let (mut model, branches) = match net {
         BenchNet::EfficientNet(variant) => {
@@ -92,14 +93,19 @@ pub fn training_steps<B: TrainAutodiff>(
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(1e-3, model.clone(), grads);
     };
+    // A GPU backend queues its work and returns: wait for the device before each reading of the
+    // clock, so that the time is that of the steps and not of queuing them.
+    let sync = || B::sync(device).map_err(|e| format!("the device failed while training: {e:?}"));
     step();
+    sync()?;
     let start = Instant::now();
     for _ in 0..steps {
         step();
     }
+    sync()?;
     let seconds_per_step = start.elapsed().as_secs_f64() / steps as f64;
-    StepTiming {
+    Ok(StepTiming {
         seconds_per_step,
         images_per_second: batch as f64 / seconds_per_step,
-    }
+    })
 }

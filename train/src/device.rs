@@ -11,6 +11,57 @@
 /// The CPU backend: Burn's Flex.
 pub type Cpu = burn::backend::Flex;
 
+/// How the network's float32 matrix products (its 1×1 convolutions, the im2col convolutions and
+/// the final dense layer) may be computed on a GPU: `--precision tf32|strict`.
+///
+/// `tf32` (the default) lets Burn's CUDA matrix kernels round each factor to TensorFloat-32 (11
+/// significant bits, relative error ≤ 2⁻¹¹) on the tensor cores and accumulate in f32, as PyTorch
+/// does by default for convolutions (which these products are) though not for plain matrix
+/// products; `strict` keeps every product in f32 (CubeCL's unit-per-element matrix kernel). The
+/// CPU and Vulkan backends compute in f32 either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    /// TensorFloat-32 factors on GPUs that have them.
+    Tf32,
+    /// Float32 throughout.
+    Strict,
+}
+
+static STRICT_F32: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tf32" => Ok(Precision::Tf32),
+            "strict" => Ok(Precision::Strict),
+            other => Err(format!(
+                "`{other}` is not a precision: the precisions are tf32 and strict"
+            )),
+        }
+    }
+}
+
+impl Precision {
+    /// Makes this the precision of every matrix product from now on (process-wide).
+    pub fn apply(self) {
+        STRICT_F32.store(
+            self == Precision::Strict,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// The precision in force.
+    pub fn current() -> Self {
+        if STRICT_F32.load(std::sync::atomic::Ordering::Relaxed) {
+            Precision::Strict
+        } else {
+            Precision::Tf32
+        }
+    }
+}
+
 /// What `--device` asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -130,6 +181,16 @@ mod tests {
         assert!(Choice::Cpu
             .describe(Request::Auto, none)
             .contains("no CUDA: no GPU"));
+    }
+
+    #[test]
+    fn precisions_parse_as_documented() {
+        assert_eq!("strict".parse(), Ok(Precision::Strict));
+        assert_eq!("tf32".parse(), Ok(Precision::Tf32));
+        assert!("fp16"
+            .parse::<Precision>()
+            .unwrap_err()
+            .contains("tf32 and strict"));
     }
 
     #[test]

@@ -443,8 +443,7 @@ pub fn explain_run(
         }
     };
     let device = Default::default();
-    let (model, scalings) =
-        crate::fit::kfold::load_fold::<Cpu>(&config, run_dir, fold, &device)?;
+    let (model, scalings) = crate::fit::kfold::load_fold::<Cpu>(&config, run_dir, fold, &device)?;
     let scale_of = |band: &str, size: usize| data.pixel_scale(band).unwrap_or(1.0 / size as f64);
     std::fs::create_dir_all(out).map_err(|e| ExplainError::Other {
         path: out.into(),

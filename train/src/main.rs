@@ -20,6 +20,11 @@ use train::scores::read_scores;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How float32 matrix products may run on a GPU: `tf32` (TensorFloat-32 factors on the
+    /// tensor cores, as PyTorch computes convolutions by default) or `strict` (f32 throughout).
+    /// The CPU computes in f32 either way.
+    #[arg(long, global = true, default_value = "tf32")]
+    precision: String,
 }
 
 #[derive(Subcommand)]
@@ -682,6 +687,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    let precision: train::device::Precision = cli
+        .precision
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--precision: {e}"))?;
+    precision.apply();
     match cli.command {
         Command::Run(args) => train_run(&args)?,
         Command::Finetune(args) => train_finetune(&args)?,
@@ -735,6 +745,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     unreachable!("resolve never chooses CUDA without the `cuda` feature")
                 }
             };
+            let r = r.map_err(|e| anyhow::anyhow!(e))?;
             let what = match variant {
                 train::bench::BenchNet::EfficientNet(v) => {
                     format!("{v:?} {branches:?}, VIS {vis_size}² + NIR 3×{nir_size}²")
@@ -742,8 +753,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 net => format!("{net:?} on 3×{nir_size}²"),
             };
             println!(
-                "{what} on {on}, batch {batch}: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
-                r.seconds_per_step, r.images_per_second
+                "{what} on {on}, batch {batch}, {:?} precision: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
+                train::device::Precision::current(), r.seconds_per_step, r.images_per_second
             );
         }
         Command::Metrics {

@@ -1,53 +1,79 @@
-//! Burn's CUDA backend against the CPU backend (built only with `--features cuda`): the same
-//! weights, moved through a file, give the same logits on the same images. Where no GPU answers
-//! the test says it was skipped.
+//! Burn's CUDA backend and lensforge's own CUDA kernels (`train::ops`) against the CPU (built
+//! only with `--features cuda`; where no GPU answers each test says it was skipped):
+//! - every own operation, forward and backward, against its CPU twin on the same inputs
+//!   (strict f32 on both sides, other summation orders: 1e-5 of each result's scale);
+//! - the depthwise convolution and BatchNorm against Burn's own CUDA operations (1e-3: Burn's
+//!   CUDA convolution backward may multiply through TensorFloat-32 tensor cores);
+//! - a two-branch lens finder stage by stage (every block's worst relative difference is
+//!   printed) and its logits, in both precisions of `--precision`:
+//!   - `strict`: every product in f32, so 1e-5 of each stage's scale and of the logits';
+//!   - `tf32` (the default): the 1×1 convolutions' and the dense layer's factors rounded to
+//!     TensorFloat-32 (11 significant bits, relative error ≤ 2⁻¹¹ ≈ 4.9e-4 each); about twenty
+//!     such products in series, each renormalised by BatchNorm, bound the drift by
+//!     20 · 4.9e-4 ≈ 1e-2 of the scale, the tolerance here.
 #![cfg(feature = "cuda")]
 
-use burn::backend::Cuda;
-use burn::module::Module;
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
-use burn::tensor::{Distribution, Tensor};
-use train::device::Cpu;
-use train::model::two_branch::{Branches, LensFinder, VisChannels};
+#[path = "common/op_checks.rs"]
+mod op_checks;
+
+use burn::backend::{Autodiff, Cuda};
+use train::device::Precision;
+
+type A = Autodiff<Cuda>;
+
+fn gpu() -> bool {
+    match train::device::cuda_unavailable() {
+        Some(why) => {
+            eprintln!("skipped: no GPU ({why})");
+            false
+        }
+        None => true,
+    }
+}
 
 #[test]
-fn cuda_logits_equal_cpu_logits() {
-    if let Some(why) = train::device::cuda_unavailable() {
-        eprintln!("skipped: no GPU ({why})");
+fn cuda_ops_equal_their_cpu_twins() {
+    if !gpu() {
         return;
     }
-    let cpu = Default::default();
-    let gpu = Default::default();
-    // A small two-branch network (width and depth 0.5 of B0) at the native resolutions.
-    let net =
-        LensFinder::<Cpu>::scaled(0.5, 0.5, 0.01, Branches::Both, VisChannels::Repeated, &cpu);
-    let dir = tempfile::tempdir().unwrap();
-    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-    net.clone()
-        .save_file(dir.path().join("net"), &recorder)
-        .unwrap();
-    let on_gpu =
-        LensFinder::<Cuda>::scaled(0.5, 0.5, 0.01, Branches::Both, VisChannels::Repeated, &gpu)
-            .load_file(dir.path().join("net"), &recorder, &gpu)
-            .unwrap();
+    Precision::Strict.apply();
+    let worst = op_checks::ops_against_cpu_twins::<A>(&Default::default());
+    Precision::Tf32.apply();
+    eprintln!("CUDA ops against their CPU twins: worst {worst:.2e}");
+    assert!(
+        worst <= 1e-5,
+        "an operation differs from its CPU twin by {worst:e}"
+    );
+}
 
-    let vis = Tensor::<Cpu, 4>::random([4, 1, 200, 200], Distribution::Uniform(0.0, 1.0), &cpu);
-    let nir = Tensor::<Cpu, 4>::random([4, 3, 66, 66], Distribution::Uniform(0.0, 1.0), &cpu);
-    let want: Vec<f32> = net
-        .forward(Some(vis.clone()), Some(nir.clone()), false)
-        .into_data()
-        .to_vec()
-        .unwrap();
-    let to_gpu = |t: Tensor<Cpu, 4>| Tensor::<Cuda, 4>::from_data(t.into_data(), &gpu);
-    let got: Vec<f32> = on_gpu
-        .forward(Some(to_gpu(vis)), Some(to_gpu(nir)), false)
-        .into_data()
-        .to_vec()
-        .unwrap();
-    // f32 on both sides, different summation orders: agreement to 1e-3 of the logits' scale.
-    let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-    for (g, w) in got.iter().zip(&want) {
-        assert!((g - w).abs() <= 1e-3 * scale, "CUDA {g} vs CPU {w}");
+#[test]
+fn cuda_ops_equal_burns_cuda_ops() {
+    if !gpu() {
+        return;
     }
-    eprintln!("CUDA and CPU logits agree: {got:?} vs {want:?}");
+    let device = Default::default();
+    let dw = op_checks::depthwise_against_burn::<A>(&device, 1e-3);
+    let bn = op_checks::batch_norm_against_burn::<A>(&device, 1e-3);
+    eprintln!("against Burn's CUDA ops: depthwise {dw:.2e}, BatchNorm {bn:.2e}");
+}
+
+#[test]
+fn cuda_network_equals_the_cpu_stage_by_stage_in_both_precisions() {
+    if !gpu() {
+        return;
+    }
+    for (precision, tol) in [(Precision::Strict, 1e-5), (Precision::Tf32, 1e-2)] {
+        precision.apply();
+        eprintln!("precision {precision:?}");
+        let (stages, logits) = op_checks::stages_against_cpu::<Cuda>(&Default::default());
+        assert!(
+            stages <= tol,
+            "{precision:?}: a stage differs by {stages:e} of its scale"
+        );
+        assert!(
+            logits <= tol,
+            "{precision:?}: the logits differ by {logits:e} of their scale"
+        );
+    }
+    Precision::Tf32.apply();
 }

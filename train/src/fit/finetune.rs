@@ -33,8 +33,8 @@ use crate::config::TrainConfig;
 use crate::data::Dataset;
 use crate::metrics::{evaluate, Report};
 use crate::model::two_branch::Branches;
-use crate::split::stratified_kfold;
 use crate::ops::TrainAutodiff;
+use crate::split::stratified_kfold;
 
 /// What `train finetune` is asked to do; `None` takes the source run's value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -25,8 +25,8 @@ use crate::config::TrainConfig;
 use crate::data::{Dataset, LabelRule};
 use crate::metrics::{evaluate, Report};
 use crate::model::two_branch::{Architecture, Branches, LensFinder};
-use crate::split::stratified_kfold;
 use crate::ops::{TrainAutodiff, TrainOps};
+use crate::split::stratified_kfold;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -336,10 +336,7 @@ pub(crate) fn remove_checkpoints(dir: &Path) {
 }
 
 /// A freshly initialised network of `config`'s architecture.
-fn fresh_model<B: TrainOps>(
-    config: &TrainConfig,
-    device: &B::Device,
-) -> LensFinder<B> {
+fn fresh_model<B: TrainOps>(config: &TrainConfig, device: &B::Device) -> LensFinder<B> {
     let m = &config.model;
     let bands = config.data.nir_bands.len();
     match m.architecture {

@@ -313,17 +313,32 @@ impl<B: TrainOps> EfficientNet<B> {
 
     /// Pooled features [batch, features] of images [batch, channels, height, width].
     pub fn forward(&self, x: Tensor<B, 4>, training: bool) -> Tensor<B, 2> {
-        let mut h = self
-            .stem_bn
-            .forward(self.stem.forward(x), Activation::Silu);
+        let mut h = self.stem_bn.forward(self.stem.forward(x), Activation::Silu);
         for b in &self.blocks {
             h = b.forward(h, training);
         }
-        h = self
-            .top_bn
-            .forward(self.top.forward(h), Activation::Silu);
+        h = self.top_bn.forward(self.top.forward(h), Activation::Silu);
         let [n, c, _, _] = h.dims();
         self.pool.forward(h).reshape([n, c])
+    }
+
+    /// The same forward pass, keeping every stage's output: the stem's convolution, the stem
+    /// (after BatchNorm and SiLU), each block, the top, and the pooled features (as
+    /// [batch, features, 1, 1]), with their names. For comparing backends stage by stage.
+    pub fn forward_stages(&self, x: Tensor<B, 4>, training: bool) -> Vec<(String, Tensor<B, 4>)> {
+        let mut out = Vec::new();
+        let conv = self.stem.forward(x);
+        out.push(("stem conv".to_string(), conv.clone()));
+        let mut h = self.stem_bn.forward(conv, Activation::Silu);
+        out.push(("stem".to_string(), h.clone()));
+        for (i, b) in self.blocks.iter().enumerate() {
+            h = b.forward(h, training);
+            out.push((format!("block {i}"), h.clone()));
+        }
+        h = self.top_bn.forward(self.top.forward(h), Activation::Silu);
+        out.push(("top".to_string(), h.clone()));
+        out.push(("pooled".to_string(), self.pool.forward(h)));
+        out
     }
 }
 

@@ -12,6 +12,8 @@ use burn::module::{Initializer, Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use crate::ops::{matmul, TrainOps};
+
 /// A k × k convolution with odd k, stride 1, padding (k − 1)/2, no groups.
 #[derive(Module, Debug)]
 pub struct Im2colConv<B: Backend> {
@@ -36,7 +38,9 @@ impl<B: Backend> Im2colConv<B> {
             bias: init.init_with([cout], Some(fan_in), Some(fan_out), device),
         }
     }
+}
 
+impl<B: TrainOps> Im2colConv<B> {
     /// [batch, in, height, width] → [batch, out, height, width].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, cin, h, w] = x.dims();
@@ -59,7 +63,7 @@ impl<B: Backend> Im2colConv<B> {
             .collect();
         let columns = Tensor::cat(shifted, 2).reshape([n, cin * k * k, h * w]);
         let kernel: Tensor<B, 3> = self.weight.val().reshape([1, cout, cin * k * k]);
-        let y = kernel.matmul(columns) + self.bias.val().reshape([1, cout, 1]);
+        let y = matmul(kernel, columns) + self.bias.val().reshape([1, cout, 1]);
         y.reshape([n, cout, h, w])
     }
 }

@@ -37,7 +37,7 @@ pub struct JacobsCnn<B: Backend> {
     relu: Relu,
 }
 
-impl<B: Backend> JacobsCnn<B> {
+impl<B: crate::ops::TrainOps> JacobsCnn<B> {
     /// A freshly initialised network for images of `bands` channels.
     pub fn new(bands: usize, device: &B::Device) -> Self {
         let mut convs = Vec::new();

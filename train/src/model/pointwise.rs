@@ -12,6 +12,8 @@ use burn::module::{Initializer, Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+use crate::ops::{matmul, TrainOps};
+
 /// A 1×1 convolution, stride 1, no groups.
 #[derive(Module, Debug)]
 pub struct Pointwise<B: Backend> {
@@ -34,13 +36,15 @@ impl<B: Backend> Pointwise<B> {
             bias: bias.then(|| init.init_with([cout], Some(cin), Some(cout), device)),
         }
     }
+}
 
+impl<B: TrainOps> Pointwise<B> {
     /// [batch, in, height, width] → [batch, out, height, width].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, cin, h, w] = x.dims();
         let [cout, _, _, _] = self.weight.dims();
         let kernel: Tensor<B, 3> = self.weight.val().reshape([1, cout, cin]);
-        let y = kernel.matmul(x.reshape([n, cin, h * w]));
+        let y = matmul(kernel, x.reshape([n, cin, h * w]));
         let y = match &self.bias {
             Some(b) => y + b.val().reshape([1, cout, 1]),
             None => y,

@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::backend::Backend;
 
-use crate::ops::TrainOps;
+use crate::ops::{matmul, TrainOps};
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +143,16 @@ impl<B: TrainOps> LensFinder<B> {
         }
     }
 
+    /// The VIS branch's EfficientNet, if the network has one.
+    pub fn vis_branch(&self) -> Option<&EfficientNet<B>> {
+        self.vis.as_ref()
+    }
+
+    /// The near-infrared branch's EfficientNet, if the network has one.
+    pub fn nir_branch(&self) -> Option<&EfficientNet<B>> {
+        self.nir.as_ref()
+    }
+
     /// The names of the branches the network has (`vis`, `nir`), as its parameter paths begin.
     pub fn branch_names(&self) -> Vec<&'static str> {
         let mut v = Vec::new();
@@ -184,7 +194,15 @@ impl<B: TrainOps> LensFinder<B> {
         }
         let f = Tensor::cat(features, 1);
         let f = if training { self.dropout.forward(f) } else { f };
-        self.head.forward(f)
+        // The dense layer as Burn's `Linear` computes it, through the precision-aware product.
+        let [n, _] = f.dims();
+        let bias = self.head.bias.as_ref().map(|b| b.val().reshape([1, 1]));
+        let y = matmul(f, self.head.weight.val());
+        match bias {
+            Some(b) => y + b,
+            None => y,
+        }
+        .reshape([n, 1])
     }
 }
 
@@ -207,8 +225,7 @@ mod tests {
             false,
         );
         assert_eq!(out.dims(), [2, 1]);
-        let vis =
-            LensFinder::<Cpu>::new(Variant::B0, Branches::Vis, VisChannels::Zeros, &device);
+        let vis = LensFinder::<Cpu>::new(Variant::B0, Branches::Vis, VisChannels::Zeros, &device);
         assert_eq!(vis.num_params(), one.num_params() + 1280 + 1);
         assert_eq!(
             vis.forward(Some(Tensor::zeros([1, 1, 200, 200], &device)), None, false)

@@ -5,11 +5,12 @@
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{broadcast_shape, Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
 use burn::backend::Autodiff;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Shape, TensorMetadata};
 
 use super::{Activation, DepthwiseGeometry, TrainOps};
 
@@ -37,6 +38,35 @@ impl<B: TrainOps> Backward<B, 2> for DepthwiseBackward {
         if let Some(node) = node_x {
             let dx = B::depthwise_conv2d_x_backward(weight, grad, g);
             grads.register::<B>(node.id, dx);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct MatmulBackward;
+
+impl<B: TrainOps> Backward<B, 2> for MatmulBackward {
+    /// lhs, rhs and their shapes (for the gradients of broadcast batch dimensions).
+    type State = (NodeId, NodeId, Shape, Shape);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_lhs, node_rhs] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (lhs_state, rhs_state, lhs_shape, rhs_shape) = ops.state;
+        let lhs: FloatTensor<B> = checkpointer.retrieve_node_output(lhs_state);
+        let rhs: FloatTensor<B> = checkpointer.retrieve_node_output(rhs_state);
+        if let Some(node) = node_lhs {
+            let d = B::matmul_f32(grad.clone(), B::float_transpose(rhs));
+            grads.register::<B>(node.id, broadcast_shape::<B>(d, &lhs_shape));
+        }
+        if let Some(node) = node_rhs {
+            let d = B::matmul_f32(B::float_transpose(lhs), grad);
+            grads.register::<B>(node.id, broadcast_shape::<B>(d, &rhs_shape));
         }
     }
 }
@@ -128,6 +158,23 @@ impl<B: TrainOps, C: CheckpointStrategy> TrainOps for Autodiff<B, C> {
             Self::inner(grad),
             g,
         ))
+    }
+
+    fn matmul_f32(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+        match MatmulBackward
+            .prepare::<C>([lhs.node.clone(), rhs.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let lhs_state = prep.checkpoint(&lhs);
+                let rhs_state = prep.checkpoint(&rhs);
+                let shapes = (lhs.primitive.shape(), rhs.primitive.shape());
+                let y = B::matmul_f32(lhs.primitive, rhs.primitive);
+                prep.finish((lhs_state, rhs_state, shapes.0, shapes.1), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::matmul_f32(lhs.primitive, rhs.primitive)),
+        }
     }
 
     fn channel_moments(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>) {

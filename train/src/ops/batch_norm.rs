@@ -8,8 +8,9 @@
 //! Sums are taken per image plane (eight f32 lanes, flushed into f64 every 2048 values) in
 //! parallel, and then per channel over the batch in order, so that the result does not depend on
 //! the thread count. The per-plane loops are plain arithmetic that the compiler vectorises, built
-//! for AVX-512, AVX2 and baseline CPUs and chosen at run time (`multiversion`); SiLU's exponential
-//! is therefore [`exp`] below, a polynomial that vectorises, rather than libm's.
+//! for AVX-512 beside the x86-64-v3 (AVX2, FMA) build and chosen at run time (`multiversion`);
+//! SiLU's exponential is therefore [`exp`] below, a polynomial that vectorises, rather than
+//! libm's (or `wide`'s, whose lane width is fixed when the crate is compiled).
 
 use rayon::prelude::*;
 
@@ -127,7 +128,16 @@ fn forward_plane(v: &[f32], out: &mut [f32], scale: f32, shift: f32, act: Activa
     "aarch64+neon"
 ))]
 #[allow(clippy::too_many_arguments)]
-fn backward_plane_sums(v: &[f32], g: &[f32], dz: &mut [f32], mean: f32, inv: f32, gamma: f32, beta: f32, act: Activation) -> (f64, f64) {
+fn backward_plane_sums(
+    v: &[f32],
+    g: &[f32],
+    dz: &mut [f32],
+    mean: f32,
+    inv: f32,
+    gamma: f32,
+    beta: f32,
+    act: Activation,
+) -> (f64, f64) {
     match act {
         Activation::Identity => dz.copy_from_slice(g),
         Activation::Silu => {
@@ -163,14 +173,27 @@ fn backward_plane_sums(v: &[f32], g: &[f32], dz: &mut [f32], mean: f32, inv: f32
     "x86_64+avx2+fma",
     "aarch64+neon"
 ))]
-fn backward_plane_dx(v: &[f32], d: &mut [f32], mean: f32, inv: f32, k: f32, mean_dz: f32, mean_dzx: f32) {
+fn backward_plane_dx(
+    v: &[f32],
+    d: &mut [f32],
+    mean: f32,
+    inv: f32,
+    k: f32,
+    mean_dz: f32,
+    mean_dzx: f32,
+) {
     for (o, &x) in d.iter_mut().zip(v) {
         *o = k * (*o - mean_dz - (x - mean) * inv * mean_dzx);
     }
 }
 
 /// Per-plane values of `f`, then per-channel sums over the batch in order.
-fn channel_sums(x: &[f32], channels: usize, plane: usize, f: impl Fn(usize, &[f32]) -> f64 + Sync) -> Vec<f64> {
+fn channel_sums(
+    x: &[f32],
+    channels: usize,
+    plane: usize,
+    f: impl Fn(usize, &[f32]) -> f64 + Sync,
+) -> Vec<f64> {
     let planes: Vec<f64> = x
         .par_chunks(plane.max(1))
         .enumerate()
@@ -190,7 +213,9 @@ pub fn channel_moments(x: &[f32], channels: usize, plane: usize) -> (Vec<f32>, V
         .into_iter()
         .map(|s| (s / count) as f32)
         .collect();
-    let var = channel_sums(x, channels, plane, |c, v| squared_deviation_plane(v, mean[c]));
+    let var = channel_sums(x, channels, plane, |c, v| {
+        squared_deviation_plane(v, mean[c])
+    });
     (mean, var.into_iter().map(|s| (s / count) as f32).collect())
 }
 
@@ -286,12 +311,23 @@ mod tests {
     use super::*;
 
     fn values(len: usize, seed: f32) -> Vec<f32> {
-        (0..len).map(|i| (i as f32 * 0.731 + seed).sin() * 2.0 + 0.5).collect()
+        (0..len)
+            .map(|i| (i as f32 * 0.731 + seed).sin() * 2.0 + 0.5)
+            .collect()
     }
 
     /// The loss L = Σ y·r for fixed r, in f64, by the definition.
     #[allow(clippy::too_many_arguments)]
-    fn loss(x: &[f64], gamma: &[f64], beta: &[f64], r: &[f32], c: usize, plane: usize, eps: f64, act: Activation) -> f64 {
+    fn loss(
+        x: &[f64],
+        gamma: &[f64],
+        beta: &[f64],
+        r: &[f32],
+        c: usize,
+        plane: usize,
+        eps: f64,
+        act: Activation,
+    ) -> f64 {
         let m = (x.len() / c) as f64;
         let mut total = 0.0;
         for ch in 0..c {
@@ -320,7 +356,10 @@ mod tests {
         for i in -8700..=8800 {
             let x = i as f32 * 0.01;
             let (got, want) = (exp(x) as f64, (x as f64).exp());
-            assert!((got - want).abs() <= 2e-7 * want, "exp({x}) = {got}, libm {want}");
+            assert!(
+                (got - want).abs() <= 2e-7 * want,
+                "exp({x}) = {got}, libm {want}"
+            );
         }
     }
 
@@ -339,12 +378,24 @@ mod tests {
         }
         let gamma = [1.5f32, 0.5, -1.0, 2.0];
         let beta = [0.1f32, -0.2, 0.3, 0.0];
-        let y = forward(&x, &mean, &var, &gamma, &beta, 1e-3, Activation::Silu, plane);
+        let y = forward(
+            &x,
+            &mean,
+            &var,
+            &gamma,
+            &beta,
+            1e-3,
+            Activation::Silu,
+            plane,
+        );
         for (i, (&v, &got)) in x.iter().zip(&y).enumerate() {
             let ch = (i / plane) % c;
             let z = (v - mean[ch]) / (var[ch] + 1e-3).sqrt() * gamma[ch] + beta[ch];
             let want = z / (1.0 + (-z).exp());
-            assert!((got - want).abs() < 1e-5 * want.abs().max(1.0), "{got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-5 * want.abs().max(1.0),
+                "{got} vs {want}"
+            );
         }
     }
 
@@ -364,23 +415,41 @@ mod tests {
             let b64: Vec<f64> = beta.iter().map(|&v| v as f64).collect();
             let check = |got: f32, plus: f64, minus: f64, what: &str| {
                 let want = (plus - minus) / (2.0 * h);
-                assert!((got as f64 - want).abs() < 2e-3 * want.abs().max(0.1), "{act:?} {what}: {got} vs {want}");
+                assert!(
+                    (got as f64 - want).abs() < 2e-3 * want.abs().max(0.1),
+                    "{act:?} {what}: {got} vs {want}"
+                );
             };
             for i in 0..x.len() {
                 let (mut p, mut m) = (x64.clone(), x64.clone());
                 p[i] += h;
                 m[i] -= h;
-                check(dx[i], loss(&p, &g64, &b64, &r, c, plane, eps, act), loss(&m, &g64, &b64, &r, c, plane, eps, act), "dx");
+                check(
+                    dx[i],
+                    loss(&p, &g64, &b64, &r, c, plane, eps, act),
+                    loss(&m, &g64, &b64, &r, c, plane, eps, act),
+                    "dx",
+                );
             }
             for ch in 0..c {
                 let (mut p, mut m) = (g64.clone(), g64.clone());
                 p[ch] += h;
                 m[ch] -= h;
-                check(dgamma[ch], loss(&x64, &p, &b64, &r, c, plane, eps, act), loss(&x64, &m, &b64, &r, c, plane, eps, act), "dγ");
+                check(
+                    dgamma[ch],
+                    loss(&x64, &p, &b64, &r, c, plane, eps, act),
+                    loss(&x64, &m, &b64, &r, c, plane, eps, act),
+                    "dγ",
+                );
                 let (mut p, mut m) = (b64.clone(), b64.clone());
                 p[ch] += h;
                 m[ch] -= h;
-                check(dbeta[ch], loss(&x64, &g64, &p, &r, c, plane, eps, act), loss(&x64, &g64, &m, &r, c, plane, eps, act), "dβ");
+                check(
+                    dbeta[ch],
+                    loss(&x64, &g64, &p, &r, c, plane, eps, act),
+                    loss(&x64, &g64, &m, &r, c, plane, eps, act),
+                    "dβ",
+                );
             }
         }
     }

@@ -13,8 +13,8 @@
 //! the (padded) output gradient with the kernel taps of that phase. The weight gradient runs over
 //! channels in parallel and sums every sample of a channel in a fixed order (eight f32 lanes per
 //! plane, added into f64), so that no per-sample copy is made. Planes run in parallel (rayon);
-//! nothing depends on the thread count. The plane kernels are built for AVX-512, AVX2 and
-//! baseline CPUs and chosen at run time (`multiversion`).
+//! nothing depends on the thread count. The plane kernels are built for AVX-512 beside the
+//! x86-64-v3 (AVX2, FMA) build and chosen at run time (`multiversion`).
 
 use rayon::prelude::*;
 
@@ -48,7 +48,10 @@ fn same_axis(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
 impl DepthwiseGeometry {
     /// 'same' padding for an input of `input` [H, W] pixels (TensorFlow's rule).
     pub fn same(input: [usize; 2], kernel: usize, stride: usize) -> Self {
-        assert!(kernel >= 1 && stride >= 1, "kernel and stride are at least 1");
+        assert!(
+            kernel >= 1 && stride >= 1,
+            "kernel and stride are at least 1"
+        );
         let (h_out, pad_top) = same_axis(input[0], kernel, stride);
         let (w_out, pad_left) = same_axis(input[1], kernel, stride);
         Self {
@@ -385,14 +388,27 @@ pub fn forward(x: &[f32], weight: &[f32], channels: usize, g: &DepthwiseGeometry
         .for_each_init(Vec::new, |buf, (p, out)| {
             let c = p % channels;
             let xin = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
-            forward_plane(xin, &weight[c * k2..(c + 1) * k2], out, g, &split, &taps, buf);
+            forward_plane(
+                xin,
+                &weight[c * k2..(c + 1) * k2],
+                out,
+                g,
+                &split,
+                &taps,
+                buf,
+            );
         });
     y
 }
 
 /// The input gradient: `weight` [C, k, k] and the output gradient `grad` [N, C, H_out, W_out] →
 /// [N, C, H, W].
-pub fn backward_x(weight: &[f32], grad: &[f32], channels: usize, g: &DepthwiseGeometry) -> Vec<f32> {
+pub fn backward_x(
+    weight: &[f32],
+    grad: &[f32],
+    channels: usize,
+    g: &DepthwiseGeometry,
+) -> Vec<f32> {
     let k2 = g.kernel * g.kernel;
     let planes = grad.len() / g.out_plane().max(1);
     let mut dx = vec![0f32; planes * g.in_plane()];
@@ -405,13 +421,26 @@ pub fn backward_x(weight: &[f32], grad: &[f32], channels: usize, g: &DepthwiseGe
         .for_each_init(Vec::new, |buf, (p, dplane)| {
             let c = p % channels;
             let gy = &grad[p * g.out_plane()..(p + 1) * g.out_plane()];
-            backward_x_plane(gy, &weight[c * k2..(c + 1) * k2], dplane, g, &phases, &padded, buf);
+            backward_x_plane(
+                gy,
+                &weight[c * k2..(c + 1) * k2],
+                dplane,
+                g,
+                &phases,
+                &padded,
+                buf,
+            );
         });
     dx
 }
 
 /// The weight gradient: `x` [N, C, H, W] and `grad` [N, C, H_out, W_out] → [C, k, k].
-pub fn backward_weight(x: &[f32], grad: &[f32], channels: usize, g: &DepthwiseGeometry) -> Vec<f32> {
+pub fn backward_weight(
+    x: &[f32],
+    grad: &[f32],
+    channels: usize,
+    g: &DepthwiseGeometry,
+) -> Vec<f32> {
     let k2 = g.kernel * g.kernel;
     let batch = x.len() / (channels * g.in_plane()).max(1);
     let mut dw = vec![0f32; channels * k2];
@@ -487,7 +516,15 @@ mod tests {
 
     #[test]
     fn forward_equals_the_definition() {
-        for (k, s, h, w) in [(3, 1, 7, 9), (5, 2, 11, 8), (3, 2, 10, 10), (5, 1, 4, 3), (3, 2, 1, 2), (5, 2, 13, 17), (3, 3, 8, 7)] {
+        for (k, s, h, w) in [
+            (3, 1, 7, 9),
+            (5, 2, 11, 8),
+            (3, 2, 10, 10),
+            (5, 1, 4, 3),
+            (3, 2, 1, 2),
+            (5, 2, 13, 17),
+            (3, 3, 8, 7),
+        ] {
             let g = DepthwiseGeometry::same([h, w], k, s);
             let (n, c) = (2, 3);
             let x = values(n * c * h * w, 0.3);
@@ -501,7 +538,14 @@ mod tests {
     }
 
     /// The gradients by the definition, term by term, in f64: (dx, dw).
-    fn direct_grads(x: &[f32], w: &[f32], gy: &[f32], n: usize, c: usize, g: &DepthwiseGeometry) -> (Vec<f64>, Vec<f64>) {
+    fn direct_grads(
+        x: &[f32],
+        w: &[f32],
+        gy: &[f32],
+        n: usize,
+        c: usize,
+        g: &DepthwiseGeometry,
+    ) -> (Vec<f64>, Vec<f64>) {
         let (k, s) = (g.kernel, g.stride);
         let ([h, wd], [ho, wo]) = (g.input, g.output);
         let (mut dx, mut dw) = (vec![0f64; x.len()], vec![0f64; w.len()]);
@@ -529,7 +573,15 @@ mod tests {
 
     #[test]
     fn gradients_equal_the_definition() {
-        for (k, s, h, w) in [(3, 1, 7, 9), (5, 2, 11, 8), (3, 2, 10, 10), (5, 1, 4, 3), (3, 2, 1, 2), (5, 2, 13, 17), (3, 3, 8, 7)] {
+        for (k, s, h, w) in [
+            (3, 1, 7, 9),
+            (5, 2, 11, 8),
+            (3, 2, 10, 10),
+            (5, 1, 4, 3),
+            (3, 2, 1, 2),
+            (5, 2, 13, 17),
+            (3, 3, 8, 7),
+        ] {
             let g = DepthwiseGeometry::same([h, w], k, s);
             let (n, c) = (2, 3);
             let x = values(n * c * h * w, 0.3);
@@ -539,10 +591,16 @@ mod tests {
             let dx = backward_x(&wt, &gy, c, &g);
             let dw = backward_weight(&x, &gy, c, &g);
             for (a, b) in dx.iter().zip(&want_dx) {
-                assert!((*a as f64 - b).abs() < 1e-5, "dx, k {k} s {s} {h}×{w}: {a} vs {b}");
+                assert!(
+                    (*a as f64 - b).abs() < 1e-5,
+                    "dx, k {k} s {s} {h}×{w}: {a} vs {b}"
+                );
             }
             for (a, b) in dw.iter().zip(&want_dw) {
-                assert!((*a as f64 - b).abs() < 1e-4, "dw, k {k} s {s} {h}×{w}: {a} vs {b}");
+                assert!(
+                    (*a as f64 - b).abs() < 1e-4,
+                    "dw, k {k} s {s} {h}×{w}: {a} vs {b}"
+                );
             }
         }
     }
@@ -562,8 +620,14 @@ mod tests {
             let dw = backward_weight(&x, &gy, c, &g);
             let via_x: f64 = dx.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
             let via_w: f64 = dw.iter().zip(&wt).map(|(a, b)| *a as f64 * *b as f64).sum();
-            assert!((via_x - inner).abs() < 1e-4 * inner.abs().max(1.0), "k {k} s {s}");
-            assert!((via_w - inner).abs() < 1e-4 * inner.abs().max(1.0), "k {k} s {s}");
+            assert!(
+                (via_x - inner).abs() < 1e-4 * inner.abs().max(1.0),
+                "k {k} s {s}"
+            );
+            assert!(
+                (via_w - inner).abs() < 1e-4 * inner.abs().max(1.0),
+                "k {k} s {s}"
+            );
         }
     }
 }

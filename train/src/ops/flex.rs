@@ -1,33 +1,71 @@
-//! [`TrainOps`] for Burn's Flex CPU backend.
+//! [`TrainOps`] for Burn's Flex backend, the trainer's CPU backend: the CPU arithmetic of
+//! [`super::depthwise`] and [`super::batch_norm`] on the tensors' own memory (no copy when it is
+//! already contiguous).
+
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
-use burn::tensor::ops::FloatTensor;
+use burn::tensor::ops::{FloatTensor, FloatTensorOps};
 use burn::tensor::{TensorData, TensorMetadata};
 use std::borrow::Cow;
 
 use super::{batch_norm, depthwise, Activation, DepthwiseGeometry, TrainOps};
 
+/// A float32 tensor's values in row-major order, borrowed where they already are.
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
     match t.as_slice::<f32>() {
         Some(s) => Cow::Borrowed(s),
-        None => Cow::Owned(t.to_contiguous().as_slice::<f32>().expect("float32").to_vec()),
+        None => Cow::Owned(
+            t.to_contiguous()
+                .as_slice::<f32>()
+                .unwrap_or_else(|| {
+                    panic!(
+                        "lensforge's operations take float32 tensors, not {:?}",
+                        t.dtype()
+                    )
+                })
+                .to_vec(),
+        ),
     }
 }
-fn dims(t: &FlexTensor) -> Vec<usize> { t.shape().to_vec() }
-fn tensor(v: Vec<f32>, shape: &[usize]) -> FlexTensor { FlexTensor::from_data(TensorData::new(v, shape.to_vec())) }
+
+fn dims(t: &FlexTensor) -> Vec<usize> {
+    t.shape().to_vec()
+}
+
+/// A contiguous tensor of `shape` owning `v`.
+fn tensor(v: Vec<f32>, shape: &[usize]) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape.to_vec()))
+}
 
 impl TrainOps for Flex {
-    fn depthwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, g: DepthwiseGeometry) -> FloatTensor<Self> {
+    fn matmul_f32(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
+        // Flex multiplies in f32 (`gemm`) whatever the precision setting.
+        Self::float_matmul(lhs, rhs)
+    }
+
+    fn depthwise_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        g: DepthwiseGeometry,
+    ) -> FloatTensor<Self> {
         let d = dims(&x);
         let y = depthwise::forward(&values(&x), &values(&weight), d[1], &g);
         tensor(y, &[d[0], d[1], g.output[0], g.output[1]])
     }
-    fn depthwise_conv2d_x_backward(weight: FloatTensor<Self>, grad: FloatTensor<Self>, g: DepthwiseGeometry) -> FloatTensor<Self> {
+    fn depthwise_conv2d_x_backward(
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        g: DepthwiseGeometry,
+    ) -> FloatTensor<Self> {
         let d = dims(&grad);
         let dx = depthwise::backward_x(&values(&weight), &values(&grad), d[1], &g);
         tensor(dx, &[d[0], d[1], g.input[0], g.input[1]])
     }
-    fn depthwise_conv2d_weight_backward(x: FloatTensor<Self>, grad: FloatTensor<Self>, g: DepthwiseGeometry) -> FloatTensor<Self> {
+    fn depthwise_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        g: DepthwiseGeometry,
+    ) -> FloatTensor<Self> {
         let d = dims(&x);
         let dw = depthwise::backward_weight(&values(&x), &values(&grad), d[1], &g);
         tensor(dw, &[d[1], 1, g.kernel, g.kernel])
@@ -38,16 +76,52 @@ impl TrainOps for Flex {
         let (m, v) = batch_norm::channel_moments(&values(&x), d[1], plane);
         (tensor(m, &[d[1]]), tensor(v, &[d[1]]))
     }
-    fn batch_norm(x: FloatTensor<Self>, mean: FloatTensor<Self>, var: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, epsilon: f64, act: Activation) -> FloatTensor<Self> {
+    fn batch_norm(
+        x: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        act: Activation,
+    ) -> FloatTensor<Self> {
         let d = dims(&x);
         let plane = d[2..].iter().product();
-        let y = batch_norm::forward(&values(&x), &values(&mean), &values(&var), &values(&gamma), &values(&beta), epsilon, act, plane);
+        let y = batch_norm::forward(
+            &values(&x),
+            &values(&mean),
+            &values(&var),
+            &values(&gamma),
+            &values(&beta),
+            epsilon,
+            act,
+            plane,
+        );
         tensor(y, &d)
     }
-    fn batch_norm_backward(x: FloatTensor<Self>, mean: FloatTensor<Self>, var: FloatTensor<Self>, gamma: FloatTensor<Self>, beta: FloatTensor<Self>, grad: FloatTensor<Self>, epsilon: f64, act: Activation) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+    fn batch_norm_backward(
+        x: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        epsilon: f64,
+        act: Activation,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let d = dims(&x);
         let plane = d[2..].iter().product();
-        let (dx, dg, db) = batch_norm::backward(&values(&x), &values(&mean), &values(&var), &values(&gamma), &values(&beta), &values(&grad), epsilon, act, plane);
+        let (dx, dg, db) = batch_norm::backward(
+            &values(&x),
+            &values(&mean),
+            &values(&var),
+            &values(&gamma),
+            &values(&beta),
+            &values(&grad),
+            epsilon,
+            act,
+            plane,
+        );
         (tensor(dx, &d), tensor(dg, &[d[1]]), tensor(db, &[d[1]]))
     }
 }

@@ -25,6 +25,7 @@ pub mod flex;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorPrimitive};
 
 pub use depthwise::DepthwiseGeometry;
 
@@ -82,6 +83,11 @@ pub trait TrainOps: Backend {
         act: Activation,
     ) -> FloatTensor<Self>;
 
+    /// The float32 matrix product of `lhs` [.., m, k] and `rhs` [.., k, n] (batch dimensions
+    /// broadcast as Burn's `matmul` does), in the precision of [`crate::device::Precision`]:
+    /// Burn's own product, or on a GPU under `strict` one that keeps every factor in f32.
+    fn matmul_f32(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// The gradients (x [N, C, H, W], γ [C], β [C]) of training-mode batch normalisation with
     /// batch statistics `mean` and `var`, given the output's gradient `grad`.
     #[allow(clippy::too_many_arguments)]
@@ -95,6 +101,14 @@ pub trait TrainOps: Backend {
         epsilon: f64,
         act: Activation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// `lhs`·`rhs` through [`TrainOps::matmul_f32`] (the precision of [`crate::device::Precision`]).
+pub fn matmul<B: TrainOps, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>) -> Tensor<B, D> {
+    Tensor::from_primitive(TensorPrimitive::Float(B::matmul_f32(
+        lhs.into_primitive().tensor(),
+        rhs.into_primitive().tensor(),
+    )))
 }
 
 /// An autodiff backend whose inner backend (the one validation and inference run on) has the

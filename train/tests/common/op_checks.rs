@@ -1,18 +1,24 @@
 //! lensforge's own operations (`train::ops`) against Burn's own operations on the same backend,
 //! forward and backward: the depthwise convolution against `conv2d` with groups = channels on an
 //! explicitly zero-padded input (TensorFlow's 'same' padding, asymmetric at stride 2), and the
-//! fused BatchNorm against `burn::nn::BatchNorm` followed by Burn's SiLU. Shared by the CPU tests
+//! fused BatchNorm against `burn::nn::BatchNorm` followed by Burn's SiLU; and a whole lens finder
+//! on a GPU backend against the same weights on the CPU, stage by stage. Shared by the CPU tests
 //! (`ops.rs`), the Vulkan tests (`wgpu.rs`) and the GPU tests (`cuda.rs`).
+#![allow(dead_code)]
 
-use burn::module::Param;
+use burn::backend::Autodiff;
+use burn::module::{AutodiffModule, Module, Param};
 use burn::nn::BatchNormConfig;
+use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::activation::silu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use train::device::Cpu;
 use train::model::batch_norm::BatchNorm;
 use train::model::depthwise::DepthwiseConv;
-use train::ops::{Activation, DepthwiseGeometry, TrainAutodiff};
+use train::model::two_branch::{Branches, LensFinder, VisChannels};
+use train::ops::{Activation, DepthwiseGeometry, TrainAutodiff, TrainOps};
 
 /// Largest |a − b| over the largest |b| (the reference's scale).
 pub fn relative<B: burn::tensor::backend::Backend, const D: usize>(
@@ -172,4 +178,244 @@ pub fn batch_norm_against_burn<B: TrainAutodiff>(device: &B::Device, tol: f32) -
         }
     }
     worst
+}
+
+/// The precision-aware matrix product (`train::ops::matmul`) against Burn's `matmul`, forward
+/// and both gradients, with a broadcast batch dimension as the 1×1 convolutions use it:
+/// the worst relative difference, which must stay below `tol`.
+pub fn matmul_against_burn<B: TrainAutodiff>(device: &B::Device, tol: f32) -> f32 {
+    let lhs = Tensor::<B, 3>::random([1, 24, 40], Distribution::Normal(0.0, 1.0), device);
+    let rhs = Tensor::<B, 3>::random([3, 40, 37], Distribution::Normal(0.0, 1.0), device);
+    let r = Tensor::<B, 3>::random([3, 24, 37], Distribution::Normal(0.0, 1.0), device);
+    let (la, ra) = (lhs.clone().require_grad(), rhs.clone().require_grad());
+    let y = train::ops::matmul(la.clone(), ra.clone());
+    let grads = (y.clone() * r.clone()).sum().backward();
+    let (lb, rb) = (lhs.require_grad(), rhs.require_grad());
+    let yb = lb.clone().matmul(rb.clone());
+    let grads_b = (yb.clone() * r).sum().backward();
+    let mut worst = 0f32;
+    for (what, d) in [
+        ("forward", relative(y.inner(), yb.inner())),
+        (
+            "left gradient",
+            relative(la.grad(&grads).unwrap(), lb.grad(&grads_b).unwrap()),
+        ),
+        (
+            "right gradient",
+            relative(ra.grad(&grads).unwrap(), rb.grad(&grads_b).unwrap()),
+        ),
+    ] {
+        assert!(d <= tol, "matmul, {what}: {d:e} of the scale from Burn's");
+        worst = worst.max(d);
+    }
+    worst
+}
+
+/// Deterministic values of `shape` (a phase `seed` apart), as tensor data.
+fn data(shape: &[usize], seed: f32) -> TensorData {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| (i as f32 * 0.731 + seed).sin() * 1.7 + 0.2 * (i as f32 * 0.013).cos())
+        .collect();
+    TensorData::new(v, shape.to_vec())
+}
+
+fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec().unwrap()
+}
+
+/// Every output and gradient of lensforge's operations on backend `B` for fixed inputs: the
+/// depthwise convolution at kernels 3 and 5, strides 1 and 2, odd and even sizes (output, input
+/// and weight gradients), BatchNorm with and without SiLU (output, x, γ, β gradients, running
+/// statistics) and the matrix product (output, both gradients).
+pub fn op_results<B: TrainAutodiff>(device: &B::Device) -> Vec<(String, Vec<f32>)> {
+    let mut out = Vec::new();
+    for (k, s, h, w) in [
+        (3, 1, 12, 12),
+        (5, 1, 11, 9),
+        (3, 2, 12, 12),
+        (5, 2, 15, 17),
+    ] {
+        let (n, c) = (3, 5);
+        let g = DepthwiseGeometry::same([h, w], k, s);
+        let x = Tensor::<B, 4>::from_data(data(&[n, c, h, w], 0.1), device).require_grad();
+        let r = Tensor::<B, 4>::from_data(data(&[n, c, g.output[0], g.output[1]], 0.7), device);
+        let mut conv = DepthwiseConv::<B>::new(c, k, s, device);
+        conv.weight = Param::from_tensor(Tensor::from_data(data(&[c, 1, k, k], 0.3), device));
+        let y = conv.forward(x.clone());
+        let grads = (y.clone() * r).sum().backward();
+        let what = format!("depthwise k {k} s {s} {h}×{w}");
+        out.push((format!("{what} output"), values(y)));
+        out.push((
+            format!("{what} input gradient"),
+            values(x.grad(&grads).unwrap()),
+        ));
+        out.push((
+            format!("{what} weight gradient"),
+            values(conv.weight.val().grad(&grads).unwrap()),
+        ));
+    }
+    for act in [Activation::Silu, Activation::Identity] {
+        let (n, c, h, w) = (4, 6, 9, 7);
+        let x = Tensor::<B, 4>::from_data(data(&[n, c, h, w], 0.2), device).require_grad();
+        let r = Tensor::<B, 4>::from_data(data(&[n, c, h, w], 0.9), device);
+        let mut bn = BatchNorm::<B>::new(c, 1e-3, 0.1, device);
+        bn.gamma = Param::from_tensor(Tensor::from_data(data(&[c], 0.4), device));
+        bn.beta = Param::from_tensor(Tensor::from_data(data(&[c], 0.5), device));
+        let y = bn.forward(x.clone(), act);
+        let grads = (y.clone() * r).sum().backward();
+        let what = format!("BatchNorm {act:?}");
+        out.push((format!("{what} output"), values(y)));
+        out.push((
+            format!("{what} x gradient"),
+            values(x.grad(&grads).unwrap()),
+        ));
+        out.push((
+            format!("{what} γ gradient"),
+            values(bn.gamma.val().grad(&grads).unwrap()),
+        ));
+        out.push((
+            format!("{what} β gradient"),
+            values(bn.beta.val().grad(&grads).unwrap()),
+        ));
+        out.push((
+            format!("{what} running mean"),
+            values(bn.running_mean.value()),
+        ));
+        out.push((
+            format!("{what} running variance"),
+            values(bn.running_var.value()),
+        ));
+    }
+    let lhs = Tensor::<B, 3>::from_data(data(&[1, 24, 40], 0.6), device).require_grad();
+    let rhs = Tensor::<B, 3>::from_data(data(&[3, 40, 37], 0.8), device).require_grad();
+    let r = Tensor::<B, 3>::from_data(data(&[3, 24, 37], 1.1), device);
+    let y = train::ops::matmul(lhs.clone(), rhs.clone());
+    let grads = (y.clone() * r).sum().backward();
+    out.push(("matmul output".into(), values(y)));
+    out.push((
+        "matmul left gradient".into(),
+        values(lhs.grad(&grads).unwrap()),
+    ));
+    out.push((
+        "matmul right gradient".into(),
+        values(rhs.grad(&grads).unwrap()),
+    ));
+    out
+}
+
+/// [`op_results`] on backend `G` against the CPU twins: prints the worst difference relative to
+/// each result's scale and returns the worst of all.
+pub fn ops_against_cpu_twins<G: TrainAutodiff>(device: &G::Device) -> f32 {
+    let want = op_results::<Autodiff<Cpu>>(&Default::default());
+    let got = op_results::<G>(device);
+    let mut worst = 0f32;
+    for ((name, w), (_, g)) in want.iter().zip(&got) {
+        let scale = w.iter().fold(1e-30f32, |m, v| m.max(v.abs()));
+        let d = g.iter().zip(w).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+        eprintln!("{name}: {d:.2e} of the scale from the CPU's");
+        worst = worst.max(d);
+    }
+    worst
+}
+
+/// Deterministic, RNG-free images [batch, channels, size, size] (a phase `shift` apart).
+pub fn images<B: burn::tensor::backend::Backend>(
+    batch: usize,
+    channels: usize,
+    size: usize,
+    shift: f32,
+    device: &Device<B>,
+) -> Tensor<B, 4> {
+    let mut v = Vec::with_capacity(batch * channels * size * size);
+    for n in 0..batch {
+        for c in 0..channels {
+            for i in 0..size {
+                for j in 0..size {
+                    let t = 0.37 * i as f32 + 0.23 * j as f32 + 1.3 * c as f32 + 2.1 * n as f32;
+                    v.push((t + shift).sin() + 0.5 * (0.05 * (i * j) as f32).cos());
+                }
+            }
+        }
+    }
+    Tensor::from_data(TensorData::new(v, [batch, channels, size, size]), device)
+}
+
+/// A small two-branch lens finder (width and depth 0.5 of B0; VIS 64², NIR 24²) on the CPU and
+/// the same weights on backend `G`, both read from one file. Its BatchNorm running statistics
+/// are first moved to the images' own by two batch-statistics passes (momentum 0.9), so that
+/// evaluation normalises as in a trained network rather than shrinking every signal to nothing.
+/// (Both sides load the file: a freshly made network initialises its parameters lazily, so a
+/// clone saved before first use holds other values than the original.)
+pub fn same_weights<G: TrainOps>(gpu: &Device<G>) -> (LensFinder<Cpu>, LensFinder<G>) {
+    let cpu = Default::default();
+    let make = || (0.5, 0.5, 0.9, Branches::Both, VisChannels::Repeated);
+    let (w, d, m, b, v) = make();
+    let net = LensFinder::<Autodiff<Cpu>>::scaled(w, d, m, b, v, &cpu);
+    for pass in 0..2 {
+        let shift = 0.1 * pass as f32;
+        let _ = net.forward(
+            Some(images(4, 1, 64, shift, &cpu)),
+            Some(images(4, 3, 24, shift, &cpu)),
+            false,
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net");
+    let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
+    net.valid().save_file(&path, &recorder).unwrap();
+    let on_cpu = LensFinder::<Cpu>::scaled(w, d, m, b, v, &cpu)
+        .load_file(&path, &recorder, &cpu)
+        .unwrap();
+    let on_gpu = LensFinder::<G>::scaled(w, d, m, b, v, gpu)
+        .load_file(&path, &recorder, gpu)
+        .unwrap();
+    (on_cpu, on_gpu)
+}
+
+/// Runs [`same_weights`]'s network on both backends and prints, stage by stage (stem, every
+/// block, top, pooled features) for each branch, the worst difference relative to the stage's
+/// scale; then the logits. Returns (the worst stage difference, the worst logit difference
+/// relative to the logits' scale).
+pub fn stages_against_cpu<G: TrainOps>(gpu: &Device<G>) -> (f32, f32) {
+    let cpu = Default::default();
+    let (net, on_gpu) = same_weights::<G>(gpu);
+    let (vis, nir) = (images(3, 1, 64, 0.05, &cpu), images(3, 3, 24, 0.05, &cpu));
+    let to_gpu = |t: &Tensor<Cpu, 4>| Tensor::<G, 4>::from_data(t.clone().into_data(), gpu);
+    let back = |t: Tensor<G, 4>| Tensor::<Cpu, 4>::from_data(t.into_data(), &cpu);
+    let mut worst = 0f32;
+    let vis3 = Tensor::cat(vec![vis.clone(), vis.clone(), vis.clone()], 1);
+    for (branch, x, on_cpu, there) in [
+        ("VIS", &vis3, net.vis_branch(), on_gpu.vis_branch()),
+        ("NIR", &nir, net.nir_branch(), on_gpu.nir_branch()),
+    ] {
+        let want = on_cpu.unwrap().forward_stages(x.clone(), false);
+        let got = there.unwrap().forward_stages(to_gpu(x), false);
+        for ((name, w), (_, g)) in want.into_iter().zip(got) {
+            let d = relative(back(g), w);
+            eprintln!("{branch} {name}: worst difference {d:.2e} of the stage's scale");
+            worst = worst.max(d);
+        }
+    }
+    let want: Vec<f32> = net
+        .forward(Some(vis.clone()), Some(nir.clone()), false)
+        .into_data()
+        .to_vec()
+        .unwrap();
+    let got: Vec<f32> = on_gpu
+        .forward(Some(to_gpu(&vis)), Some(to_gpu(&nir)), false)
+        .into_data()
+        .convert::<f32>()
+        .to_vec()
+        .unwrap();
+    let scale = want.iter().fold(1e-30f32, |m, v| m.max(v.abs()));
+    let logits = got
+        .iter()
+        .zip(&want)
+        .fold(0f32, |m, (g, w)| m.max((g - w).abs()))
+        / scale;
+    eprintln!(
+        "logits: {got:?} against the CPU's {want:?}, worst difference {logits:.2e} of their scale"
+    );
+    (worst, logits)
 }
