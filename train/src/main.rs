@@ -753,8 +753,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 net => format!("{net:?} on 3×{nir_size}²"),
             };
             println!(
-                "{what} on {on}, batch {batch}, {:?} precision: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
-                train::device::Precision::current(), r.seconds_per_step, r.images_per_second
+                "{what} on {on}{}, batch {batch}: {:.3} s per step, {:.2} images/s (mean of {steps} steps after a warm-up)",
+                match choice {
+                    Choice::Cuda => format!(", {:?} products", train::device::Precision::current()),
+                    Choice::Cpu => String::new(),
+                },
+                r.seconds_per_step,
+                r.images_per_second
             );
         }
         Command::Metrics {
