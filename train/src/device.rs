@@ -11,8 +11,11 @@
 /// The CPU backend: Burn's Flex.
 pub type Cpu = burn::backend::Flex;
 
-/// How the network's float32 matrix products (its 1×1 convolutions, the im2col convolutions and
-/// the final dense layer) may be computed on a GPU: `--precision tf32|strict`.
+/// How the lens finders' float32 matrix products may be computed on a GPU: `--precision
+/// tf32|strict`. It governs every product of the EfficientNet finders (their 1×1 convolutions,
+/// squeeze-and-excitation layers and final dense layer) and the Jacobs CNN's convolutions; the
+/// Jacobs CNN's hidden dense layers and the Vision Transformer use Burn's own products, TF32 on
+/// CUDA either way.
 ///
 /// `tf32` (the default) lets Burn's CUDA matrix kernels round each factor to TensorFloat-32 (11
 /// significant bits, relative error ≤ 2⁻¹¹) on the tensor cores and accumulate in f32, as PyTorch
