@@ -2,10 +2,10 @@
 # The GPU check, in two halves, because the GPU machine has no Rust toolchain:
 #
 #   scripts/gpu-check.sh pack   here: build the release binaries and the GPU tests with
-#                               `--features cuda`, strip them, and gather them with the shared
-#                               libraries they link (HDF5 and its kin) and the PyTorch anchor
-#                               benchmark into target/gpu-pack/pack.tar.xz (git-ignored; carry
-#                               target/gpu-pack: the device tool carries at most 64 MiB).
+#                               `--features cuda`, strip them (they link only the C runtime:
+#                               checked), and gather them with the PyTorch anchor benchmark into
+#                               target/gpu-pack/pack.tar.xz (git-ignored; carry target/gpu-pack:
+#                               the device tool carries at most 64 MiB).
 #   scripts/gpu-check.sh run    there, in the repository root with target/gpu-pack carried: run
 #                               every GPU test (sim's kernels against the CPU, labels included;
 #                               train's own kernels against their CPU twins and Burn's CUDA ops,
@@ -26,7 +26,7 @@ pack=target/gpu-stage
 case "${1:-}" in
 pack)
     rm -rf "$pack"
-    mkdir -p "$pack/bin" "$pack/tests" "$pack/lib" "$pack/bench"
+    mkdir -p "$pack/bin" "$pack/tests" "$pack/bench"
     # -p: the root package's build would leave the sim and train binaries as they were.
     cargo build --release -p sim -p train --features cuda
     cp target/release/train target/release/sim "$pack/bin/"
@@ -48,11 +48,14 @@ for line in sys.stdin:
         print(package, m["executable"])' |
         while read -r package exe; do cp "$exe" "$pack/tests/$package-cuda"; done
     strip "$pack"/bin/* "$pack"/tests/*
-    # Every shared library they link but libc's own family, which the GPU machine has.
-    for f in "$pack"/bin/* "$pack"/tests/*; do
-        ldd "$f" | awk '/=> \// {print $3}'
-    done | sort -u | grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|ld-linux[^/]*)\.so' |
-        while read -r lib; do cp -L "$lib" "$pack/lib/"; done
+    # They must link nothing but the C runtime's own libraries, which every Linux machine has
+    # (CUDA is loaded at run time).
+    extra=$(for f in "$pack"/bin/* "$pack"/tests/*; do ldd "$f" | awk '/=> \// {print $3}'; done |
+        sort -u | grep -vE '/(libc|libm|libdl|librt|libpthread|libgcc_s|ld-linux[^/]*)\.so' || true)
+    if [ -n "$extra" ]; then
+        echo "error: the binaries link more than the C runtime: $extra" >&2
+        exit 1
+    fi
     cp ../shared/bench/pytorch_two_branch.py ../shared/bench/caustics_w1.py "$pack/bench/" 2>/dev/null || echo "note: ../shared/bench not found; the PyTorch and caustics comparisons will be skipped"
     rm -rf target/gpu-pack && mkdir -p target/gpu-pack
     tar -cJf target/gpu-pack/pack.tar.xz -C "$pack" .
@@ -69,7 +72,6 @@ run)
     [ -f target/gpu-pack/pack.tar.xz ] || { echo "no target/gpu-pack/pack.tar.xz: run \`scripts/gpu-check.sh pack\` here and carry target/gpu-pack"; exit 2; }
     pack=/tmp/lensforge-gpu-pack
     rm -rf "$pack" && mkdir -p "$pack" && tar -xJf target/gpu-pack/pack.tar.xz -C "$pack"
-    export LD_LIBRARY_PATH="$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
     status=0
     started=$SECONDS

@@ -41,13 +41,13 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// An HDF5 error, with the path of the file.
-    #[error("{path}: HDF5: {source}")]
+    /// An HDF5 file that cannot be read as it should, with the path of the file.
+    #[error("{path}: HDF5: {message}")]
     Hdf5 {
         /// The HDF5 file.
         path: PathBuf,
-        /// The underlying error.
-        source: hdf5::Error,
+        /// What went wrong, with the object's path inside the file.
+        message: String,
     },
     /// A FITS file that cannot be written or read.
     #[error("{path}: FITS: {message}")]

@@ -166,7 +166,7 @@ pub enum OutputFormat {
 
 /// Where a run's blocks go.
 enum Sink {
-    Hdf5(DatasetWriter),
+    Hdf5(Box<DatasetWriter>),
     Sglc(Box<SglcWriter>),
 }
 
@@ -187,7 +187,7 @@ impl Sink {
 
     fn finish(self) -> Result<()> {
         match self {
-            Sink::Hdf5(w) => w.finish(),
+            Sink::Hdf5(w) => (*w).finish(),
             Sink::Sglc(w) => w.finish(),
         }
     }
@@ -439,10 +439,10 @@ pub fn generate(
                 true => DatasetWriter::resume(out, &attrs, layout.clone())?,
                 false => None,
             };
-            Sink::Hdf5(match resumed {
+            Sink::Hdf5(Box::new(match resumed {
                 Some(w) => w,
                 None => DatasetWriter::create(out, &attrs, layout)?,
-            })
+            }))
         }
         OutputFormat::Sglc(sglc) => {
             let refuse = |field: &str, reason: &str| Error::InvalidSpec {
@@ -556,15 +556,8 @@ pub fn generate(
 }
 
 fn count_lenses(path: &Path) -> Result<u64> {
-    let read = || -> hdf5::Result<u64> {
-        let f = hdf5::File::open(path)?;
-        let v: Vec<u8> = f.dataset("labels/is_lens")?.read_raw()?;
-        Ok(v.iter().map(|&x| x as u64).sum())
-    };
-    read().map_err(|source| Error::Hdf5 {
-        path: path.into(),
-        source,
-    })
+    let f = crate::dataset::read::DatasetFile::open(path)?;
+    Ok(f.labels(0, f.n)?.iter().map(|&x| x as u64).sum())
 }
 
 #[cfg(test)]

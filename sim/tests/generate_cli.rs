@@ -30,12 +30,12 @@ fn the_default_population_labels_about_half_as_lenses() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("generated 2000 systems"), "{text}");
-    let f = hdf5::File::open(&out).unwrap();
-    let labels: Vec<u8> = f.dataset("labels/is_lens").unwrap().read_raw().unwrap();
+    let f = hdf5_pure::File::open_streaming(&out).unwrap();
+    let labels: Vec<u8> = f.dataset("labels/is_lens").unwrap().read_u8().unwrap();
     let npix: Vec<i64> = f
         .dataset("catalog/n_pix_source")
         .unwrap()
-        .read_raw()
+        .read_i64()
         .unwrap();
     let lenses = labels.iter().filter(|&&l| l == 1).count();
     let frac = lenses as f64 / 2000.0;

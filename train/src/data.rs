@@ -5,13 +5,16 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use hdf5::types::VarLenUnicode;
-use ndarray::{s, Array2, Array3};
+use std::collections::HashMap;
+
+use format::h5::reader::{attr_number, AttrValue};
+use format::h5::{H5File, Images};
+use ndarray::Array3;
 
 /// Why a dataset cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The HDF5 library refused.
+    /// The file cannot be read as HDF5, or an object in it not as it should.
     #[error("{file}: {message}")]
     Hdf5 {
         /// The file.
@@ -41,77 +44,74 @@ pub enum DataError {
 #[derive(Debug)]
 pub struct Dataset {
     path: PathBuf,
-    file: hdf5::File,
+    file: H5File,
+    root: HashMap<String, AttrValue>,
     len: usize,
     bands: Vec<String>,
+    images: Vec<Images>,
 }
 
 impl Dataset {
     /// Opens `path` and checks its format attributes and that every band holds the same
     /// number of systems.
     pub fn open(path: &Path) -> Result<Self, DataError> {
-        let h5 = |message: String| DataError::Hdf5 {
+        let h5 = |e: format::h5::ReadError| DataError::Hdf5 {
             file: path.into(),
-            message,
+            message: e.message,
         };
         let format = |message: String| DataError::Format {
             file: path.into(),
             message,
         };
-        let file = hdf5::File::open(path).map_err(|e| h5(e.to_string()))?;
-        let fmt = file
-            .attr("format")
-            .and_then(|a| a.read_scalar::<VarLenUnicode>())
-            .map_err(|_| format("no `format` attribute: not a lensforge dataset".into()))?;
-        if fmt.as_str() != "lensforge-dataset" {
+        let file = H5File::open(path).map_err(h5)?;
+        let root = file.group_attrs("/").map_err(h5)?;
+        let fmt = root
+            .get("format")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| format("no `format` attribute: not a lensforge dataset".into()))?;
+        if fmt != "lensforge-dataset" {
             return Err(format(format!(
-                "format is `{}`, not `lensforge-dataset`",
-                fmt.as_str()
+                "format is `{fmt}`, not `lensforge-dataset`"
             )));
         }
-        let version = file
-            .attr("format_version")
-            .and_then(|a| a.read_scalar::<u32>())
-            .map_err(|e| h5(e.to_string()))?;
+        let version = root
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| format("no `format_version` attribute".into()))?;
         if version != 1 {
             return Err(format(format!(
                 "format_version {version}: this code reads version 1"
             )));
         }
-        let images = file
-            .group("images")
+        let bands = file
+            .dataset_names("images")
             .map_err(|_| format("no /images group".into()))?;
-        let bands = images.member_names().map_err(|e| h5(e.to_string()))?;
         if bands.is_empty() {
             return Err(format("/images holds no band".into()));
         }
         let mut len = None;
+        let mut images = Vec::new();
         for b in &bands {
-            let shape = images
-                .dataset(b)
-                .map_err(|e| h5(format!("/images/{b}: {e}")))?
-                .shape();
-            if shape.len() != 3 {
-                return Err(format(format!(
-                    "/images/{b} has shape {shape:?}: expected (N, H, W)"
-                )));
-            }
+            let im = file.images(&format!("images/{b}")).map_err(h5)?;
+            let n = im.shape()[0];
             match len {
-                None => len = Some(shape[0]),
-                Some(n) if n != shape[0] => {
+                None => len = Some(n),
+                Some(m) if m != n => {
                     return Err(format(format!(
-                        "/images/{b} holds {} systems, other bands {n}",
-                        shape[0]
+                        "/images/{b} holds {n} systems, other bands {m}"
                     )))
                 }
                 _ => {}
             }
+            images.push(im);
         }
         Ok(Self {
             path: path.into(),
             file,
+            root,
             len: len.unwrap_or(0),
             bands,
+            images,
         })
     }
 
@@ -137,48 +137,42 @@ impl Dataset {
         }
     }
 
-    /// The images of `band` for the systems `indices`, (len, H, W), e⁻/s per pixel.
+    /// The images of `band` for the systems `indices`, (len, H, W), e⁻/s per pixel, decoded on
+    /// the current rayon pool.
     pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
-        let ds = self
-            .file
-            .dataset(&format!("images/{band}"))
-            .map_err(|e| self.h5(format!("/images/{band}: {e}")))?;
-        let shape = ds.shape();
-        let mut out = Array3::<f32>::zeros((indices.len(), shape[1], shape[2]));
-        for (k, &i) in indices.iter().enumerate() {
-            if i >= self.len {
-                return Err(self.h5(format!(
-                    "system {i} requested, the dataset holds {}",
-                    self.len
-                )));
-            }
-            let img: Array2<f32> = ds
-                .read_slice_2d(s![i, .., ..])
-                .map_err(|e| self.h5(format!("/images/{band}[{i}]: {e}")))?;
-            out.slice_mut(s![k, .., ..]).assign(&img);
+        let im = self
+            .bands
+            .iter()
+            .position(|b| b == band)
+            .map(|i| &self.images[i])
+            .ok_or_else(|| self.h5(format!("/images/{band}: no such band")))?;
+        let [_, h, w] = im.shape();
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.len) {
+            return Err(self.h5(format!(
+                "system {i} requested, the dataset holds {}",
+                self.len
+            )));
         }
-        Ok(out)
+        let mut out = vec![0f32; indices.len() * h * w];
+        im.read_many(indices, &mut out)
+            .map_err(|e| self.h5(e.message))?;
+        Ok(Array3::from_shape_vec((indices.len(), h, w), out).expect("read_many's length"))
     }
 
     /// A catalogue column as f64, whatever its stored numeric type.
     pub fn column(&self, name: &str) -> Result<Vec<f64>, DataError> {
-        let ds = self
-            .file
+        self.file
             .dataset(&format!("catalog/{name}"))
-            .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))?;
-        ds.read_raw::<f64>()
+            .map_err(|e| self.h5(e.message))?
+            .read_f64()
             .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))
     }
 
     /// The pixel scale of `band` in arcsec, from the survey recorded in the file's `config`
     /// attribute (`sim generate` and `sim render` record it); `None` where it is not there.
     pub fn pixel_scale(&self, band: &str) -> Option<f64> {
-        let text = self
-            .file
-            .attr("config")
-            .and_then(|a| a.read_scalar::<VarLenUnicode>())
-            .ok()?;
-        let config: toml::Value = toml::from_str(text.as_str()).ok()?;
+        let text = self.root.get("config")?.as_str()?;
+        let config: toml::Value = toml::from_str(text).ok()?;
         config
             .get("survey")?
             .get("bands")?
@@ -192,11 +186,16 @@ impl Dataset {
     /// A numeric attribute of `/labels/is_lens` (the label's criteria: `min_n_pix`,
     /// `min_groups`, `min_mag_eff`), as f64.
     pub fn label_attr(&self, name: &str) -> Result<f64, DataError> {
-        self.file
+        let attrs = self
+            .file
             .dataset("labels/is_lens")
-            .and_then(|d| d.attr(name))
-            .and_then(|a| a.read_scalar::<f64>())
-            .map_err(|e| self.h5(format!("/labels/is_lens attribute `{name}`: {e}")))
+            .map_err(|e| self.h5(e.message))?
+            .attrs()
+            .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?;
+        attrs
+            .get(name)
+            .and_then(attr_number)
+            .ok_or_else(|| self.h5(format!("/labels/is_lens has no numeric attribute `{name}`")))
     }
 
     /// The labels: `/labels/is_lens`, or `rule` evaluated on the catalogue.
@@ -206,10 +205,10 @@ impl Dataset {
                 let ds = self
                     .file
                     .dataset("labels/is_lens")
-                    .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?;
+                    .map_err(|e| self.h5(e.message))?;
                 Ok(ds
-                    .read_raw::<u8>()
-                    .map_err(|e| self.h5(e.to_string()))?
+                    .read_u8()
+                    .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?
                     .into_iter()
                     .map(|v| v != 0)
                     .collect())

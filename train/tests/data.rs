@@ -2,48 +2,44 @@
 
 use std::path::Path;
 
-use hdf5::types::VarLenUnicode;
-use ndarray::Array3;
+use format::h5::filters::filter_image;
+use format::h5::{AttrValue, Dtype, Writer};
 use train::data::{Dataset, LabelRule};
 
 fn write(path: &Path, version: u32) {
-    let f = hdf5::File::create(path).unwrap();
-    let s = |v: &str| v.parse::<VarLenUnicode>().unwrap();
-    f.new_attr::<VarLenUnicode>()
-        .create("format")
-        .unwrap()
-        .write_scalar(&s("lensforge-dataset"))
+    let mut f = Writer::create(path).unwrap();
+    let root = f.root();
+    f.set_attr(root, "format", AttrValue::Str("lensforge-dataset".into()))
         .unwrap();
-    f.new_attr::<u32>()
-        .create("format_version")
-        .unwrap()
-        .write_scalar(&version)
+    f.set_attr(root, "format_version", AttrValue::U32(version))
         .unwrap();
-    let img = f.create_group("images").unwrap();
-    let vis = Array3::from_shape_fn((6, 4, 4), |(n, i, j)| (n * 100 + i * 4 + j) as f32);
-    img.new_dataset_builder()
-        .chunk((1, 4, 4))
-        .with_data(&vis)
-        .create("VIS")
-        .unwrap();
-    img.new_dataset_builder()
-        .with_data(&Array3::<f32>::zeros((6, 2, 2)))
-        .create("H")
-        .unwrap();
-    let cat = f.create_group("catalog").unwrap();
-    cat.new_dataset_builder()
-        .with_data(&[5i64, 30, 25, 40, 100, 21])
-        .create("n_pix_source")
-        .unwrap();
-    cat.new_dataset_builder()
-        .with_data(&[2.0f64, 1.5, 3.0, 1.7, 9.0, 1.61])
-        .create("mag_eff_VIS")
-        .unwrap();
-    let lab = f.create_group("labels").unwrap();
-    lab.new_dataset_builder()
-        .with_data(&[0u8, 0, 1, 1, 1, 1])
-        .create("is_lens")
-        .unwrap();
+    let img = f.create_group(root, "images").unwrap();
+    let vis = f.create_images(img, "VIS", [6, 4, 4], 1).unwrap();
+    let h = f.create_images(img, "H", [6, 2, 2], 1).unwrap();
+    for n in 0..6 {
+        let stamp: Vec<f32> = (0..16).map(|p| (n * 100 + p) as f32).collect();
+        let c = filter_image(&stamp);
+        f.write_chunk(vis, &c.bytes, c.filter_mask).unwrap();
+        let c = filter_image(&[0.0; 4]);
+        f.write_chunk(h, &c.bytes, c.filter_mask).unwrap();
+    }
+    let cat = f.create_group(root, "catalog").unwrap();
+    let npix = f.create_column(cat, "n_pix_source", Dtype::I64, 6).unwrap();
+    let bytes: Vec<u8> = [5i64, 30, 25, 40, 100, 21]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    f.write_column(npix, 0, &bytes).unwrap();
+    let mag = f.create_column(cat, "mag_eff_VIS", Dtype::F64, 6).unwrap();
+    let bytes: Vec<u8> = [2.0f64, 1.5, 3.0, 1.7, 9.0, 1.61]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    f.write_column(mag, 0, &bytes).unwrap();
+    let lab = f.create_group(root, "labels").unwrap();
+    let is_lens = f.create_column(lab, "is_lens", Dtype::U8, 6).unwrap();
+    f.write_column(is_lens, 0, &[0, 0, 1, 1, 1, 1]).unwrap();
+    f.finish().unwrap();
 }
 
 #[test]

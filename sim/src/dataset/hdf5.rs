@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hdf5::types::VarLenUnicode;
+use format::h5::{AttrValue, Dtype, ObjectId, Writer};
 use ndarray::{Array3, ArrayView2};
 
 use super::chunks::{filter_block, Chunk, DEFLATE_LEVEL};
@@ -103,161 +103,173 @@ pub struct Layout {
 /// Writes a dataset block by block, with memory bounded by the block, under a temporary name
 /// (`.name.partial`) that is renamed to the destination only by [`finish`](Self::finish).
 ///
-/// After every block the file is flushed and its `systems_written` attribute updated, so an
-/// interrupted run can be [`resume`](Self::resume)d from the last complete block.
+/// After every block the file's metadata is written (format::h5::Writer::flush) with its
+/// `systems_written` attribute, so an interrupted run can be [`resume`](Self::resume)d from
+/// the last complete block.
 pub struct DatasetWriter {
-    file: hdf5::File,
+    file: Writer,
     path: PathBuf,
     tmp: PathBuf,
     layout: Layout,
-    images: Vec<hdf5::Dataset>,
-    labels: hdf5::Dataset,
+    images: Vec<ObjectId>,
+    catalog: ObjectId,
+    /// The catalogue's columns (name, dataset, type), created with the first block.
+    columns: Vec<(String, ObjectId, Dtype)>,
+    labels: ObjectId,
     written: usize,
 }
 
 /// Root attribute counting the systems written so far (equal to N in a finished file).
 pub const SYSTEMS_WRITTEN: &str = "systems_written";
 
-/// Writes one filtered chunk, system `index`'s stamp, into an image dataset as it is.
-fn write_chunk(dataset: &hdf5::Dataset, index: usize, chunk: &Chunk) -> hdf5::Result<()> {
-    let offset: [hdf5_sys::h5::hsize_t; 3] = [index as _, 0, 0];
-    // SAFETY: the dataset is open and chunked (1, H, W) with the shuffle and deflate filters
-    // (DatasetWriter::create), the offset is a chunk's corner inside it (the caller checked
-    // the block against the dataset's length), and the buffer holds the chunk's bytes for the
-    // duration of the call. The library's lock is held, as for every call of the hdf5 crate.
-    let status = hdf5::sync::sync(|| unsafe {
-        hdf5_sys::h5d::H5Dwrite_chunk(
-            dataset.id(),
-            hdf5_sys::h5p::H5P_DEFAULT,
-            chunk.filter_mask,
-            offset.as_ptr(),
-            chunk.bytes.len(),
-            chunk.bytes.as_ptr().cast(),
-        )
-    });
-    if status < 0 {
-        return Err(hdf5::Error::from("H5Dwrite_chunk failed"));
-    }
-    Ok(())
-}
+/// The definition stored with the labels.
+const LABEL_DEFINITION: &str = "n_source_groups >= min_groups and n_pix_source > min_n_pix (detection band) and mag_eff_<band> > min_mag_eff in every band";
 
 impl DatasetWriter {
     /// Starts a new file for `path` (any earlier partial file is replaced).
     pub fn create(path: &Path, attrs: &Attributes, layout: Layout) -> Result<Self> {
         let tmp = temporary_path(path);
-        let built = (|| -> hdf5::Result<(hdf5::File, Vec<hdf5::Dataset>, hdf5::Dataset)> {
-            let file = hdf5::File::create(&tmp)?;
-            write_str_attr(&file, "format", FORMAT)?;
-            file.new_attr::<u32>()
-                .create("format_version")?
-                .write_scalar(&FORMAT_VERSION)?;
-            write_str_attr(&file, "survey", &attrs.survey)?;
-            file.new_attr::<u64>()
-                .create("seed")?
-                .write_scalar(&attrs.seed)?;
-            write_str_attr(&file, "generator", &crate::generator())?;
-            write_str_attr(&file, "config", &attrs.config)?;
-            file.new_attr::<u64>()
-                .create("first_index")?
-                .write_scalar(&attrs.first_index)?;
-            file.new_attr::<u64>()
-                .create("n_total")?
-                .write_scalar(&attrs.n_total)?;
-            file.new_attr::<u64>()
-                .create(SYSTEMS_WRITTEN)?
-                .write_scalar(&0u64)?;
-            let g = file.create_group("images")?;
-            let mut images = Vec::new();
-            for (band, side) in &layout.bands {
-                images.push(
-                    g.new_dataset::<f32>()
-                        .chunk((1, *side, *side))
-                        .shuffle()
-                        .deflate(DEFLATE_LEVEL)
-                        .shape((layout.n, *side, *side))
-                        .create(band.as_str())?,
-                );
-            }
-            file.create_group("catalog")?;
-            let lg = file.create_group("labels")?;
-            let d = lg.new_dataset::<u8>().shape(layout.n).create("is_lens")?;
-            write_str_attr(&d, "detection_band", &layout.detection_band)?;
-            d.new_attr::<u32>()
-                .create("min_n_pix")?
-                .write_scalar(&layout.criteria.min_n_pix)?;
-            d.new_attr::<u32>()
-                .create("min_groups")?
-                .write_scalar(&layout.criteria.min_groups)?;
-            d.new_attr::<f64>()
-                .create("min_mag_eff")?
-                .write_scalar(&layout.criteria.min_mag_eff)?;
-            write_str_attr(
-                &d,
-                "definition",
-                "n_source_groups >= min_groups and n_pix_source > min_n_pix (detection band) and mag_eff_<band> > min_mag_eff in every band",
-            )?;
-            file.flush()?;
-            Ok((file, images, d))
-        })();
-        match built {
-            Ok((file, images, labels)) => Ok(Self {
-                file,
-                path: path.into(),
-                tmp,
-                layout,
-                images,
-                labels,
-                written: 0,
-            }),
-            Err(source) => {
+        match Self::create_at(path, &tmp, attrs, layout) {
+            Ok(w) => Ok(w),
+            Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
-                Err(Error::Hdf5 {
-                    path: path.into(),
-                    source,
-                })
+                Err(e)
             }
         }
+    }
+
+    fn create_at(path: &Path, tmp: &Path, attrs: &Attributes, layout: Layout) -> Result<Self> {
+        let io = |source| Error::Io {
+            path: path.into(),
+            source,
+        };
+        let mut file = Writer::create(tmp).map_err(io)?;
+        let root = file.root();
+        let n = layout.n as u64;
+        let root_attrs = [
+            ("format", AttrValue::Str(FORMAT.into())),
+            ("format_version", AttrValue::U32(FORMAT_VERSION)),
+            ("survey", AttrValue::Str(attrs.survey.clone())),
+            ("seed", AttrValue::U64(attrs.seed)),
+            ("generator", AttrValue::Str(crate::generator())),
+            ("config", AttrValue::Str(attrs.config.clone())),
+            ("first_index", AttrValue::U64(attrs.first_index)),
+            ("n_total", AttrValue::U64(attrs.n_total)),
+            (SYSTEMS_WRITTEN, AttrValue::U64(0)),
+        ];
+        for (name, value) in root_attrs {
+            file.set_attr(root, name, value).map_err(io)?;
+        }
+        let g = file.create_group(root, "images").map_err(io)?;
+        let mut images = Vec::new();
+        for (band, side) in &layout.bands {
+            let side = *side as u64;
+            images.push(
+                file.create_images(g, band, [n, side, side], DEFLATE_LEVEL.into())
+                    .map_err(io)?,
+            );
+        }
+        let catalog = file.create_group(root, "catalog").map_err(io)?;
+        let lg = file.create_group(root, "labels").map_err(io)?;
+        let labels = file
+            .create_column(lg, "is_lens", Dtype::U8, n)
+            .map_err(io)?;
+        let label_attrs = [
+            (
+                "detection_band",
+                AttrValue::Str(layout.detection_band.clone()),
+            ),
+            ("min_n_pix", AttrValue::U32(layout.criteria.min_n_pix)),
+            ("min_groups", AttrValue::U32(layout.criteria.min_groups)),
+            ("min_mag_eff", AttrValue::F64(layout.criteria.min_mag_eff)),
+            ("definition", AttrValue::Str(LABEL_DEFINITION.into())),
+        ];
+        for (name, value) in label_attrs {
+            file.set_attr(labels, name, value).map_err(io)?;
+        }
+        file.flush().map_err(io)?;
+        Ok(Self {
+            file,
+            path: path.into(),
+            tmp: tmp.into(),
+            layout,
+            images,
+            catalog,
+            columns: Vec::new(),
+            labels,
+            written: 0,
+        })
     }
 
     /// Reopens the partial file of an interrupted run for `path`, if there is one that holds
     /// the same attributes and layout; `Ok(None)` when there is none (or it cannot be read, as
     /// after a crash in the middle of a write), in which case the run starts afresh.
+    ///
+    /// The systems the partial file holds are carried into a new partial file as they are
+    /// stored (chunks copied, not recompressed), which then replaces the old one: a file is
+    /// only ever appended to by the writer that made it.
     pub fn resume(path: &Path, attrs: &Attributes, layout: Layout) -> Result<Option<Self>> {
         let tmp = temporary_path(path);
         if !tmp.is_file() {
             return Ok(None);
         }
-        let opened = (|| -> hdf5::Result<Option<Self>> {
-            let file = hdf5::File::open_rw(&tmp)?;
-            let same = read_str_attr(&file, "config")? == attrs.config
-                && read_str_attr(&file, "survey")? == attrs.survey
-                && file.attr("seed")?.read_scalar::<u64>()? == attrs.seed
-                && file.attr("first_index")?.read_scalar::<u64>()? == attrs.first_index
-                && file.attr("n_total")?.read_scalar::<u64>()? == attrs.n_total;
-            if !same {
-                return Ok(None);
+        let Ok(old) = super::read::DatasetFile::open(&tmp) else {
+            return Ok(None);
+        };
+        let same = old.attrs == *attrs
+            && old.n == layout.n
+            && layout
+                .bands
+                .iter()
+                .all(|(band, side)| old.bands.iter().any(|(b, s)| b == band && s == side));
+        let Ok(written) = old.systems_written() else {
+            return Ok(None);
+        };
+        if !same || written > layout.n {
+            return Ok(None);
+        }
+        let mut name = tmp.as_os_str().to_owned();
+        name.push(".resume");
+        let rebuilt = PathBuf::from(name);
+        let mut w = match Self::create_at(path, &rebuilt, attrs, layout) {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = std::fs::remove_file(&rebuilt);
+                return Err(e);
             }
-            let written = file.attr(SYSTEMS_WRITTEN)?.read_scalar::<u64>()? as usize;
-            let mut images = Vec::new();
-            for (band, side) in &layout.bands {
-                let d = file.dataset(&format!("images/{band}"))?;
-                if d.shape() != [layout.n, *side, *side] {
-                    return Ok(None);
-                }
-                images.push(d);
+        };
+        const BLOCK: usize = 256;
+        let carried = (|| -> Result<()> {
+            let mut a = 0;
+            while a < written {
+                let b = (a + BLOCK).min(written);
+                let chunks = w
+                    .layout
+                    .bands
+                    .iter()
+                    .map(|(band, _)| old.raw_chunks(band, a, b))
+                    .collect::<Result<Vec<_>>>()?;
+                let catalog = old
+                    .columns
+                    .iter()
+                    .map(|c| old.column(c, a, b).map(|col| (c.clone(), col)))
+                    .collect::<Result<Vec<_>>>()?;
+                w.append_filtered(&chunks, &catalog, &old.labels(a, b)?)?;
+                a = b;
             }
-            let labels = file.dataset("labels/is_lens")?;
-            Ok(Some(Self {
-                file,
-                path: path.into(),
-                tmp: tmp.clone(),
-                layout,
-                images,
-                labels,
-                written,
-            }))
+            std::fs::rename(&rebuilt, &tmp).map_err(|source| Error::Io {
+                path: tmp.clone(),
+                source,
+            })
         })();
-        Ok(opened.ok().flatten())
+        if carried.is_err() {
+            // What cannot be carried (a chunk or column the crash left unreadable) is made
+            // again: the run starts afresh.
+            let _ = std::fs::remove_file(&rebuilt);
+            return Ok(None);
+        }
+        w.tmp = tmp;
+        Ok(Some(w))
     }
 
     /// Systems written so far.
@@ -328,42 +340,54 @@ impl DatasetWriter {
                 self.images.len()
             )));
         }
-        let n = self.layout.n;
-        let result = (|| -> hdf5::Result<()> {
-            for ((d, band), (name, _)) in self.images.iter().zip(chunks).zip(&self.layout.bands) {
-                for (i, chunk) in band.iter().enumerate() {
-                    write_chunk(d, a + i, chunk).map_err(|e| {
-                        hdf5::Error::from(format!("images/{name}, system {}: {e}", a + i))
-                    })?;
-                }
-            }
-            let g = self.file.group("catalog")?;
-            for (name, col) in catalog {
-                let exists = g.link_exists(name);
-                macro_rules! put {
-                    ($t:ty, $v:expr) => {{
-                        let d = if exists {
-                            g.dataset(name)?
-                        } else {
-                            g.new_dataset::<$t>().shape(n).create(name.as_str())?
-                        };
-                        d.write_slice($v.as_slice(), a..b)?;
-                    }};
-                }
-                match col {
-                    Column::F64(v) => put!(f64, v),
-                    Column::I64(v) => put!(i64, v),
-                    Column::U8(v) => put!(u8, v),
-                }
-            }
-            self.labels.write_slice(is_lens, a..b)?;
-            self.file.attr(SYSTEMS_WRITTEN)?.write_scalar(&(b as u64))?;
-            self.file.flush()
-        })();
-        result.map_err(|source| Error::Hdf5 {
-            path: self.path.clone(),
+        let n = self.layout.n as u64;
+        let io = |source| Error::Io {
+            path: self.tmp.clone(),
             source,
-        })?;
+        };
+        for (d, band) in self.images.iter().zip(chunks) {
+            for chunk in band {
+                self.file
+                    .write_chunk(*d, &chunk.bytes, chunk.filter_mask)
+                    .map_err(io)?;
+            }
+        }
+        for (name, col) in catalog {
+            let dtype = match col {
+                Column::F64(_) => Dtype::F64,
+                Column::I64(_) => Dtype::I64,
+                Column::U8(_) => Dtype::U8,
+            };
+            let id = match self.columns.iter().find(|(c, _, _)| c == name) {
+                Some((_, id, t)) if *t == dtype => *id,
+                Some((_, _, t)) => {
+                    return Err(self.bad_block(format!(
+                        "catalogue column {name} is {dtype:?} in this block, {t:?} before"
+                    )))
+                }
+                None => {
+                    let id = self
+                        .file
+                        .create_column(self.catalog, name, dtype, n)
+                        .map_err(io)?;
+                    self.columns.push((name.clone(), id, dtype));
+                    id
+                }
+            };
+            let bytes: Vec<u8> = match col {
+                Column::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                Column::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                Column::U8(v) => v.clone(),
+            };
+            self.file.write_column(id, a as u64, &bytes).map_err(io)?;
+        }
+        self.file
+            .write_column(self.labels, a as u64, is_lens)
+            .map_err(io)?;
+        self.file
+            .set_attr(self.file.root(), SYSTEMS_WRITTEN, AttrValue::U64(b as u64))
+            .map_err(io)?;
+        self.file.flush().map_err(io)?;
         self.written = b;
         Ok(())
     }
@@ -382,10 +406,8 @@ impl DatasetWriter {
             });
         }
         let (path, tmp) = (self.path.clone(), self.tmp.clone());
-        drop(self.images);
-        drop(self.labels);
-        self.file.close().map_err(|source| Error::Hdf5 {
-            path: path.clone(),
+        self.file.finish().map_err(|source| Error::Io {
+            path: tmp.clone(),
             source,
         })?;
         std::fs::rename(&tmp, &path).map_err(|source| Error::Io { path, source })
@@ -427,20 +449,6 @@ pub fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.partial"))
 }
 
-/// Reads a string attribute.
-pub fn read_str_attr(loc: &hdf5::Location, name: &str) -> hdf5::Result<String> {
-    Ok(loc.attr(name)?.read_scalar::<VarLenUnicode>()?.to_string())
-}
-
-fn write_str_attr(loc: &hdf5::Location, name: &str, value: &str) -> hdf5::Result<()> {
-    let v: VarLenUnicode = value
-        .parse()
-        .map_err(|e| hdf5::Error::from(format!("attribute {name}: {e}")))?;
-    loc.new_attr::<VarLenUnicode>()
-        .create(name)?
-        .write_scalar(&v)
-}
-
 /// Stacks one system's image into an (1, H, W) array.
 pub fn single(image: ArrayView2<f32>) -> Array3<f32> {
     image.to_owned().insert_axis(ndarray::Axis(0))
@@ -449,11 +457,10 @@ pub fn single(image: ArrayView2<f32>) -> Array3<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hdf5::filters::Filter;
 
-    /// Images written as pre-filtered chunks read back bit for bit through HDF5's own filter
-    /// pipeline (so any HDF5 reader sees them), including a chunk of random bits whose deflate
-    /// was skipped; and the datasets declare the pipeline the chunks were made for.
+    /// Images written as pre-filtered chunks read back bit for bit through hdf5-pure's own
+    /// filter pipeline (an HDF5 reader independent of ours), including a chunk of random bits
+    /// whose deflate was skipped; and the datasets declare the pipeline the chunks were made for.
     #[test]
     fn filtered_chunks_read_back_through_hdf5() {
         let dir = tempfile::tempdir().unwrap();
@@ -505,18 +512,18 @@ mod tests {
         assert!(e.to_string().contains("band VIS"), "{e}");
         w.finish().unwrap();
 
-        let f = hdf5::File::open(&out).unwrap();
-        let bits = |a: &Array3<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let f = hdf5_pure::File::open(&out).unwrap();
+        let bits = |a: &[f32]| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         for (name, want) in [("VIS", &vis), ("Y", &y)] {
             let d = f.dataset(&format!("images/{name}")).unwrap();
-            assert_eq!(
-                d.filters(),
-                vec![Filter::Shuffle, Filter::Deflate(DEFLATE_LEVEL)]
-            );
-            let got: Array3<f32> = d.read().unwrap();
-            assert_eq!(bits(&got), bits(want), "{name}");
+            // Shuffle (2) then deflate (1), at the declared level.
+            assert_eq!(d.filters(), vec![2, 1]);
+            let deflate = &d.filter_pipeline()[1];
+            assert_eq!(deflate.client_data, vec![u32::from(DEFLATE_LEVEL)]);
+            let got = d.read_f32().unwrap();
+            assert_eq!(bits(&got), bits(want.as_slice().unwrap()), "{name}");
         }
-        let ids: Vec<i64> = f.dataset("catalog/id").unwrap().read_raw().unwrap();
+        let ids = f.dataset("catalog/id").unwrap().read_i64().unwrap();
         assert_eq!(ids, vec![0, 1, 2, 3, 4]);
     }
 }

@@ -1,17 +1,24 @@
-//! Reading datasets back: what `sim info`, `sim merge` and `sim preview` need.
+//! Reading datasets back: what `sim info`, `sim merge`, `sim preview` and a resumed run need.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
-use ndarray::{s, Array2, Array3};
+use format::h5::reader::{attr_number, AttrValue};
+use format::h5::{H5File, Images, ReadError};
+use hdf5_pure::DType;
+use ndarray::{Array2, Array3};
 
-use super::hdf5::{read_str_attr, Attributes, Column, FORMAT};
+use super::chunks::Chunk;
+use super::hdf5::{Attributes, Column, FORMAT, SYSTEMS_WRITTEN};
 use crate::error::{Error, Result};
 
 /// An open dataset file.
 pub struct DatasetFile {
-    file: hdf5::File,
+    file: H5File,
     path: PathBuf,
+    root: HashMap<String, AttrValue>,
+    /// The image datasets by band, in [`bands`](Self::bands) order.
+    images: Vec<Images>,
     /// Its root attributes.
     pub attrs: Attributes,
     /// The program that wrote it (its `generator` attribute; empty if absent).
@@ -24,63 +31,75 @@ pub struct DatasetFile {
     pub n: usize,
 }
 
+fn h5(e: ReadError) -> Error {
+    Error::Hdf5 {
+        path: e.path,
+        message: e.message,
+    }
+}
+
 impl DatasetFile {
     /// Opens a lensforge dataset; errors name the file and what is missing.
     pub fn open(path: &Path) -> Result<Self> {
-        let h5 = |source| Error::Hdf5 {
-            path: path.into(),
-            source,
-        };
-        let file = hdf5::File::open(path).map_err(h5)?;
+        let file = H5File::open(path).map_err(h5)?;
         let bad = |reason: String| Error::Parse {
             file: path.into(),
             message: reason,
         };
-        let format = read_str_attr(&file, "format")
-            .map_err(|_| bad("no `format` attribute: not a lensforge dataset".into()))?;
+        let root = file.group_attrs("/").map_err(h5)?;
+        let str_attr = |name: &str| root.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        let format = str_attr("format")
+            .ok_or_else(|| bad("no `format` attribute: not a lensforge dataset".into()))?;
         if format != FORMAT {
             return Err(bad(format!("format `{format}` is not `{FORMAT}`")));
         }
         let u64_attr = |name: &str| -> Result<u64> {
-            file.attr(name)
-                .and_then(|a| a.read_scalar::<u64>())
-                .map_err(|_| bad(format!("no `{name}` attribute")))
+            root.get(name)
+                .and_then(|v| v.as_u64())
+                .ok_or_else(|| bad(format!("no `{name}` attribute")))
         };
         let attrs = Attributes {
-            survey: read_str_attr(&file, "survey").map_err(h5)?,
+            survey: str_attr("survey").ok_or_else(|| bad("no `survey` attribute".into()))?,
             seed: u64_attr("seed")?,
-            config: read_str_attr(&file, "config").map_err(h5)?,
+            config: str_attr("config").ok_or_else(|| bad("no `config` attribute".into()))?,
             first_index: u64_attr("first_index")?,
             n_total: u64_attr("n_total")?,
         };
         let labels = file.dataset("labels/is_lens").map_err(h5)?;
-        let n = labels.shape().first().copied().unwrap_or(0);
-        // Bands in the order the configuration lists them, else HDF5's (alphabetical) order.
-        let images = file.group("images").map_err(h5)?;
-        let mut names = images.member_names().map_err(h5)?;
+        let n = labels
+            .shape()
+            .map_err(|e| h5(file.error("/labels/is_lens", e)))?
+            .first()
+            .copied()
+            .unwrap_or(0) as usize;
+        // Bands in the order the configuration lists them, else the file's order.
+        let mut names = file.dataset_names("images").map_err(h5)?;
         let order: Vec<String> = crate::generate::RunConfig::from_toml(&attrs.config, path)
             .map(|c| c.survey.bands.iter().map(|b| b.name.clone()).collect())
             .unwrap_or_default();
         names.sort_by_key(|b| order.iter().position(|o| o == b).unwrap_or(usize::MAX));
         let mut bands = Vec::new();
+        let mut images = Vec::new();
         for b in names {
-            let shape = images.dataset(&b).map_err(h5)?.shape();
-            if shape.len() != 3 || shape[0] != n || shape[1] != shape[2] {
+            let im = file.images(&format!("images/{b}")).map_err(h5)?;
+            let [count, h, w] = im.shape();
+            if count != n || h != w {
                 return Err(bad(format!(
-                    "/images/{b} has shape {shape:?}: expected ({n}, H, H)"
+                    "/images/{b} has shape {:?}: expected ({n}, H, H)",
+                    im.shape()
                 )));
             }
-            bands.push((b, shape[1]));
+            bands.push((b, h));
+            images.push(im);
         }
-        let mut columns = file
-            .group("catalog")
-            .and_then(|g| g.member_names())
-            .map_err(h5)?;
+        let mut columns = file.dataset_names("catalog").map_err(h5)?;
         columns.sort();
-        let generator = read_str_attr(&file, "generator").unwrap_or_default();
+        let generator = str_attr("generator").unwrap_or_default();
         Ok(Self {
             file,
             path: path.into(),
+            root,
+            images,
             attrs,
             generator,
             bands,
@@ -89,84 +108,114 @@ impl DatasetFile {
         })
     }
 
-    fn h5(&self, source: hdf5::Error) -> Error {
-        Error::Hdf5 {
-            path: self.path.clone(),
-            source,
-        }
+    fn band(&self, band: &str) -> Result<&Images> {
+        self.bands
+            .iter()
+            .position(|(b, _)| b == band)
+            .map(|i| &self.images[i])
+            .ok_or_else(|| Error::Parse {
+                file: self.path.clone(),
+                message: format!("no band {band} in /images"),
+            })
+    }
+
+    /// The systems a partial file holds (its `systems_written` attribute; N in a finished file).
+    pub fn systems_written(&self) -> Result<usize> {
+        self.root
+            .get(SYSTEMS_WRITTEN)
+            .and_then(|v| v.as_u64())
+            .map(|v| v as usize)
+            .ok_or_else(|| Error::Parse {
+                file: self.path.clone(),
+                message: format!("no `{SYSTEMS_WRITTEN}` attribute"),
+            })
     }
 
     /// Images of band `band` for systems [a, b), shape (b − a, H, W).
     pub fn images(&self, band: &str, a: usize, b: usize) -> Result<Array3<f32>> {
-        self.file
-            .dataset(&format!("images/{band}"))
-            .and_then(|d| d.read_slice(s![a..b, .., ..]))
-            .map_err(|e| self.h5(e))
+        let im = self.band(band)?;
+        let [_, h, w] = im.shape();
+        let pixels = im.read_range(a, b.max(a)).map_err(h5)?;
+        Ok(Array3::from_shape_vec((b.max(a) - a, h, w), pixels).expect("read_range's length"))
     }
 
     /// One system's image in band `band`.
     pub fn image(&self, band: &str, i: usize) -> Result<Array2<f32>> {
-        self.file
-            .dataset(&format!("images/{band}"))
-            .and_then(|d| d.read_slice_2d(s![i, .., ..]))
-            .map_err(|e| self.h5(e))
+        let im = self.band(band)?;
+        let [_, h, w] = im.shape();
+        let mut out = Array2::zeros((h, w));
+        im.read_into(i, out.as_slice_mut().expect("a new array is contiguous"))
+            .map_err(h5)?;
+        Ok(out)
+    }
+
+    /// The stored chunks of band `band` for systems [a, b), as they are in the file (for
+    /// copying into a file of the same pipeline).
+    pub fn raw_chunks(&self, band: &str, a: usize, b: usize) -> Result<Vec<Chunk>> {
+        let im = self.band(band)?;
+        (a..b)
+            .map(|k| match im.raw_chunk(k).map_err(h5)? {
+                Some((bytes, filter_mask)) => Ok(Chunk { bytes, filter_mask }),
+                None => Err(Error::Parse {
+                    file: self.path.clone(),
+                    message: format!("/images/{band}: system {k} was never written"),
+                }),
+            })
+            .collect()
     }
 
     /// Catalogue column `name` for systems [a, b), in its stored type.
     pub fn column(&self, name: &str, a: usize, b: usize) -> Result<Column> {
-        let d = self
-            .file
-            .dataset(&format!("catalog/{name}"))
-            .map_err(|e| self.h5(e))?;
-        let t = d
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(|e| self.h5(e))?;
-        let r = match t {
-            TypeDescriptor::Float(FloatSize::U8) => {
-                d.read_slice_1d(a..b).map(|v| Column::F64(v.to_vec()))
-            }
-            TypeDescriptor::Integer(IntSize::U8) => {
-                d.read_slice_1d(a..b).map(|v| Column::I64(v.to_vec()))
-            }
-            TypeDescriptor::Unsigned(IntSize::U1) => {
-                d.read_slice_1d(a..b).map(|v| Column::U8(v.to_vec()))
-            }
-            other => {
-                return Err(Error::Parse {
-                    file: self.path.clone(),
-                    message: format!("/catalog/{name} has type {other:?}: expected f64, i64 or u8"),
-                })
-            }
-        };
-        r.map_err(|e| self.h5(e))
+        let path = format!("catalog/{name}");
+        let d = self.file.dataset(&path).map_err(h5)?;
+        let e = |e: hdf5_pure::Error| h5(self.file.error(&format!("/{path}"), e));
+        let (a64, count) = (a as u64, b.saturating_sub(a) as u64);
+        match d.dtype().map_err(e)? {
+            DType::F64 => d.read_f64_rows(a64, count).map(Column::F64).map_err(e),
+            DType::I64 => d.read_i64_rows(a64, count).map(Column::I64).map_err(e),
+            DType::U8 => d.read_u8_rows(a64, count).map(Column::U8).map_err(e),
+            other => Err(Error::Parse {
+                file: self.path.clone(),
+                message: format!("/catalog/{name} has type {other}: expected f64, i64 or u8"),
+            }),
+        }
     }
 
     /// Labels of systems [a, b).
     pub fn labels(&self, a: usize, b: usize) -> Result<Vec<u8>> {
+        let d = self.file.dataset("labels/is_lens").map_err(h5)?;
+        d.read_u8_rows(a as u64, b.saturating_sub(a) as u64)
+            .map_err(|e| h5(self.file.error("/labels/is_lens", e)))
+    }
+
+    fn label_attrs(&self) -> Result<HashMap<String, AttrValue>> {
         self.file
             .dataset("labels/is_lens")
-            .and_then(|d| d.read_slice_1d(a..b))
-            .map(|v| v.to_vec())
-            .map_err(|e| self.h5(e))
+            .map_err(h5)?
+            .attrs()
+            .map_err(|e| h5(self.file.error("/labels/is_lens", e)))
     }
 
     /// A string attribute of `/labels/is_lens`.
     pub fn label_attr_str(&self, name: &str) -> Result<String> {
-        self.file
-            .dataset("labels/is_lens")
-            .map_err(|e| self.h5(e))
-            .and_then(|d| read_str_attr(&d, name).map_err(|e| self.h5(e)))
+        self.label_attrs()?
+            .get(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| Error::Parse {
+                file: self.path.clone(),
+                message: format!("/labels/is_lens has no string attribute `{name}`"),
+            })
     }
 
     /// A numeric attribute of `/labels/is_lens`, as f64.
     pub fn label_attr(&self, name: &str) -> Result<f64> {
-        let d = self
-            .file
-            .dataset("labels/is_lens")
-            .map_err(|e| self.h5(e))?;
-        d.attr(name)
-            .and_then(|a| a.read_scalar::<f64>())
-            .map_err(|e| self.h5(e))
+        self.label_attrs()?
+            .get(name)
+            .and_then(attr_number)
+            .ok_or_else(|| Error::Parse {
+                file: self.path.clone(),
+                message: format!("/labels/is_lens has no numeric attribute `{name}`"),
+            })
     }
 }

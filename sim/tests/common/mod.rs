@@ -271,23 +271,24 @@ pub fn check_labels(
     generate(&cfg, &kernel, &opts, &|_| {}).unwrap();
 
     let (a, b) = (
-        hdf5::File::open(&cpu).unwrap(),
-        hdf5::File::open(&kernel).unwrap(),
+        hdf5_pure::File::open_streaming(&cpu).unwrap(),
+        hdf5_pure::File::open_streaming(&kernel).unwrap(),
     );
-    let f64s = |f: &hdf5::File, name: &str| -> Vec<f64> {
+    let f64s = |f: &hdf5_pure::File, name: &str| -> Vec<f64> {
         f.dataset(&format!("catalog/{name}"))
             .unwrap()
-            .read_raw()
+            .read_f64()
             .unwrap()
     };
-    let i64s = |f: &hdf5::File, name: &str| -> Vec<i64> {
+    let i64s = |f: &hdf5_pure::File, name: &str| -> Vec<i64> {
         f.dataset(&format!("catalog/{name}"))
             .unwrap()
-            .read_raw()
+            .read_i64()
             .unwrap()
     };
-    let labels =
-        |f: &hdf5::File| -> Vec<u8> { f.dataset("labels/is_lens").unwrap().read_raw().unwrap() };
+    let labels = |f: &hdf5_pure::File| -> Vec<u8> {
+        f.dataset("labels/is_lens").unwrap().read_u8().unwrap()
+    };
     let criteria = &cfg.survey.labels;
     let (la, lb) = (labels(&a), labels(&b));
     let mut near_threshold = vec![false; n as usize];

@@ -27,7 +27,7 @@ pub fn stamp(rng: &mut ChaCha8Rng, n: usize, scale: f64, lens: bool) -> Vec<f32>
 /// [`stamp`], and `/labels/is_lens`.
 #[allow(dead_code)]
 pub fn write_dataset(path: &std::path::Path, n: usize, bands: &[(&str, usize, f64)], seed: u64) {
-    use hdf5::types::VarLenUnicode;
+    use format::h5::{AttrValue, Dtype, Writer};
     use rand::SeedableRng;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let labels: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
@@ -37,29 +37,24 @@ pub fn write_dataset(path: &std::path::Path, n: usize, bands: &[(&str, usize, f6
             img.extend(stamp(&mut rng, side, scale, l == 1));
         }
     }
-    let f = hdf5::File::create(path).unwrap();
-    let s: VarLenUnicode = "lensforge-dataset".parse().unwrap();
-    f.new_attr::<VarLenUnicode>()
-        .create("format")
-        .unwrap()
-        .write_scalar(&s)
+    let mut f = Writer::create(path).unwrap();
+    let root = f.root();
+    f.set_attr(root, "format", AttrValue::Str("lensforge-dataset".into()))
         .unwrap();
-    f.new_attr::<u32>()
-        .create("format_version")
-        .unwrap()
-        .write_scalar(&1)
+    f.set_attr(root, "format_version", AttrValue::U32(1))
         .unwrap();
-    let g = f.create_group("images").unwrap();
+    let g = f.create_group(root, "images").unwrap();
     for (img, &(name, side, _)) in images.into_iter().zip(bands) {
-        g.new_dataset_builder()
-            .with_data(&ndarray::Array3::from_shape_vec((n, side, side), img).unwrap())
-            .create(name)
+        let d = f
+            .create_images(g, name, [n as u64, side as u64, side as u64], 1)
             .unwrap();
+        for stamp in img.chunks(side * side) {
+            let c = format::h5::filters::filter_image(stamp);
+            f.write_chunk(d, &c.bytes, c.filter_mask).unwrap();
+        }
     }
-    f.create_group("labels")
-        .unwrap()
-        .new_dataset_builder()
-        .with_data(labels.as_slice())
-        .create("is_lens")
-        .unwrap();
+    let lg = f.create_group(root, "labels").unwrap();
+    let is_lens = f.create_column(lg, "is_lens", Dtype::U8, n as u64).unwrap();
+    f.write_column(is_lens, 0, &labels).unwrap();
+    f.finish().unwrap();
 }

@@ -1,0 +1,4 @@
+//! lensforge's dataset format, shared by `sim` and `train` (DESIGN.md, "format/"): the HDF5
+//! files written and read in pure Rust, with no system library.
+
+pub mod h5;
