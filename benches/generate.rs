@@ -3,8 +3,9 @@
 //! cores, and its stages for one system on one core.
 //!
 //! `cargo bench --bench generate` prints time per block of 64 systems written to HDF5 (criterion's
-//! elem/s is systems/s), the time of each stage per system, and the HDF5 writer's share:
-//! compressing the chunks (on the pool) and writing them (the writer thread).
+//! elem/s is systems/s), the time of each stage per system, the HDF5 writer's share:
+//! compressing the chunks (on the pool) and writing them (the writer thread), and reading a
+//! training batch back as `train run` does.
 
 use std::hint::black_box;
 
@@ -114,6 +115,29 @@ fn bench(c: &mut Criterion) {
                 .expect("written");
             w.finish().expect("finished");
         })
+    });
+    g.finish();
+
+    // A training batch read back: 32 of 64 systems, every band, through
+    // train::data::Dataset::read_images (chunks located once, decoded on the pool), on all
+    // cores and on one.
+    let set = dir.path().join("read.h5");
+    generate(&config(64), &set, &GenerateOptions::default(), &|_| {}).expect("generates");
+    let data = train::data::Dataset::open(&set).expect("the dataset");
+    let picks: Vec<usize> = (0..32).map(|i| (i * 37 + 5) % 64).collect();
+    let read_batch = || {
+        for band in data.bands() {
+            black_box(data.read_images(band, &picks).expect("read"));
+        }
+    };
+    let mut g = c.benchmark_group("read");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(32));
+    g.bench_function("batch_of_32_systems_all_bands_all_cores", |b| {
+        b.iter(read_batch)
+    });
+    g.bench_function("batch_of_32_systems_all_bands_one_core", |b| {
+        b.iter(|| one_core.install(read_batch))
     });
     g.finish();
 }

@@ -274,7 +274,24 @@ fn an_interrupted_run_resumes_to_the_same_file() {
         // Dropped without finish: no file at the destination.
     }
     assert!(!out.exists());
-    assert!(dir.path().join(".resumed.h5.partial").exists());
+    let partial = dir.path().join(".resumed.h5.partial");
+    assert!(partial.exists());
+    // Issue #19: every reader refuses the partial file, saying how much it holds and how to
+    // finish it; an HDF5 reader sees the 8 systems written and zeros after them.
+    let e = sim::dataset::read::DatasetFile::open(&partial)
+        .err()
+        .expect("a partial file is refused")
+        .to_string();
+    assert!(
+        e.contains(".resumed.h5.partial")
+            && e.contains("holds 8 of its 20 systems")
+            && e.contains("--resume"),
+        "{e}"
+    );
+    let f = hdf5_pure::File::open(&partial).unwrap();
+    let vis = f.dataset("images/VIS").unwrap().read_f32().unwrap();
+    let (done, rest) = vis.split_at(8 * 200 * 200);
+    assert!(done.iter().any(|&v| v != 0.0) && rest.iter().all(|&v| v == 0.0));
     let opts = GenerateOptions {
         block: 8,
         resume: true,

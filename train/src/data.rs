@@ -105,11 +105,21 @@ impl Dataset {
             }
             images.push(im);
         }
+        let len = len.unwrap_or(0);
+        // An interrupted run's partial file declares more systems than it holds.
+        if let Some(written) = root.get("systems_written").and_then(|v| v.as_u64()) {
+            if (written as usize) < len {
+                return Err(format(format!(
+                    "holds {written} of its {len} systems: the partial file of an interrupted \
+                     run; finish it with `sim generate … --resume` (the same command and --out)"
+                )));
+            }
+        }
         Ok(Self {
             path: path.into(),
             file,
             root,
-            len: len.unwrap_or(0),
+            len,
             bands,
             images,
         })

@@ -7,12 +7,21 @@ use format::h5::{AttrValue, Dtype, Writer};
 use train::data::{Dataset, LabelRule};
 
 fn write(path: &Path, version: u32) {
+    write_with(path, version, None)
+}
+
+/// `written`: a `systems_written` attribute, as `sim generate` records after every block.
+fn write_with(path: &Path, version: u32, written: Option<u64>) {
     let mut f = Writer::create(path).unwrap();
     let root = f.root();
     f.set_attr(root, "format", AttrValue::Str("lensforge-dataset".into()))
         .unwrap();
     f.set_attr(root, "format_version", AttrValue::U32(version))
         .unwrap();
+    if let Some(w) = written {
+        f.set_attr(root, "systems_written", AttrValue::U64(w))
+            .unwrap();
+    }
     let img = f.create_group(root, "images").unwrap();
     let vis = f.create_images(img, "VIS", [6, 4, 4], 1).unwrap();
     let h = f.create_images(img, "H", [6, 2, 2], 1).unwrap();
@@ -85,4 +94,20 @@ fn a_file_of_another_format_version_is_refused() {
     write(&path, 2);
     let e = Dataset::open(&path).unwrap_err().to_string();
     assert!(e.contains("v2.h5") && e.contains("format_version 2"), "{e}");
+}
+
+#[test]
+fn a_partial_file_is_refused_with_what_it_holds() {
+    // Issue #19: an interrupted run's file declares 6 systems and holds 3.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("part.h5");
+    write_with(&path, 1, Some(3));
+    let e = Dataset::open(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("part.h5") && e.contains("holds 3 of its 6 systems") && e.contains("--resume"),
+        "{e}"
+    );
+    // Complete, it opens.
+    write_with(&path, 1, Some(6));
+    assert_eq!(Dataset::open(&path).unwrap().len(), 6);
 }

@@ -213,7 +213,7 @@ impl DatasetWriter {
         if !tmp.is_file() {
             return Ok(None);
         }
-        let Ok(old) = super::read::DatasetFile::open(&tmp) else {
+        let Ok(old) = super::read::DatasetFile::open_partial(&tmp) else {
             return Ok(None);
         };
         let same = old.attrs == *attrs

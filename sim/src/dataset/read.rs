@@ -39,8 +39,26 @@ fn h5(e: ReadError) -> Error {
 }
 
 impl DatasetFile {
-    /// Opens a lensforge dataset; errors name the file and what is missing.
+    /// Opens a finished lensforge dataset; errors name the file and what is missing. A partial
+    /// file (fewer systems written than it declares: an interrupted run's) is refused.
     pub fn open(path: &Path) -> Result<Self> {
+        let f = Self::open_partial(path)?;
+        let written = f.systems_written_or_all();
+        if written < f.n {
+            return Err(Error::Parse {
+                file: path.into(),
+                message: format!(
+                    "holds {written} of its {} systems: the partial file of an interrupted run; \
+                     finish it with `sim generate … --resume` (the same command and --out)",
+                    f.n
+                ),
+            });
+        }
+        Ok(f)
+    }
+
+    /// Opens a lensforge dataset whether or not it is finished (for resuming one).
+    pub fn open_partial(path: &Path) -> Result<Self> {
         let file = H5File::open(path).map_err(h5)?;
         let bad = |reason: String| Error::Parse {
             file: path.into(),
@@ -117,6 +135,12 @@ impl DatasetFile {
                 file: self.path.clone(),
                 message: format!("no band {band} in /images"),
             })
+    }
+
+    /// The systems written: the `systems_written` attribute, or N in a file without one (a
+    /// lensforge file always has it; one made by other means may not).
+    fn systems_written_or_all(&self) -> usize {
+        self.systems_written().unwrap_or(self.n)
     }
 
     /// The systems a partial file holds (its `systems_written` attribute; N in a finished file).
