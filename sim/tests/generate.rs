@@ -217,6 +217,21 @@ fn threads_and_shards_give_the_same_systems() {
     assert_eq!(merge(&[s1.clone(), s0.clone()], &merged).unwrap(), 20);
     assert_same(&one, &merged);
 
+    // Issue #19: a run of fewer systems than shards has empty shards, which merge too.
+    let small = config(3, 9);
+    let whole = dir.path().join("small.h5");
+    run(&small, &whole, Shard::WHOLE, 1);
+    let quarters: Vec<_> = (0..4)
+        .map(|index| {
+            let q = dir.path().join(format!("q{index}.h5"));
+            run(&small, &q, Shard { index, count: 4 }, 1);
+            q
+        })
+        .collect();
+    let joined = dir.path().join("joined.h5");
+    assert_eq!(merge(&quarters, &joined).unwrap(), 3);
+    assert_same(&whole, &joined);
+
     // A missing shard, a repeated one, and one from another run are refused, naming the file.
     let out = dir.path().join("bad.h5");
     let e = merge(std::slice::from_ref(&s1), &out)
