@@ -425,6 +425,14 @@ pub fn generate(
             reason: "0 must be ≥ 1 systems".into(),
         });
     }
+    if config.generate.n == 0 {
+        // A shard of a run may be empty; a run of nothing is a mistake.
+        return Err(Error::InvalidSpec {
+            file: "(command line)".into(),
+            field: "-n".into(),
+            reason: "a run of 0 systems: give -n ≥ 1".into(),
+        });
+    }
     let survey = &config.survey;
     let population = Population::new(config.population.clone(), survey)?
         .with_caustic_step(config.generate.caustic_step);

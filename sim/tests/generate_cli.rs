@@ -101,6 +101,10 @@ fn bad_arguments_are_refused_and_nothing_is_written() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--supersample"));
+    // Issue #19: a run of nothing is refused.
+    let o = sim_bin(&["generate", "-n", "0", "--out", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-n ≥ 1"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     let o = sim_bin(&["info", out.to_str().unwrap()]);
     assert!(!o.status.success());
