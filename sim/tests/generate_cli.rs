@@ -110,3 +110,62 @@ fn bad_arguments_are_refused_and_nothing_is_written() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("x.h5"));
 }
+
+/// A small lensforge-like file with one thing wrong, written with format::h5 (issue #19, 11).
+fn bad_dataset(path: &std::path::Path, version: u32, labels: bool, short_column: bool) {
+    use format::h5::{AttrValue, Dtype, Writer};
+    let mut f = Writer::create(path).unwrap();
+    let root = f.root();
+    let attrs = [
+        ("format", AttrValue::Str("lensforge-dataset".into())),
+        ("format_version", AttrValue::U32(version)),
+        ("survey", AttrValue::Str("euclid".into())),
+        ("seed", AttrValue::U64(1)),
+        ("config", AttrValue::Str(String::new())),
+        ("first_index", AttrValue::U64(0)),
+        ("n_total", AttrValue::U64(4)),
+        ("systems_written", AttrValue::U64(4)),
+    ];
+    for (name, value) in attrs {
+        f.set_attr(root, name, value).unwrap();
+    }
+    let images = f.create_group(root, "images").unwrap();
+    let vis = f.create_images(images, "VIS", [4, 3, 3], 1).unwrap();
+    for _ in 0..4 {
+        let c = format::h5::filters::filter_image(&[1.0; 9]);
+        f.write_chunk(vis, &c.bytes, c.filter_mask).unwrap();
+    }
+    let catalog = f.create_group(root, "catalog").unwrap();
+    let len = if short_column { 3 } else { 4 };
+    f.create_column(catalog, "n_pix_source", Dtype::I64, len)
+        .unwrap();
+    if labels {
+        let g = f.create_group(root, "labels").unwrap();
+        f.create_column(g, "is_lens", Dtype::U8, 4).unwrap();
+    }
+    f.finish().unwrap();
+}
+
+#[test]
+fn info_names_what_is_wrong_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("v99.h5", 99, true, false, "format_version 99"),
+        ("nolabels.h5", 1, false, false, "/labels/is_lens"),
+        (
+            "short.h5",
+            1,
+            true,
+            true,
+            "/catalog/n_pix_source has shape [3]",
+        ),
+    ];
+    for (name, version, labels, short, want) in cases {
+        let path = dir.path().join(name);
+        bad_dataset(&path, version, labels, short);
+        let o = sim_bin(&["info", path.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(want), "{name}: {err}");
+    }
+}

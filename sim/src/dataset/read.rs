@@ -9,7 +9,7 @@ use hdf5_pure::DType;
 use ndarray::{Array2, Array3};
 
 use super::chunks::Chunk;
-use super::hdf5::{Attributes, Column, FORMAT, SYSTEMS_WRITTEN};
+use super::hdf5::{Attributes, Column, FORMAT, FORMAT_VERSION, SYSTEMS_WRITTEN};
 use crate::error::{Error, Result};
 
 /// An open dataset file.
@@ -71,6 +71,15 @@ impl DatasetFile {
         if format != FORMAT {
             return Err(bad(format!("format `{format}` is not `{FORMAT}`")));
         }
+        match root.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "format_version {v}: this sim reads version {FORMAT_VERSION}"
+                )))
+            }
+            None => return Err(bad("no `format_version` attribute".into())),
+        }
         let u64_attr = |name: &str| -> Result<u64> {
             root.get(name)
                 .and_then(|v| v.as_u64())
@@ -112,6 +121,19 @@ impl DatasetFile {
         }
         let mut columns = file.dataset_names("catalog").map_err(h5)?;
         columns.sort();
+        for c in &columns {
+            let path = format!("catalog/{c}");
+            let shape = file
+                .dataset(&path)
+                .map_err(h5)?
+                .shape()
+                .map_err(|e| h5(file.error(&format!("/{path}"), e)))?;
+            if shape != [n as u64] {
+                return Err(bad(format!(
+                    "/{path} has shape {shape:?}: expected one value per system ({n})"
+                )));
+            }
+        }
         let generator = str_attr("generator").unwrap_or_default();
         Ok(Self {
             file,
