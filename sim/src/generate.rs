@@ -62,6 +62,10 @@ impl Shard {
     }
 }
 
+/// The most worker threads a run takes: far more than any machine's cores, few enough that a
+/// mistyped count does not spend minutes starting threads.
+pub const MAX_THREADS: usize = 1024;
+
 /// Everything that decides a run's systems: stored, as TOML, in the file's `config` attribute
 /// (the same for every shard of a run, so that `sim merge` can check it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,7 +146,7 @@ impl RunConfig {
 pub struct GenerateOptions {
     /// The slice of the run to generate.
     pub shard: Shard,
-    /// Worker threads (0: rayon's default, one per core).
+    /// Worker threads (0: rayon's default, one per core; at most [`MAX_THREADS`]).
     pub threads: usize,
     /// Systems per block written at once (memory grows with it).
     pub block: usize,
@@ -423,6 +427,24 @@ pub fn generate(
             file: "(command line)".into(),
             field: "block".into(),
             reason: "0 must be ≥ 1 systems".into(),
+        });
+    }
+    if opts.threads > MAX_THREADS {
+        return Err(Error::InvalidSpec {
+            file: "(command line)".into(),
+            field: "--threads".into(),
+            reason: format!(
+                "{} threads: at most {MAX_THREADS} (0, the default, takes one per core)",
+                opts.threads
+            ),
+        });
+    }
+    if opts.format == OutputFormat::Hdf5 && out.is_dir() {
+        return Err(Error::InvalidSpec {
+            file: out.into(),
+            field: "--out".into(),
+            reason: "is a directory: give the name of the file to write, e.g. datasets/euclid.h5"
+                .into(),
         });
     }
     if config.generate.n == 0 {

@@ -101,6 +101,26 @@ fn bad_arguments_are_refused_and_nothing_is_written() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--supersample"));
+    // Issue #19: an output that is a directory is refused before any work, naming it, and so
+    // is an absurd thread count.
+    let o = sim_bin(&["generate", "-n", "4", "--out", dir.path().to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--out") && err.contains("is a directory"),
+        "{err}"
+    );
+    let o = sim_bin(&[
+        "generate",
+        "-n",
+        "4",
+        "--threads",
+        "100000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at most 1024"));
     // Issue #19: a run of nothing is refused.
     let o = sim_bin(&["generate", "-n", "0", "--out", out.to_str().unwrap()]);
     assert!(!o.status.success());

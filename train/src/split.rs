@@ -24,6 +24,17 @@ pub enum SplitError {
     /// A test fraction outside [0, 1).
     #[error("test fraction {0}: must be in [0, 1)")]
     TestFraction(f64),
+    /// Labels of one class only: nothing to tell apart.
+    #[error(
+        "{lenses} lenses and {others} non-lenses: a lens finder needs both classes (check the \
+         dataset or the label rule)"
+    )]
+    OneClass {
+        /// Systems labelled lenses.
+        lenses: usize,
+        /// Systems labelled non-lenses.
+        others: usize,
+    },
 }
 
 /// The indices of an independent test set and of k folds.
@@ -57,6 +68,13 @@ pub fn stratified_kfold(
 ) -> Result<Splits, SplitError> {
     if !(0.0..1.0).contains(&test_fraction) {
         return Err(SplitError::TestFraction(test_fraction));
+    }
+    let lenses = labels.iter().filter(|&&l| l).count();
+    if lenses == 0 || lenses == labels.len() {
+        return Err(SplitError::OneClass {
+            lenses,
+            others: labels.len() - lenses,
+        });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut test = Vec::new();
@@ -148,5 +166,15 @@ mod tests {
             SplitError::Folds { k: 1, n: 9 }
         );
         assert!(stratified_kfold(&labels(10), 2, 1.0, 0).is_err());
+        // Issue #19: one class only is refused before anything is trained, with the counts.
+        assert_eq!(
+            stratified_kfold(&[true; 7], 2, 0.0, 0).unwrap_err(),
+            SplitError::OneClass {
+                lenses: 7,
+                others: 0
+            }
+        );
+        let e = stratified_kfold(&[false; 5], 2, 0.2, 0).unwrap_err();
+        assert!(e.to_string().contains("0 lenses and 5 non-lenses"), "{e}");
     }
 }
