@@ -8,10 +8,16 @@
 #
 # Sizes by environment variable; the defaults are meant for a GPU (DEVICE=auto picks it when the
 # binaries were built with FEATURES="--features cuda"). The CPU run whose figures
-# datasets/README.md gives (79 min on 2 cores; stamps of 4.8"):
+# datasets/README.md gives (stamps of 4.8"; 79 min on 2 cores with Burn's own depthwise
+# convolution, whose epochs of about 9 min now take about 2):
 #   N=8000 N_KIDS=1500 TEST_FRACTION=0.25 VARIANT=b0 EPOCHS=6 FOLDS=5 FOLDS_TO_TRAIN=1 BATCH=32 \
 #     BN_MOMENTUM=0.1 VIS_STAMP=48 NIR_STAMP=16 KIDS_STAMP=24 N_IMG=40,200 TEST_GROUPS=3 \
 #     FT_EPOCHS=6 SAMPLES=300 datasets/recipes/euclid-analyses.sh
+# At full-size stamps on 2 cores (74 min; a B2 that does not learn in 5 epochs, see
+# datasets/README.md):
+#   N=8000 N_KIDS=1500 TEST_FRACTION=0.25 VARIANT=b2 EPOCHS=5 FOLDS=5 FOLDS_TO_TRAIN=1 BATCH=32 \
+#     BN_MOMENTUM=0.1 N_IMG=40,200 TEST_GROUPS=3 FT_EPOCHS=5 SAMPLES=300 \
+#     datasets/recipes/euclid-analyses.sh
 # A CPU smoke run:
 #   N=200 N_KIDS=300 EPOCHS=1 FOLDS=2 FOLDS_TO_TRAIN=1 VARIANT=b0 WIDTH=0.25 DEPTH=0.3 \
 #     N_IMG=10,20 TEST_GROUPS=2 FT_EPOCHS=1 SAMPLES=50 datasets/recipes/euclid-analyses.sh
