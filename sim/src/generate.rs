@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::chunks::{filter_block, Chunk};
-use crate::dataset::hdf5::{Attributes, Column, DatasetWriter, Layout};
+use crate::dataset::hdf5::{Attributes, Column, DatasetWriter, Layout, Resumed};
 use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
 use crate::observe::{Observer, Survey};
@@ -221,6 +221,8 @@ pub struct Summary {
     pub generated: u64,
     /// Where a resumed run started, as an index into the file.
     pub resumed_at: u64,
+    /// Why `--resume` started afresh although a partial file was there.
+    pub restarted: Option<String>,
     /// The file written.
     pub path: PathBuf,
 }
@@ -462,17 +464,21 @@ pub fn generate(
     let (start, end) = opts.shard.range(config.generate.n);
     let n = (end - start) as usize;
     let attrs = config.attributes(start)?;
+    let mut restarted = None;
     let mut writer = match &opts.format {
         OutputFormat::Hdf5 => {
             let layout = config.layout(n);
             let resumed = match opts.resume {
                 true => DatasetWriter::resume(out, &attrs, layout.clone())?,
-                false => None,
+                false => Resumed::Afresh(None),
             };
-            Sink::Hdf5(Box::new(match resumed {
-                Some(w) => w,
-                None => DatasetWriter::create(out, &attrs, layout)?,
-            }))
+            Sink::Hdf5(match resumed {
+                Resumed::Continued(w) => w,
+                Resumed::Afresh(why) => {
+                    restarted = why;
+                    Box::new(DatasetWriter::create(out, &attrs, layout)?)
+                }
+            })
         }
         OutputFormat::Sglc(sglc) => {
             let refuse = |field: &str, reason: &str| Error::InvalidSpec {
@@ -581,6 +587,7 @@ pub fn generate(
         lenses,
         generated: n as u64 - resumed_at,
         resumed_at,
+        restarted,
         path: out.into(),
     })
 }

@@ -441,6 +441,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 String::new()
             };
+            if let Some(why) = &s.restarted {
+                eprintln!("note: --resume: {why}");
+            }
             println!(
                 "generated {} systems, {} lenses ({:.1} %), into {} in {secs:.1} s: {:.1} systems/s{resumed}",
                 s.systems,

@@ -303,6 +303,8 @@ fn an_interrupted_run_resumes_to_the_same_file() {
             && e.contains("--resume"),
         "{e}"
     );
+    let partial_copy = dir.path().join("partial-copy.h5");
+    std::fs::copy(&partial, &partial_copy).unwrap();
     let f = hdf5_pure::File::open(&partial).unwrap();
     let vis = f.dataset("images/VIS").unwrap().read_f32().unwrap();
     let (done, rest) = vis.split_at(8 * 200 * 200);
@@ -316,10 +318,30 @@ fn an_interrupted_run_resumes_to_the_same_file() {
     assert_eq!((s.resumed_at, s.generated, s.systems), (8, 12, 20));
     assert_same(&whole, &out);
 
-    // A partial file of another configuration is not resumed: the run starts afresh.
+    assert_eq!(s.restarted, None);
+
+    // Issue #19: a partial file of another configuration is not resumed: the run starts afresh
+    // and says why.
+    std::fs::copy(&partial_copy, &partial).unwrap();
     let other = config(20, 5);
     let s = generate(&other, &out, &opts, &|_| {}).unwrap();
     assert_eq!(s.resumed_at, 0);
+    let why = s.restarted.expect("a reason");
+    assert!(
+        why.contains(".resumed.h5.partial") && why.contains("another run"),
+        "{why}"
+    );
+    // And so does a partial file a crash cut short.
+    let bytes = std::fs::read(&partial_copy).unwrap();
+    std::fs::write(&partial, &bytes[..bytes.len() / 3]).unwrap();
+    let s = generate(&cfg, &out, &opts, &|_| {}).unwrap();
+    assert_eq!(s.resumed_at, 0);
+    let why = s.restarted.expect("a reason");
+    assert!(
+        why.contains("cannot be read") || why.contains("could not be carried over"),
+        "{why}"
+    );
+    assert_same(&whole, &out);
 }
 
 /// The batch renderer's path through the generator (systems drawn on the threads, ray-traced

@@ -119,6 +119,14 @@ pub struct DatasetWriter {
     written: usize,
 }
 
+/// What [`DatasetWriter::resume`] found.
+pub enum Resumed {
+    /// The partial file's systems, carried into a writer that goes on from them.
+    Continued(Box<DatasetWriter>),
+    /// Nothing to continue: why, when there was a partial file that could not be used.
+    Afresh(Option<String>),
+}
+
 /// Root attribute counting the systems written so far (equal to N in a finished file).
 pub const SYSTEMS_WRITTEN: &str = "systems_written";
 
@@ -202,19 +210,26 @@ impl DatasetWriter {
     }
 
     /// Reopens the partial file of an interrupted run for `path`, if there is one that holds
-    /// the same attributes and layout; `Ok(None)` when there is none (or it cannot be read, as
-    /// after a crash in the middle of a write), in which case the run starts afresh.
+    /// the same attributes and layout; else the run starts afresh, and [`Resumed::Afresh`] says
+    /// why when there was a partial file (another run's, or one a crash left unreadable).
     ///
     /// The systems the partial file holds are carried into a new partial file as they are
     /// stored (chunks copied, not recompressed), which then replaces the old one: a file is
     /// only ever appended to by the writer that made it.
-    pub fn resume(path: &Path, attrs: &Attributes, layout: Layout) -> Result<Option<Self>> {
+    pub fn resume(path: &Path, attrs: &Attributes, layout: Layout) -> Result<Resumed> {
         let tmp = temporary_path(path);
         if !tmp.is_file() {
-            return Ok(None);
+            return Ok(Resumed::Afresh(None));
         }
-        let Ok(old) = super::read::DatasetFile::open_partial(&tmp) else {
-            return Ok(None);
+        let afresh = |why: String| {
+            Ok(Resumed::Afresh(Some(format!(
+                "the partial file {} {why}: started afresh",
+                tmp.display()
+            ))))
+        };
+        let old = match super::read::DatasetFile::open_partial(&tmp) {
+            Ok(old) => old,
+            Err(e) => return afresh(format!("cannot be read ({e})")),
         };
         let same = old.attrs == *attrs
             && old.n == layout.n
@@ -223,10 +238,12 @@ impl DatasetWriter {
                 .iter()
                 .all(|(band, side)| old.bands.iter().any(|(b, s)| b == band && s == side));
         let Ok(written) = old.systems_written() else {
-            return Ok(None);
+            return afresh("records no systems_written".into());
         };
         if !same || written > layout.n {
-            return Ok(None);
+            return afresh(
+                "comes from another run (its configuration, seed, shard or size differ)".into(),
+            );
         }
         let mut name = tmp.as_os_str().to_owned();
         name.push(".resume");
@@ -262,14 +279,14 @@ impl DatasetWriter {
                 source,
             })
         })();
-        if carried.is_err() {
+        if let Err(e) = carried {
             // What cannot be carried (a chunk or column the crash left unreadable) is made
             // again: the run starts afresh.
             let _ = std::fs::remove_file(&rebuilt);
-            return Ok(None);
+            return afresh(format!("could not be carried over ({e})"));
         }
         w.tmp = tmp;
-        Ok(Some(w))
+        Ok(Resumed::Continued(Box::new(w)))
     }
 
     /// Systems written so far.
