@@ -5,6 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The highest redshift a lens or source may have: beyond any galaxy a survey sees lensed, and
+/// the upper end of every population's redshift ranges.
+pub const MAX_REDSHIFT: f64 = 20.0;
+
+/// The most Simpson steps a distance integral takes: those of a span of [`MAX_REDSHIFT`].
+const MAX_STEPS: usize = 10_000;
+
 /// Speed of light, m/s (exact, SI).
 pub const C_M_PER_S: f64 = 299_792_458.0;
 /// Speed of light, km/s.
@@ -67,14 +74,17 @@ impl Cosmology {
 
     /// Line-of-sight comoving distance from z1 to z2, Mpc (negative if z2 < z1).
     ///
-    /// Composite Simpson rule on 1/E(z) with steps of at most 0.002 in z: the integrand is
-    /// smooth, so the relative error is below 1e-10.
+    /// Composite Simpson rule on 1/E(z) with steps of at most 0.002 in z up to spans of
+    /// [`MAX_REDSHIFT`] (10,000 steps): the integrand is smooth, so the relative error is below
+    /// 1e-10. Longer spans, which inputs are checked against, take the same bounded number of
+    /// steps rather than time without bound.
     pub fn comoving_distance_between(&self, z1: f64, z2: f64) -> f64 {
         let span = z2 - z1;
-        if span == 0.0 {
-            return 0.0;
+        if span == 0.0 || !span.is_finite() {
+            return if span == 0.0 { 0.0 } else { f64::NAN };
         }
-        let n = (((span.abs() / 0.002).ceil() as usize).max(16) + 1) & !1;
+        let steps = (span.abs() / 0.002).ceil().min(MAX_STEPS as f64) as usize;
+        let n = (steps.max(16) + 1) & !1;
         let h = span / n as f64;
         let mut sum = 1.0 / self.efunc(z1) + 1.0 / self.efunc(z2);
         for k in 1..n {
@@ -179,6 +189,16 @@ pub struct NfwAngles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_distance_to_an_absurd_redshift_returns() {
+        // Issue #19: the step count is bounded, so z = 1e12 returns a finite number (a poor
+        // one: such redshifts are refused on input) rather than stepping for hours.
+        let c = Cosmology::default();
+        let d = c.comoving_distance(1e12);
+        assert!(d.is_finite(), "{d}");
+        assert!(c.comoving_distance(f64::INFINITY).is_nan());
+    }
 
     #[test]
     fn sis_theta_e_is_linear_in_the_distance_ratio() {

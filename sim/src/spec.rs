@@ -101,13 +101,20 @@ impl SystemSpec {
             field,
             reason,
         };
-        if !(self.z_lens > 0.0 && self.z_lens.is_finite()) {
-            return Err(bad("z_lens".into(), format!("{} must be > 0", self.z_lens)));
+        let z_max = crate::cosmology::MAX_REDSHIFT;
+        if !(self.z_lens > 0.0 && self.z_lens < z_max) {
+            return Err(bad(
+                "z_lens".into(),
+                format!("{} must be in (0, {z_max})", self.z_lens),
+            ));
         }
-        if !(self.z_source > self.z_lens && self.z_source.is_finite()) {
+        if !(self.z_source > self.z_lens && self.z_source <= z_max) {
             return Err(bad(
                 "z_source".into(),
-                format!("{} must be > z_lens = {}", self.z_source, self.z_lens),
+                format!(
+                    "{} must be > z_lens = {} and ≤ {z_max}",
+                    self.z_source, self.z_lens
+                ),
             ));
         }
         self.cosmology
@@ -214,6 +221,15 @@ flux = { VIS = 3.0, Y = 2.0, J = 2.0, H = 2.0 }
             .unwrap_err()
             .to_string();
         assert!(e.contains("z_source") && e.contains("z_lens"), "{e}");
+        // Issue #19: redshifts beyond any lensed galaxy are refused with the range (a source
+        // at 1e12 once hung the distance integral).
+        for (from, to, field) in [
+            ("z_source = 2.0", "z_source = 1e12", "z_source"),
+            ("z_lens = 0.5", "z_lens = 25.0", "z_lens"),
+        ] {
+            let e = build(&GOOD.replace(from, to)).unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains("20"), "{e}");
+        }
         let e = build(&GOOD.replace("Y = 2.0", "K = 2.0"))
             .unwrap_err()
             .to_string();
