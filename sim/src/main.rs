@@ -41,7 +41,7 @@ enum Command {
         /// The system spec, TOML or JSON (DESIGN.md, "A system spec"); the embedded example when absent.
         #[arg(long)]
         spec: Option<PathBuf>,
-        /// A survey preset (euclid) or a survey TOML file.
+        /// A survey preset (euclid, euclid-sglc2, kids, des, lsst) or a survey TOML file.
         #[arg(long, default_value = "euclid")]
         survey: String,
         /// Output HDF5 file (the dataset layout with one system).
@@ -60,7 +60,7 @@ enum Command {
         #[arg(long)]
         no_noise: bool,
         /// Seed of the noise.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         seed: u64,
         /// What ray-traces: `auto` (the GPU when the binary has CUDA and a GPU answers, else
         /// the CPU), `cpu`, or `cuda` (the CUDA kernels); PSF, noise and labels are the CPU's.
@@ -70,7 +70,7 @@ enum Command {
     /// Generate a labelled training set: a population's systems ray-traced, observed and
     /// labelled, written as an HDF5 dataset (DESIGN.md).
     Generate {
-        /// A survey preset (euclid, euclid-sglc2, des, lsst) or a survey TOML file.
+        /// A survey preset (euclid, euclid-sglc2, kids, des, lsst) or a survey TOML file.
         #[arg(long, default_value = "euclid")]
         survey: String,
         /// Systems in the whole run.
@@ -80,7 +80,7 @@ enum Command {
         #[arg(long, default_value = "sglc2")]
         population: String,
         /// Seed of the population and the noise: system k depends only on (seed, k).
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
         seed: u64,
         /// Output HDF5 file [default: datasets/<survey>-<population>-n<N>-s<seed>[-<i>of<n>].h5].
         #[arg(long)]
@@ -153,9 +153,9 @@ enum Command {
         /// The band to draw [default: the detection band].
         #[arg(long)]
         band: Option<String>,
-        /// Lenses, and non-lenses, to draw.
-        #[arg(long, default_value_t = 8)]
-        per_class: usize,
+        /// Lenses, and non-lenses, to draw (at least 1).
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+        per_class: u32,
         /// Show only the central N×N pixels of each stamp (0: the whole stamp).
         #[arg(long, default_value_t = 0)]
         crop: usize,
@@ -184,7 +184,7 @@ enum Command {
     },
     /// Print a survey's bands: background noise, sky and background-limited depths.
     Survey {
-        /// A survey preset (euclid) or a survey TOML file.
+        /// A survey preset (euclid, euclid-sglc2, kids, des, lsst) or a survey TOML file.
         #[arg(long, default_value = "euclid")]
         survey: String,
     },
@@ -480,7 +480,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             crop,
         } => {
             make_parent(&out)?;
-            let drawn = info::preview(&file, &out, band.as_deref(), per_class, crop)?;
+            let drawn = info::preview(&file, &out, band.as_deref(), per_class as usize, crop)?;
             println!(
                 "drew {} systems of {} into {} (lenses framed green, non-lenses red): indices {:?}",
                 drawn.len(),

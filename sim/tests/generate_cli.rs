@@ -59,6 +59,17 @@ fn the_default_population_labels_about_half_as_lenses() {
         "{text}"
     );
     let png = dir.path().join("m.png");
+    // Issue #19: a preview of no system a class is refused, and writes nothing.
+    let o = sim_bin(&[
+        "preview",
+        out.to_str().unwrap(),
+        "--out",
+        png.to_str().unwrap(),
+        "--per-class",
+        "0",
+    ]);
+    assert!(!o.status.success() && !png.exists());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--per-class"));
     let o = sim_bin(&[
         "preview",
         out.to_str().unwrap(),
@@ -121,6 +132,21 @@ fn bad_arguments_are_refused_and_nothing_is_written() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("at most 1024"));
+    // Issue #19: a negative seed is named as a bad value of --seed (not an unknown flag), and
+    // `generate --help` lists every embedded survey preset.
+    let o = sim_bin(&["generate", "--seed", "-1", "--out", out.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("'-1'") && err.contains("--seed"),
+        "{err}"
+    );
+    let help = String::from_utf8_lossy(&sim_bin(&["generate", "--help"]).stdout).into_owned();
+    for (name, _) in sim::observe::survey::PRESETS {
+        assert!(
+            help.contains(name),
+            "generate --help omits the {name} preset"
+        );
+    }
     // Issue #19: a run of nothing is refused.
     let o = sim_bin(&["generate", "-n", "0", "--out", out.to_str().unwrap()]);
     assert!(!o.status.success());

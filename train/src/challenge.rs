@@ -100,6 +100,12 @@ pub fn read_truth(path: &Path) -> Result<Truth, ScoreError> {
         .from_path(path)
         .map_err(read_err(&file))?;
     let header = reader.headers().map_err(read_err(&file))?.clone();
+    if let Some(c) = crate::tables::repeated_column(&header) {
+        return Err(ScoreError::Read {
+            file: file.clone(),
+            message: crate::tables::repeated_message(&c),
+        });
+    }
     let find = |name: &str| header.iter().position(|h| h == name);
     let second = find("n_source_im").is_some();
     let need = |name: &str| {

@@ -162,6 +162,22 @@ impl Joined {
 /// One CSV's rows: (ID, line, the requested columns' texts).
 type Rows = Vec<(String, u64, Vec<String>)>;
 
+/// The first column name that a CSV header holds twice, if any: a table with two columns of one
+/// name is refused by every reader here rather than read from the first.
+pub(crate) fn repeated_column(header: &csv::StringRecord) -> Option<String> {
+    let names: Vec<&str> = header.iter().collect();
+    names
+        .iter()
+        .enumerate()
+        .find(|(i, n)| names[..*i].contains(n))
+        .map(|(_, n)| n.to_string())
+}
+
+/// The error message for a header that holds `column` twice.
+pub(crate) fn repeated_message(column: &str) -> String {
+    format!("the header holds column `{column}` twice: which one is meant cannot be told")
+}
+
 /// Reads `columns` (besides `id_column`) from every row of `path`, refusing duplicate IDs.
 fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, TableError> {
     let file = path.display().to_string();
@@ -175,6 +191,12 @@ fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, Tab
         .from_path(path)
         .map_err(read_err)?;
     let header = reader.headers().map_err(read_err)?.clone();
+    if let Some(c) = repeated_column(&header) {
+        return Err(TableError::Read {
+            file: file.clone(),
+            message: repeated_message(&c),
+        });
+    }
     let find = |column: &str| {
         header
             .iter()

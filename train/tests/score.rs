@@ -219,3 +219,19 @@ fn train_score_prints_tables_and_json() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("have no score"));
 }
+
+#[test]
+fn a_table_with_a_repeated_column_is_refused_naming_it() {
+    // Issue #19: `train metrics` once read the first of two `score` columns without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let scores = dir.path().join("s.csv");
+    write(&scores, "id,label,score,score\n1,1,0.9,0.1\n2,0,0.2,0.8\n");
+    let e = train::scores::read_scores(&scores, "label", "score")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("s.csv") && e.contains("`score` twice"), "{e}");
+    let truth = dir.path().join("t.csv");
+    write(&truth, "ID,ID,is_lens\n1,1,1\n");
+    let e = read_truth(&truth).unwrap_err().to_string();
+    assert!(e.contains("t.csv") && e.contains("`ID` twice"), "{e}");
+}

@@ -167,6 +167,13 @@ pub fn preview(
     per_class: usize,
     crop: usize,
 ) -> Result<Vec<usize>> {
+    if per_class == 0 {
+        return Err(crate::Error::InvalidSpec {
+            file: out.into(),
+            field: "--per-class".into(),
+            reason: "0 systems a class would draw an empty picture: give ≥ 1".into(),
+        });
+    }
     let f = DatasetFile::open(path)?;
     let band = match band {
         Some(b) => {
