@@ -59,25 +59,21 @@ fn the_default_population_labels_about_half_as_lenses() {
         "{text}"
     );
     let png = dir.path().join("m.png");
+    let preview = |per_class: &str| {
+        sim_bin(&[
+            "preview",
+            out.to_str().unwrap(),
+            "--out",
+            png.to_str().unwrap(),
+            "--per-class",
+            per_class,
+        ])
+    };
     // Issue #19: a preview of no system a class is refused, and writes nothing.
-    let o = sim_bin(&[
-        "preview",
-        out.to_str().unwrap(),
-        "--out",
-        png.to_str().unwrap(),
-        "--per-class",
-        "0",
-    ]);
+    let o = preview("0");
     assert!(!o.status.success() && !png.exists());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--per-class"));
-    let o = sim_bin(&[
-        "preview",
-        out.to_str().unwrap(),
-        "--out",
-        png.to_str().unwrap(),
-        "--per-class",
-        "4",
-    ]);
+    let o = preview("4");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
     let info = decoder.read_info().unwrap().info().clone();
