@@ -2,6 +2,10 @@
 //! over the training split, then scale to [0, 1]. The bounds are learnt once and stored with
 //! the model.
 //!
+//! A pixel that is not finite (NaN or ±inf: a masked or saturated pixel of a real cutout, or a
+//! fault) is missing data: it takes no part in learning the bounds, and the network sees it as
+//! the sky-subtracted background, 0 e⁻/s, scaled like any other pixel.
+//!
 //! Percentiles use linear interpolation between order statistics (numpy's default): the p-th
 //! percentile of n sorted values sits at rank p/100·(n − 1).
 
@@ -48,8 +52,18 @@ pub fn percentile(values: &mut [f32], p: f64) -> Option<f32> {
 }
 
 impl BandScaling {
-    /// Learns the bounds of one band from its training pixels (reordered in place).
+    /// Learns the bounds of one band from its finite training pixels (reordered in place);
+    /// `None` when none is finite.
     pub fn fit(clipping: Clipping, pixels: &mut [f32]) -> Option<Self> {
+        // The finite pixels first, in their order; the rest is left out.
+        let mut finite = 0;
+        for i in 0..pixels.len() {
+            if pixels[i].is_finite() {
+                pixels.swap(finite, i);
+                finite += 1;
+            }
+        }
+        let pixels = &mut pixels[..finite];
         let (lo, hi) = match clipping {
             Clipping::None => {
                 let lo = pixels.iter().copied().fold(f32::INFINITY, f32::min);
@@ -68,10 +82,14 @@ impl BandScaling {
         (lo.is_finite() && hi.is_finite()).then_some(Self { lo, hi })
     }
 
-    /// Clips to [lo, hi] and scales to [0, 1] in place (all zero if hi = lo).
+    /// Clips to [lo, hi] and scales to [0, 1] in place (all zero if hi = lo); a pixel that is
+    /// not finite is taken as the background, 0 e⁻/s.
     pub fn apply(&self, pixels: &mut [f32]) {
         let span = self.hi - self.lo;
         for v in pixels {
+            if !v.is_finite() {
+                *v = 0.0;
+            }
             *v = if span > 0.0 {
                 ((*v - self.lo) / span).clamp(0.0, 1.0)
             } else {
@@ -120,5 +138,28 @@ mod tests {
         let mut img = vec![-500.0, -99.0, 390.5, 880.0, 5000.0];
         s.apply(&mut img);
         assert_eq!(img, vec![0.0, 0.0, 0.5, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn non_finite_pixels_are_missing_data() {
+        // Issue #19: NaN and ±inf pixels take no part in the bounds (the same as without
+        // them), and the network sees them as the background, 0 e⁻/s.
+        let clean: Vec<f32> = (0..=1000).map(|k| k as f32 - 100.0).collect();
+        let mut dirty = clean.clone();
+        dirty.splice(500..500, [f32::NAN, f32::INFINITY, f32::NEG_INFINITY]);
+        for clipping in [Clipping::Sglc2, Clipping::Alternative, Clipping::None] {
+            let want = BandScaling::fit(clipping, &mut clean.clone()).unwrap();
+            assert_eq!(BandScaling::fit(clipping, &mut dirty.clone()), Some(want));
+        }
+        let s = BandScaling::fit(Clipping::Sglc2, &mut dirty).unwrap();
+        let mut img = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0];
+        s.apply(&mut img);
+        let zero = (0.0 - s.lo) / (s.hi - s.lo);
+        assert_eq!(img, vec![zero; 4]);
+        // A band with no finite pixel at all has no bounds.
+        assert_eq!(
+            BandScaling::fit(Clipping::Sglc2, &mut [f32::NAN, f32::INFINITY]),
+            None
+        );
     }
 }

@@ -111,3 +111,56 @@ fn a_partial_file_is_refused_with_what_it_holds() {
     write_with(&path, 1, Some(6));
     assert_eq!(Dataset::open(&path).unwrap().len(), 6);
 }
+
+#[test]
+fn a_band_without_a_finite_pixel_stops_the_run_before_anything_is_written() {
+    // Issue #19: a band whose sampled stamps hold no finite pixel cannot give clipping
+    // bounds; the run is refused naming the band, and leaves no folder behind.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nan.h5");
+    let mut f = Writer::create(&path).unwrap();
+    let root = f.root();
+    f.set_attr(root, "format", AttrValue::Str("lensforge-dataset".into()))
+        .unwrap();
+    f.set_attr(root, "format_version", AttrValue::U32(1))
+        .unwrap();
+    let img = f.create_group(root, "images").unwrap();
+    let bands = ["VIS", "H", "J", "Y"];
+    let ids: Vec<_> = bands
+        .iter()
+        .map(|b| f.create_images(img, b, [12, 4, 4], 1).unwrap())
+        .collect();
+    for k in 0..12 {
+        for (b, id) in bands.iter().zip(&ids) {
+            let v = if *b == "H" { f32::NAN } else { k as f32 };
+            let c = filter_image(&[v; 16]);
+            f.write_chunk(*id, &c.bytes, c.filter_mask).unwrap();
+        }
+    }
+    let lab = f.create_group(root, "labels").unwrap();
+    let is_lens = f.create_column(lab, "is_lens", Dtype::U8, 12).unwrap();
+    let labels: Vec<u8> = (0..12).map(|k| k % 2).collect();
+    f.write_column(is_lens, 0, &labels).unwrap();
+    f.finish().unwrap();
+
+    let mut c = train::config::TrainConfig::default_config();
+    c.data.file = path;
+    c.data.test_fraction = 0.25;
+    c.fit.folds = 3;
+    let out = dir.path().join("run");
+    let device = Default::default();
+    let e = train::fit::kfold::run::<burn::backend::Autodiff<train::device::Cpu>>(
+        &c,
+        &out,
+        false,
+        &device,
+        &mut |_| true,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("band H") && e.contains("no finite pixels"),
+        "{e}"
+    );
+    assert!(!out.exists(), "the refused run left {out:?}");
+}

@@ -236,8 +236,13 @@ pub fn run<B: TrainAutodiff>(
             file: config.data.file.clone(),
             source,
         })?;
-    prepare_folder(config, out, resume)?;
     let reader = BatchReader::new(&data, config, &labels);
+    // Every fold's clipping bounds before anything is written: a band that cannot give them
+    // (no finite pixel in the sample) stops the run with nothing left behind.
+    let all_scalings = (0..config.trained_folds())
+        .map(|fold| reader.fit_scalings(&splits.training(fold), mix(fit.seed, fold, 0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    prepare_folder(config, out, resume)?;
     let test_labels: Vec<bool> = splits.test.iter().map(|&i| labels[i]).collect();
 
     let mut folds = Vec::new();
@@ -253,13 +258,13 @@ pub fn run<B: TrainAutodiff>(
         std::fs::create_dir_all(&dir).map_err(|e| folder_err(&dir, e))?;
         let training = splits.training(fold);
         let validation = &splits.folds[fold];
-        let scalings = reader.fit_scalings(&training, mix(fit.seed, fold, 0))?;
-        write_json(&dir.join("scalings.json"), &scalings)?;
+        let scalings = &all_scalings[fold];
+        write_json(&dir.join("scalings.json"), scalings)?;
         let r = train_fold::<B>(
             config,
             None,
             &reader,
-            &scalings,
+            scalings,
             fold,
             &training,
             validation,
