@@ -246,7 +246,7 @@ pub fn run<B: TrainAutodiff>(
     let test_labels: Vec<bool> = splits.test.iter().map(|&i| labels[i]).collect();
 
     let mut folds = Vec::new();
-    for fold in 0..config.trained_folds() {
+    for (fold, scalings) in all_scalings.iter().enumerate() {
         let dir = out.join(format!("fold{fold}"));
         let result_path = dir.join("result.json");
         if resume && result_path.exists() {
@@ -258,7 +258,6 @@ pub fn run<B: TrainAutodiff>(
         std::fs::create_dir_all(&dir).map_err(|e| folder_err(&dir, e))?;
         let training = splits.training(fold);
         let validation = &splits.folds[fold];
-        let scalings = &all_scalings[fold];
         write_json(&dir.join("scalings.json"), scalings)?;
         let r = train_fold::<B>(
             config,
