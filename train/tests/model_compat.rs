@@ -8,10 +8,12 @@
 //! values by three training-mode passes (momentum 0.9, on images close to those evaluated), so
 //! that evaluation exercises them.
 
+#[path = "common/op_checks.rs"]
+mod op_checks;
 use burn::backend::Autodiff;
 use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use train::device::Cpu;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
 
@@ -23,25 +25,14 @@ fn fixture(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// Deterministic, RNG-free images [batch, channels, size, size].
+/// Deterministic, RNG-free images [batch, channels, size, size]: the shared ones, unshifted.
 fn images<B: burn::tensor::backend::Backend>(
     batch: usize,
     channels: usize,
     size: usize,
     device: &B::Device,
 ) -> Tensor<B, 4> {
-    let mut v = Vec::with_capacity(batch * channels * size * size);
-    for n in 0..batch {
-        for c in 0..channels {
-            for i in 0..size {
-                for j in 0..size {
-                    let t = 0.37 * i as f32 + 0.23 * j as f32 + 1.3 * c as f32 + 2.1 * n as f32;
-                    v.push(t.sin() + 0.5 * (0.05 * (i * j) as f32).cos());
-                }
-            }
-        }
-    }
-    Tensor::from_data(TensorData::new(v, [batch, channels, size, size]), device)
+    op_checks::images(batch, channels, size, 0.0, device)
 }
 
 fn small<B: train::ops::TrainOps>(device: &B::Device) -> LensFinder<B> {

@@ -263,12 +263,18 @@ impl Images {
         }
     }
 
+    /// Whether every stamp is one chunk through shuffle then deflate (what lensforge writes),
+    /// so that [`raw_chunk`](Self::raw_chunk) serves.
+    fn stored_as_lensforge_writes(&self) -> bool {
+        self.chunks.is_some() && self.filters == [2, 1]
+    }
+
     /// The bytes stored for stamp `k` and their filter mask, for copying a chunk as it is into a
     /// dataset of the same pipeline: only where every stamp is one chunk through shuffle then
     /// deflate (what lensforge writes); `None` for a stamp never written.
     pub fn raw_chunk(&self, k: usize) -> Result<Option<(Vec<u8>, u32)>, ReadError> {
-        let table = match (&self.chunks, self.filters.as_slice()) {
-            (Some(table), [2, 1]) => table,
+        let table = match &self.chunks {
+            Some(table) if self.stored_as_lensforge_writes() => table,
             _ => {
                 return Err(self.error(format!(
                     "its chunks are not one stamp each through shuffle and deflate (filters {:?})",

@@ -255,30 +255,12 @@ impl DatasetWriter {
                 return Err(e);
             }
         };
-        const BLOCK: usize = 256;
-        let carried = (|| -> Result<()> {
-            let mut a = 0;
-            while a < written {
-                let b = (a + BLOCK).min(written);
-                let chunks = w
-                    .layout
-                    .bands
-                    .iter()
-                    .map(|(band, _)| old.raw_chunks(band, a, b))
-                    .collect::<Result<Vec<_>>>()?;
-                let catalog = old
-                    .columns
-                    .iter()
-                    .map(|c| old.column(c, a, b).map(|col| (c.clone(), col)))
-                    .collect::<Result<Vec<_>>>()?;
-                w.append_filtered(&chunks, &catalog, &old.labels(a, b)?)?;
-                a = b;
-            }
+        let carried = w.copy_from(&old, 0, written).and_then(|()| {
             std::fs::rename(&rebuilt, &tmp).map_err(|source| Error::Io {
                 path: tmp.clone(),
                 source,
             })
-        })();
+        });
         if let Err(e) = carried {
             // What cannot be carried (a chunk or column the crash left unreadable) is made
             // again: the run starts afresh.
@@ -287,6 +269,32 @@ impl DatasetWriter {
         }
         w.tmp = tmp;
         Ok(Resumed::Continued(Box::new(w)))
+    }
+
+    /// Appends systems [a, b) of `file` (the same bands), a block at a time, as they are stored:
+    /// image chunks copied without decoding (the file's pipeline must be this writer's, shuffle
+    /// then deflate, as every lensforge file's is), catalogue columns and labels.
+    pub fn copy_from(&mut self, file: &super::read::DatasetFile, a: usize, b: usize) -> Result<()> {
+        /// Systems copied per block (memory is bounded by one block of every band).
+        const BLOCK: usize = 256;
+        let mut start = a;
+        while start < b {
+            let end = (start + BLOCK).min(b);
+            let chunks = self
+                .layout
+                .bands
+                .iter()
+                .map(|(band, _)| file.raw_chunks(band, start, end))
+                .collect::<Result<Vec<_>>>()?;
+            let catalog = file
+                .columns
+                .iter()
+                .map(|c| file.column(c, start, end).map(|col| (c.clone(), col)))
+                .collect::<Result<Vec<_>>>()?;
+            self.append_filtered(&chunks, &catalog, &file.labels(start, end)?)?;
+            start = end;
+        }
+        Ok(())
     }
 
     /// Systems written so far.

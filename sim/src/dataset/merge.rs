@@ -2,13 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::hdf5::{Column, DatasetWriter};
+use super::hdf5::DatasetWriter;
 use super::read::DatasetFile;
 use crate::error::{Error, Result};
 use crate::generate::RunConfig;
-
-/// Systems copied per block (memory is bounded by one block of every band).
-const BLOCK: usize = 256;
 
 /// Joins `inputs` (shards of one run, in any order) into `out`. They must hold the same
 /// configuration, survey and seed, and their index ranges must tile [0, N) without gap or
@@ -81,27 +78,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64> {
     }
     let attrs = config.attributes(0)?;
     let mut writer = DatasetWriter::create(out, &attrs, config.layout(n_total as usize))?;
-    let copied = (|| -> Result<()> {
-        for (_, f) in &files {
-            let mut a = 0;
-            while a < f.n {
-                let b = (a + BLOCK).min(f.n);
-                let images = f
-                    .bands
-                    .iter()
-                    .map(|(band, _)| f.images(band, a, b))
-                    .collect::<Result<Vec<_>>>()?;
-                let catalog = f
-                    .columns
-                    .iter()
-                    .map(|c| f.column(c, a, b).map(|col| (c.clone(), col)))
-                    .collect::<Result<Vec<(String, Column)>>>()?;
-                writer.append(&images, &catalog, &f.labels(a, b)?)?;
-                a = b;
-            }
-        }
-        Ok(())
-    })();
+    let copied = files
+        .iter()
+        .try_for_each(|(_, f)| writer.copy_from(f, 0, f.n));
     match copied {
         Ok(()) => {
             writer.finish()?;

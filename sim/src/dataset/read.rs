@@ -196,7 +196,8 @@ impl DatasetFile {
     }
 
     /// The stored chunks of band `band` for systems [a, b), as they are in the file (for
-    /// copying into a file of the same pipeline).
+    /// copying into a file of the same pipeline); an error naming the file's pipeline where it
+    /// is not lensforge's (shuffle then deflate, one stamp a chunk).
     pub fn raw_chunks(&self, band: &str, a: usize, b: usize) -> Result<Vec<Chunk>> {
         let im = self.band(band)?;
         (a..b)

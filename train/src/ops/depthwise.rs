@@ -514,17 +514,21 @@ mod tests {
         assert_eq!((g.output, g.pad_top, g.pad_left), ([7, 9], 1, 1));
     }
 
+    /// (kernel, stride, height, width): kernels 3 and 5, strides 1 to 3, odd and even sizes,
+    /// inputs smaller than a kernel.
+    const CASES: [(usize, usize, usize, usize); 7] = [
+        (3, 1, 7, 9),
+        (5, 2, 11, 8),
+        (3, 2, 10, 10),
+        (5, 1, 4, 3),
+        (3, 2, 1, 2),
+        (5, 2, 13, 17),
+        (3, 3, 8, 7),
+    ];
+
     #[test]
     fn forward_equals_the_definition() {
-        for (k, s, h, w) in [
-            (3, 1, 7, 9),
-            (5, 2, 11, 8),
-            (3, 2, 10, 10),
-            (5, 1, 4, 3),
-            (3, 2, 1, 2),
-            (5, 2, 13, 17),
-            (3, 3, 8, 7),
-        ] {
+        for (k, s, h, w) in CASES {
             let g = DepthwiseGeometry::same([h, w], k, s);
             let (n, c) = (2, 3);
             let x = values(n * c * h * w, 0.3);
@@ -573,15 +577,7 @@ mod tests {
 
     #[test]
     fn gradients_equal_the_definition() {
-        for (k, s, h, w) in [
-            (3, 1, 7, 9),
-            (5, 2, 11, 8),
-            (3, 2, 10, 10),
-            (5, 1, 4, 3),
-            (3, 2, 1, 2),
-            (5, 2, 13, 17),
-            (3, 3, 8, 7),
-        ] {
+        for (k, s, h, w) in CASES {
             let g = DepthwiseGeometry::same([h, w], k, s);
             let (n, c) = (2, 3);
             let x = values(n * c * h * w, 0.3);
