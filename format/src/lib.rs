@@ -2,3 +2,4 @@
 //! files written and read in pure Rust, with no system library.
 
 pub mod h5;
+pub mod progress;

@@ -50,11 +50,11 @@ impl Cosmology {
         Self { h0, omega_m }
     }
 
-    /// Checks the parameters: `h0` > 0 and `omega_m` in [0, 1]; the error names the field.
+    /// Checks the parameters: `h0` in [`H0_RANGE`](crate::limits::H0_RANGE) and `omega_m` in
+    /// [0, 1]; the error names the field.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        if !(self.h0 > 0.0 && self.h0.is_finite()) {
-            return Err(("h0", format!("{} must be > 0 (km/s/Mpc)", self.h0)));
-        }
+        let (lo, hi) = crate::limits::H0_RANGE;
+        crate::limits::in_range("h0", self.h0, lo, hi, "km/s/Mpc")?;
         if !(0.0..=1.0).contains(&self.omega_m) {
             return Err(("omega_m", format!("{} must be in [0, 1]", self.omega_m)));
         }

@@ -65,6 +65,19 @@ pub enum Error {
         /// The underlying error.
         source: png::EncodingError,
     },
+    /// A run stopped by the user (Ctrl-C) between blocks.
+    #[error("interrupted after {done} of {total} systems: {}", match partial {
+        Some(p) => format!("{} keeps them; rerun the same command with --resume to go on from there", p.display()),
+        None => "nothing was kept (a challenge-style set is written whole)".to_string(),
+    })]
+    Interrupted {
+        /// Systems written when the run stopped.
+        done: u64,
+        /// Systems the run (or shard) holds in all.
+        total: u64,
+        /// The partial file a `--resume` continues from (None: nothing kept).
+        partial: Option<PathBuf>,
+    },
     /// The GPU renderer failed (or is not there).
     #[error("GPU: {0}")]
     Gpu(String),

@@ -95,6 +95,21 @@ pub struct RunSettings {
     pub noise: bool,
 }
 
+impl RunSettings {
+    /// `n` systems of `seed` with `sim generate`'s defaults: supersampling 2, the default
+    /// critical-curve step, PSF and noise on.
+    pub fn new(n: u64, seed: u64) -> Self {
+        Self {
+            n,
+            seed,
+            supersample: 2,
+            caustic_step: crate::caustics::CausticGrid::DEFAULT_STEP,
+            psf: true,
+            noise: true,
+        }
+    }
+}
+
 impl RunConfig {
     /// Parses the `config` attribute of a generated file.
     pub fn from_toml(text: &str, file: &Path) -> Result<Self> {
@@ -156,6 +171,9 @@ pub struct GenerateOptions {
     pub format: OutputFormat,
     /// Ray-trace each block with this (a GPU) instead of system by system on the CPU threads.
     pub renderer: Option<std::sync::Arc<dyn crate::raytrace::BatchRenderer>>,
+    /// When set (by `sim`'s Ctrl-C handler), the run stops after the block in hand with
+    /// [`Error::Interrupted`], its partial file kept for `--resume`.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a run writes.
@@ -189,6 +207,13 @@ impl Sink {
         }
     }
 
+    /// Deletes what was written (a challenge-style set's folder goes when its writer drops).
+    fn discard(self) {
+        if let Sink::Hdf5(w) = self {
+            w.discard();
+        }
+    }
+
     fn finish(self) -> Result<()> {
         match self {
             Sink::Hdf5(w) => (*w).finish(),
@@ -206,6 +231,7 @@ impl Default for GenerateOptions {
             resume: false,
             format: OutputFormat::Hdf5,
             renderer: None,
+            stop: None,
         }
     }
 }
@@ -244,6 +270,8 @@ struct Drawn {
     truth: crate::population::Truth,
     curves: Option<crate::caustics::CriticalCurves>,
     system: crate::raytrace::System,
+    /// What errors about this system name: the population and the system's index.
+    origin: String,
 }
 
 fn draw(
@@ -257,13 +285,15 @@ fn draw(
         truth,
         curves,
     } = population.sample(opts.seed, index);
-    let system = spec.build(survey, Path::new(&format!("(population system {index})")))?;
+    let origin = format!("population `{}`, system {index}", population.config.name);
+    let system = spec.build(survey, Path::new(&origin))?;
     Ok(Drawn {
         index,
         spec,
         truth,
         curves,
         system,
+        origin,
     })
 }
 
@@ -276,13 +306,14 @@ fn record(
     survey: &Survey,
     observer: &Observer,
     opts: &RenderOptions,
-) -> SystemRecord {
+) -> Result<SystemRecord> {
     let Drawn {
         index,
         spec,
         truth,
         curves,
         system,
+        origin,
     } = drawn;
     let source_center = spec.source.light.first().map(|l| l.center());
     let images = images.unwrap_or_else(|| {
@@ -299,6 +330,7 @@ fn record(
         index,
         curves,
     );
+    rendered.check_finite(Path::new(&origin))?;
     let mut cols = catalog(
         &spec,
         &system,
@@ -321,11 +353,11 @@ fn record(
             Column::I64(vec![truth.n_neighbours as i64]),
         ),
     ]);
-    SystemRecord {
+    Ok(SystemRecord {
         images: rendered.observed.into_iter().map(|o| o.image).collect(),
         catalog: cols,
         is_lens: u8::from(rendered.labels.is_lens),
-    }
+    })
 }
 
 /// Simulates system `index` of the run: sample, ray-shoot, observe, label.
@@ -337,7 +369,7 @@ pub fn simulate(
     index: u64,
 ) -> Result<SystemRecord> {
     let drawn = draw(population, survey, opts, index)?;
-    Ok(record(drawn, None, None, survey, observer, opts))
+    record(drawn, None, None, survey, observer, opts)
 }
 
 /// Systems `range` of the run, ray-traced one by one on the pool's CPU threads, or, with a
@@ -368,12 +400,12 @@ fn simulate_block(
         .collect();
     let (images, n_images) =
         render_on_device(renderer, &systems, &centres, survey, opts.supersample)?;
-    Ok(drawn
+    drawn
         .into_par_iter()
         .zip(images)
         .zip(n_images)
         .map(|((d, im), n)| record(d, Some(im), n, survey, observer, opts))
-        .collect())
+        .collect()
 }
 
 /// A block of consecutive systems, ready to append: the images as arrays (for the challenge
@@ -532,7 +564,21 @@ pub fn generate(
         });
         let mut first = start + resumed_at;
         let mut failure = None;
+        let stopped = || {
+            opts.stop
+                .as_ref()
+                .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+        };
         while first < end {
+            if stopped() {
+                failure = Some(Error::Interrupted {
+                    done: first - start,
+                    total: n as u64,
+                    partial: matches!(opts.format, OutputFormat::Hdf5)
+                        .then(|| crate::dataset::hdf5::temporary_path(out)),
+                });
+                break;
+            }
             let last = (first + opts.block as u64).min(end);
             let records: Result<Vec<SystemRecord>> = pool.install(|| {
                 simulate_block(
@@ -569,9 +615,14 @@ pub fn generate(
             field: "(writer)".into(),
             reason: "the writer thread panicked".into(),
         })?;
-        match failure {
-            Some(e) => Err(e),
-            None => joined,
+        match (failure, joined) {
+            // An input error would stop a resumed run at the same system: leave nothing.
+            (Some(e @ Error::InvalidSpec { .. }), Ok((writer, _))) => {
+                writer.discard();
+                Err(e)
+            }
+            (Some(e), _) => Err(e),
+            (None, joined) => joined,
         }
     })?;
     let (writer, new_lenses) = written;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod generate;
 pub mod labels;
 pub mod light;
+pub mod limits;
 pub mod mass;
 pub mod observe;
 pub mod population;

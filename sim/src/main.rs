@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use format::progress::Progress;
 use sim::caustics::CausticGrid;
 use sim::dataset::sglc::SglcOptions;
 use sim::dataset::{info, merge};
@@ -193,6 +194,10 @@ enum Command {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if matches!(e.downcast_ref(), Some(sim::Error::Interrupted { .. })) => {
+            eprintln!("{e}");
+            ExitCode::from(format::progress::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             // One line: each cause that the message before it does not already say.
             let mut msg = String::new();
@@ -346,11 +351,38 @@ fn gpu_bench(
 }
 
 /// Creates the parent directory of `path` if it has one.
-fn make_parent(path: &std::path::Path) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+/// The folders a command created above its output: removed again (if still empty) when the
+/// command fails, so that a refused run leaves no empty `datasets/` behind.
+struct NewFolders(Vec<PathBuf>);
+
+impl NewFolders {
+    /// Creates the missing folders above `path`.
+    fn above(path: &std::path::Path) -> anyhow::Result<Self> {
+        let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+            return Ok(Self(Vec::new()));
+        };
+        // Deepest first, so that Drop removes children before parents.
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(PathBuf::from)
+            .collect();
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self(missing))
     }
-    Ok(())
+
+    /// The command succeeded: keep them.
+    fn keep(mut self) {
+        self.0.clear();
+    }
+}
+
+impl Drop for NewFolders {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -396,7 +428,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     survey.name, population.name
                 ))
             });
-            make_parent(&out)?;
+            let folders = NewFolders::above(&out)?;
             let config = RunConfig {
                 generate: RunSettings {
                     n,
@@ -412,11 +444,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (renderer, line) = batch_renderer(&device)?;
             println!("{line}");
             let (a, b) = shard.range(n);
-            let bar = ProgressBar::new(b - a);
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} {pos}/{len} systems  {per_sec}  eta {eta}")
-                    .expect("a valid template"),
-            );
+            let progress = Progress::new(b - a, "systems");
+            let started = AtomicBool::new(false);
+            let stop = format::progress::stop_on_ctrl_c(
+                "stopping after the block in hand",
+                "rerun the same command with --resume to go on from the last block written",
+            )
+            .context("cannot install the Ctrl-C handler")?;
             let opts = GenerateOptions {
                 shard,
                 threads,
@@ -431,9 +465,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     }),
                 },
                 renderer,
+                stop: Some(stop),
             };
-            let summary = generate(&config, &out, &opts, &|k| bar.set_position(k));
-            bar.finish_and_clear();
+            let summary = generate(&config, &out, &opts, &|k| {
+                // The first call gives the systems a resumed file already holds.
+                match started.swap(true, Ordering::Relaxed) {
+                    false => progress.start_at(k),
+                    true => progress.set_position(k),
+                }
+            });
+            progress.finish();
             let s = summary?;
             let secs = start.elapsed().as_secs_f64();
             let resumed = if s.resumed_at > 0 {
@@ -452,11 +493,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 s.path.display(),
                 s.generated as f64 / secs,
             );
+            folders.keep();
         }
         Command::Merge { out, inputs } => {
             let start = Instant::now();
-            make_parent(&out)?;
+            let folders = NewFolders::above(&out)?;
             let n = merge::merge(&inputs, &out)?;
+            folders.keep();
             println!(
                 "merged {} shards, {n} systems, into {} in {:.1} s",
                 inputs.len(),
@@ -479,8 +522,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             per_class,
             crop,
         } => {
-            make_parent(&out)?;
+            let folders = NewFolders::above(&out)?;
             let drawn = info::preview(&file, &out, band.as_deref(), per_class as usize, crop)?;
+            folders.keep();
             println!(
                 "drew {} systems of {} into {} (lenses framed green, non-lenses red): indices {:?}",
                 drawn.len(),
@@ -516,7 +560,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     PathBuf::from("(embedded example spec)"),
                 ),
             };
-            make_parent(&out)?;
+            let folders = NewFolders::above(&out)?;
             let (renderer, line) = batch_renderer(&device)?;
             println!("{line}");
             let r = render_spec(
@@ -528,6 +572,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 png.as_deref(),
                 renderer.as_deref(),
             )?;
+            folders.keep();
             let te = r.curves.as_ref().map_or(0.0, |c| c.einstein_radius);
             let l = &r.labels;
             let per_band: Vec<String> = survey

@@ -87,6 +87,38 @@ pub struct Rendered {
     pub n_images: u32,
 }
 
+impl Rendered {
+    /// Refuses a system with a pixel that is not finite in any band, before or after noise,
+    /// naming `origin` (the spec file, or the population's system) and the band. Every value is
+    /// range-checked before rendering, so this is the last guard: a combination of legal
+    /// values (a very bright component in a band of very low zero point, say) that takes a
+    /// pixel beyond single precision is refused rather than written, since noise would turn it
+    /// into a silent zero.
+    pub fn check_finite(&self, origin: &Path) -> Result<()> {
+        for o in &self.observed {
+            for (what, image) in [
+                ("the lens light", &o.lens),
+                ("the lensed source", &o.source),
+                ("the observed image", &o.image),
+            ] {
+                let bad = image.iter().filter(|v| !v.is_finite()).count();
+                if bad > 0 {
+                    return Err(Error::InvalidSpec {
+                        file: origin.into(),
+                        field: format!("band {}", o.band),
+                        reason: format!(
+                            "{bad} pixels of {what} are not finite (NaN or beyond single \
+                             precision): lower the fluxes or magnitudes, or check the survey's \
+                             zero point, sky and exposure"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The tangential critical curve and caustic of `system`'s lens over the survey's largest
 /// stamp, at the options' step.
 pub fn system_curves(
@@ -405,6 +437,7 @@ pub fn render_spec(
             )
         }
     };
+    rendered.check_finite(spec_path)?;
     let config = toml::to_string(&RenderConfig {
         render: opts,
         survey,

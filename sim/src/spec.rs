@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::cosmology::Cosmology;
 use crate::error::{Error, Result};
 use crate::light::LightSpec;
+use crate::limits::{offset, MAX_ANGLE};
 use crate::mass::{Lens, MassSpec};
 use crate::observe::Survey;
 use crate::raytrace::{LightComponent, System};
@@ -93,8 +94,10 @@ impl SystemSpec {
         })
     }
 
-    /// Checks every value against its allowed range and every band against the survey, and
-    /// returns the system ready to ray-trace. Errors name `file`, the field and the range.
+    /// Checks every value against its allowed range (`crate::limits`) and every band against the
+    /// survey, and returns the system ready to ray-trace. Centres may lie at most
+    /// [`MAX_ANGLE`] beyond the edge of the survey's largest field. Errors name `file`, the
+    /// field and the range.
     pub fn build(&self, survey: &Survey, file: &Path) -> Result<System> {
         let bad = |field: String, reason: String| Error::InvalidSpec {
             file: file.into(),
@@ -105,7 +108,10 @@ impl SystemSpec {
         if !(self.z_lens > 0.0 && self.z_lens < z_max) {
             return Err(bad(
                 "z_lens".into(),
-                format!("{} must be in (0, {z_max})", self.z_lens),
+                format!(
+                    "{} must be in (0, {z_max})",
+                    crate::limits::show(self.z_lens)
+                ),
             ));
         }
         if !(self.z_source > self.z_lens && self.z_source <= z_max) {
@@ -113,7 +119,8 @@ impl SystemSpec {
                 "z_source".into(),
                 format!(
                     "{} must be > z_lens = {} and ≤ {z_max}",
-                    self.z_source, self.z_lens
+                    crate::limits::show(self.z_source),
+                    crate::limits::show(self.z_lens)
                 ),
             ));
         }
@@ -126,9 +133,20 @@ impl SystemSpec {
                 "a lens needs at least one mass component".into(),
             ));
         }
+        let reach = survey.max_half_width() + MAX_ANGLE;
+        let within_reach = |c: [f64; 2]| -> Result<(), (&'static str, String)> {
+            offset("center", c, reach).map_err(|(f, r)| {
+                let half = survey.max_half_width();
+                (
+                    f,
+                    format!("{r}: the field's half-width ({half}\") plus {MAX_ANGLE}\""),
+                )
+            })
+        };
         let mut masses = Vec::with_capacity(self.lens.mass.len());
         for (i, m) in self.lens.mass.iter().enumerate() {
             m.validate()
+                .and_then(|()| m.center().map_or(Ok(()), within_reach))
                 .map_err(|(f, r)| bad(format!("lens.mass[{i}].{f}"), r))?;
             masses.push(m.build(&self.cosmology, self.z_lens, self.z_source));
         }
@@ -138,6 +156,7 @@ impl SystemSpec {
                 .enumerate()
                 .map(|(i, l)| {
                     l.validate()
+                        .and_then(|()| within_reach(l.center()))
                         .map_err(|(f, r)| bad(format!("{path}[{i}].{f}"), r))?;
                     let flux = l
                         .fluxes(&bands)
@@ -214,7 +233,7 @@ flux = { VIS = 3.0, Y = 2.0, J = 2.0, H = 2.0 }
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("s.toml") && e.contains("lens.mass[0].q") && e.contains("(0, 1]"),
+            e.contains("s.toml") && e.contains("lens.mass[0].q") && e.contains("[0.01, 1]"),
             "{e}"
         );
         let e = build(&GOOD.replace("z_source = 2.0", "z_source = 0.3"))
@@ -229,6 +248,45 @@ flux = { VIS = 3.0, Y = 2.0, J = 2.0, H = 2.0 }
         ] {
             let e = build(&GOOD.replace(from, to)).unwrap_err().to_string();
             assert!(e.contains(field) && e.contains("20"), "{e}");
+        }
+        // Issue #19: every value has a physical range (crate::limits); these once rendered
+        // NaN or infinite pixels, or nothing at all, with exit 0.
+        for (from, to, field, range) in [
+            ("VIS = 3.0", "VIS = 1e300", "source.light[0].flux", "1.94"),
+            (
+                "theta_e = 1.2",
+                "theta_e = 1e6",
+                "lens.mass[0].theta_e",
+                "[0.0001, 100]",
+            ),
+            (
+                "theta_e = 1.2",
+                "theta_e = 1.2\ncenter = [1e10, 0]",
+                "lens.mass[0].center",
+                "110",
+            ),
+            (
+                "n = 1.0",
+                "n = 1.0\ncenter = [0, -111]",
+                "source.light[0].center",
+                "110",
+            ),
+            (
+                "r_eff = 0.2",
+                "r_eff = 1e-300",
+                "source.light[0].r_eff",
+                "[0.0001, 100]",
+            ),
+            (
+                "phi = 30.0",
+                "phi = 1e300",
+                "lens.mass[0].phi",
+                "[-360, 360]",
+            ),
+        ] {
+            let e = build(&GOOD.replace(from, to)).unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(range), "{to}: {e}");
+            assert!(!e.contains("00000000000"), "values are shown short: {e}");
         }
         let e = build(&GOOD.replace("Y = 2.0", "K = 2.0"))
             .unwrap_err()

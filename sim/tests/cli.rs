@@ -165,7 +165,7 @@ fn a_wrong_spec_names_file_field_and_range_and_writes_nothing() {
                 "type = \"sie\"\ntheta_e = 1.3\nq = 1.5",
             ),
             "lens.mass[0].q",
-            "(0, 1]",
+            "[0.01, 1]",
         ),
         (
             SIS_SPEC.replace("z_source = 1.8", "z_source = 0.2"),

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use hdf5_pure::DType;
 use ndarray::Array3;
-use sim::caustics::CausticGrid;
 use sim::dataset::hdf5::{Column, DatasetWriter};
 use sim::dataset::merge::merge;
 use sim::generate::{generate, simulate, GenerateOptions, RunConfig, RunSettings, Shard};
@@ -16,14 +15,7 @@ use sim::population::{Population, PopulationConfig};
 
 fn config(n: u64, seed: u64) -> RunConfig {
     RunConfig {
-        generate: RunSettings {
-            n,
-            seed,
-            supersample: 2,
-            caustic_step: CausticGrid::DEFAULT_STEP,
-            psf: true,
-            noise: true,
-        },
+        generate: RunSettings::new(n, seed),
         survey: Survey::load("euclid").unwrap(),
         population: PopulationConfig::load("sglc2").unwrap(),
     }
@@ -409,4 +401,78 @@ fn a_batch_renderer_fills_the_same_file() {
     let e = generate(&cfg, &failed, &opts, &|_| {}).unwrap_err();
     assert!(e.to_string().contains("GPU: out of memory"), "{e}");
     assert!(!failed.exists());
+}
+
+#[test]
+fn a_stopped_run_keeps_its_blocks_and_resumes_to_the_same_bytes() {
+    // Issue #19 (9): Ctrl-C sets `stop`; the run ends after the block in hand with an error that
+    // says how many systems the partial file keeps and to rerun with --resume, and the resumed
+    // run writes the same bytes as an uninterrupted one.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(40, 11);
+    let whole = dir.path().join("whole.h5");
+    run(&cfg, &whole, Shard::WHOLE, 2);
+    let out = dir.path().join("stopped.h5");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let opts = GenerateOptions {
+        block: 8,
+        stop: Some(stop.clone()),
+        ..GenerateOptions::default()
+    };
+    // The flag is raised once the first block is in the file, as a Ctrl-C would be. The run
+    // cannot be more than two blocks ahead of its writer (the channel holds one), so it stops
+    // with 8 to 32 of its 40 systems written.
+    let e = generate(&cfg, &out, &opts, &|k| {
+        if k >= 8 {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    })
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(
+            e,
+            sim::Error::Interrupted {
+                done: 8..=32,
+                total: 40,
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(".stopped.h5.partial") && msg.contains("--resume"),
+        "{msg}"
+    );
+    assert!(!out.exists() && dir.path().join(".stopped.h5.partial").exists());
+    let opts = GenerateOptions {
+        block: 8,
+        resume: true,
+        ..GenerateOptions::default()
+    };
+    let s = generate(&cfg, &out, &opts, &|_| {}).unwrap();
+    assert!(s.resumed_at >= 8 && s.restarted.is_none(), "{s:?}");
+    assert_same(&whole, &out);
+}
+
+#[test]
+fn a_population_driven_out_of_range_stops_the_run_and_leaves_nothing() {
+    // Issue #19 (3): a population whose legal values sample a system beyond a spec range (here
+    // neighbours of AB 10–10.2 at the reference wavelength, red enough to be brighter than AB 10
+    // in H) is refused naming the population, the system and the field, and the partial file is
+    // deleted (a resume would stop at the same system).
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(8, 1);
+    let n = &mut cfg.population.neighbours;
+    (n.mag_min, n.mag_max, n.density) = (10.0, 10.2, 3000.0);
+    let out = dir.path().join("bright.h5");
+    let e = generate(&cfg, &out, &GenerateOptions::default(), &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("population `sglc2`, system") && e.contains("].mag") && e.contains("[10, 50]"),
+        "{e}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }

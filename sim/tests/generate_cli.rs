@@ -211,3 +211,67 @@ fn info_names_what_is_wrong_in_a_file() {
         assert!(err.contains(name) && err.contains(want), "{name}: {err}");
     }
 }
+
+#[test]
+fn ctrl_c_stops_between_blocks_and_says_how_to_resume_and_logs_show_progress() {
+    // Issue #19 (8, 9): with stderr not a terminal, progress comes as plain lines (every
+    // LENSFORGE_PROGRESS_SECONDS, here every block); SIGINT stops the run after the block in
+    // hand with exit status 130 and a hint to rerun with --resume, which then finishes the run.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.h5");
+    let partial = dir.path().join(".x.h5.partial");
+    let args = [
+        "generate",
+        "-n",
+        "200",
+        "--threads",
+        "1",
+        "--block",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .env("LENSFORGE_PROGRESS_SECONDS", "0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the partial file exists the handler is installed (it is set before generating).
+    let start = std::time::Instant::now();
+    while !partial.exists() && start.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted after")
+            && err.contains(".x.h5.partial")
+            && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.contains("/200 systems, ") && l.ends_with(" left")),
+        "plain progress lines: {err}"
+    );
+    assert!(partial.exists() && !out.exists());
+    let mut resumed = args.to_vec();
+    resumed.push("--resume");
+    let o = sim_bin(&resumed);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        text.contains("generated 200 systems") && text.contains("resumed at system"),
+        "{text}"
+    );
+    assert!(out.exists() && !partial.exists());
+}

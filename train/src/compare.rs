@@ -230,14 +230,16 @@ fn histogram(a: &str, b: &str, x: &[f64], y: &[f64], bins: usize) -> RankHistogr
 /// Compares the finders of `joined`.
 pub fn compare(joined: &Joined, settings: &CompareSettings) -> Result<CompareReport, CompareError> {
     if settings.k == 0 {
-        return Err(CompareError::Settings("k must be at least 1".into()));
+        return Err(CompareError::Settings("--k 0: must be at least 1".into()));
     }
     if settings.bins == 0 {
-        return Err(CompareError::Settings("bins must be at least 1".into()));
+        return Err(CompareError::Settings(
+            "--bins 0: must be at least 1".into(),
+        ));
     }
     if !(settings.rank_threshold > 0.0 && settings.rank_threshold <= 1.0) {
         return Err(CompareError::Settings(format!(
-            "rank threshold {}: must be in (0, 1]",
+            "--rank-threshold {}: must be in (0, 1]",
             settings.rank_threshold
         )));
     }

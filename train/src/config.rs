@@ -103,6 +103,14 @@ pub struct TrainConfig {
     pub fit: FitConfig,
 }
 
+/// Largest stamp side a run may resize to, pixels: 5× Euclid's VIS stamp (200), more than any
+/// lens finder's input (EfficientNet-B7 takes 600).
+pub const MAX_STAMP_SIDE: usize = 1024;
+/// Most epochs of a run (the seed study trains 50).
+pub const MAX_EPOCHS: usize = 10_000;
+/// Largest batch, systems.
+pub const MAX_BATCH: usize = 4096;
+
 impl TrainConfig {
     /// The embedded default.
     pub fn default_config() -> Self {
@@ -149,8 +157,11 @@ impl TrainConfig {
             return Err(bad("data.percentile_sample", "0 must be ≥ 1".into()));
         }
         for (field, v) in [("data.vis_size", d.vis_size), ("data.nir_size", d.nir_size)] {
-            if v == 1 {
-                return Err(bad(field, "1: 0 (as stored) or ≥ 2 pixels".into()));
+            if v == 1 || v > MAX_STAMP_SIDE {
+                return Err(bad(
+                    field,
+                    format!("{v}: 0 (as stored) or in [2, {MAX_STAMP_SIDE}] pixels"),
+                ));
             }
         }
         let m = &self.model;
@@ -199,11 +210,17 @@ impl TrainConfig {
             ));
         }
         let f = &self.fit;
-        if f.epochs == 0 {
-            return Err(bad("fit.epochs", "0 must be ≥ 1".into()));
+        if !(1..=MAX_EPOCHS).contains(&f.epochs) {
+            return Err(bad(
+                "fit.epochs",
+                format!("{} is outside [1, {MAX_EPOCHS}]", f.epochs),
+            ));
         }
-        if f.batch == 0 {
-            return Err(bad("fit.batch", "0 must be ≥ 1".into()));
+        if !(1..=MAX_BATCH).contains(&f.batch) {
+            return Err(bad(
+                "fit.batch",
+                format!("{} is outside [1, {MAX_BATCH}] systems", f.batch),
+            ));
         }
         if !(f.learning_rate > 0.0 && f.learning_rate < 1.0) {
             return Err(bad(

@@ -631,13 +631,13 @@ pub fn run(
 ) -> Result<(EnsembleReport, EnsembleScores), EnsembleError> {
     if !(settings.test_fraction > 0.0 && settings.test_fraction < 1.0) {
         return Err(EnsembleError::Settings(format!(
-            "test fraction {}: must be in (0, 1)",
+            "--test-fraction {}: must be in (0, 1)",
             settings.test_fraction
         )));
     }
     if !(settings.completeness > 0.0 && settings.completeness <= 1.0) {
         return Err(EnsembleError::Settings(format!(
-            "completeness {}: must be in (0, 1]",
+            "--completeness {}: must be in (0, 1]",
             settings.completeness
         )));
     }

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 
 use clap::{Parser, Subcommand};
 
 use burn::backend::Autodiff;
-use indicatif::{ProgressBar, ProgressStyle};
+use format::progress::Progress;
 use train::config::TrainConfig;
 use train::device::Cpu;
 use train::device::{Choice, Request};
@@ -600,18 +601,19 @@ fn train_run(args: &RunArgs) -> anyhow::Result<()> {
     let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
     println!("{line}");
     let start = std::time::Instant::now();
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("fold {prefix} {bar:30} {pos}/{len} batches {msg}")
-            .expect("a valid template"),
-    );
-    // Lines go through `suspend` so that they print whether or not the bar is drawn.
-    let say = |line: String| bar.suspend(|| println!("{line}"));
+    let bar = Progress::new(0, "batches");
+    let stop = format::progress::stop_on_ctrl_c(
+        "stopping at the end of this epoch",
+        "rerun the same command with --resume to go on from the last finished epoch",
+    )
+    .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))?;
+    // Lines go through the progress display so that they print whether or not a bar is drawn.
+    let say = |line: String| bar.println(&line);
     let mut on_event = |e: Event| {
         match e {
         Event::Batch(fold, epoch, done, total) => {
-            bar.set_prefix(format!("{fold} epoch {epoch}"));
-            bar.set_length(total as u64);
+            bar.set_prefix(&format!("fold {fold} epoch {epoch}: "));
+            bar.set_total(total as u64);
             bar.set_position(done as u64);
         }
         Event::Epoch(fold, log, best) => say(format!(
@@ -632,7 +634,8 @@ fn train_run(args: &RunArgs) -> anyhow::Result<()> {
             ),
         }),
         }
-        true
+        // A Ctrl-C stops the run at the end of the epoch, which --resume continues from.
+        !stop.load(Ordering::Relaxed)
     };
     let report = match choice {
         Choice::Cpu => run_folds::<Autodiff<Cpu>>(
@@ -653,7 +656,7 @@ fn train_run(args: &RunArgs) -> anyhow::Result<()> {
         #[cfg(not(feature = "cuda"))]
         Choice::Cuda => unreachable!("resolve never chooses CUDA without the `cuda` feature"),
     };
-    bar.finish_and_clear();
+    bar.finish();
     train::report::write_plots(&report, &args.out)?;
     let pm = |m: Option<train::fit::kfold::MeanStd>| {
         m.map_or("n/a".to_string(), |m| {
@@ -679,6 +682,15 @@ fn train_run(args: &RunArgs) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e)
+            if matches!(
+                e.downcast_ref(),
+                Some(train::fit::kfold::RunError::Stopped { .. })
+            ) =>
+        {
+            eprintln!("{e}");
+            ExitCode::from(format::progress::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -707,9 +719,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let request: Request = device.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
             println!("{line}");
-            if batch == 0 || steps == 0 || vis_size < 32 || nir_size < 32 {
+            use train::config::{MAX_BATCH, MAX_STAMP_SIDE};
+            let sides = 32..=MAX_STAMP_SIDE;
+            if !(1..=MAX_BATCH).contains(&batch)
+                || steps == 0
+                || !sides.contains(&vis_size)
+                || !sides.contains(&nir_size)
+            {
                 anyhow::bail!(
-                    "--batch and --steps must be ≥ 1, --vis-size and --nir-size ≥ 32 pixels"
+                    "--batch must be in [1, {MAX_BATCH}], --steps ≥ 1, --vis-size and --nir-size \
+                     in [32, {MAX_STAMP_SIDE}] pixels"
                 );
             }
             let variant: train::bench::BenchNet =

@@ -417,6 +417,14 @@ impl DatasetWriter {
         Ok(())
     }
 
+    /// Closes and deletes the partial file: for a run stopped by an input that would stop a
+    /// resumed run again (a value out of range), so that nothing is left behind.
+    pub fn discard(self) {
+        let tmp = self.tmp.clone();
+        drop(self.file);
+        let _ = std::fs::remove_file(tmp);
+    }
+
     /// Closes the file and renames it to its destination; an error if fewer than N systems
     /// were written (the partial file is then kept for a resume).
     pub fn finish(self) -> Result<()> {

@@ -18,6 +18,19 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64> {
             reason: "no shard files given".into(),
         });
     }
+    // The output replaces its file only when complete, but an input read while it is replaced
+    // would be lost: refuse to merge onto an input.
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if let Some(p) = inputs.iter().find(|p| same(p, out)) {
+        return Err(Error::InvalidSpec {
+            file: p.clone(),
+            field: "--out".into(),
+            reason: "is also an input: write the merged file under another name".into(),
+        });
+    }
     let mut files = inputs
         .iter()
         .map(|p| DatasetFile::open(p).map(|f| (p.clone(), f)))

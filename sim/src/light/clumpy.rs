@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sersic::{Sersic, SersicParams};
 use super::{BandValues, LightProfile};
-use crate::mass::{check_finite, check_positive};
+use crate::limits::{angular_size, offset, MAX_ANGLE};
 use crate::simd::{splat, F8};
 
 /// One star-forming knot: a circular Gaussian.
@@ -73,12 +73,15 @@ impl ClumpyParams {
         self.body().validate()?;
         let mut total = 0.0;
         for k in &self.knots {
-            check_positive("knots.sigma", k.sigma, "arcsec")?;
-            check_finite("knots.offset", &k.offset)?;
+            angular_size("knots.sigma", k.sigma)?;
+            offset("knots.offset", k.offset, MAX_ANGLE)?;
             if !(k.frac > 0.0 && k.frac < 1.0) {
                 return Err((
                     "knots.frac",
-                    format!("{} is outside the allowed range (0, 1)", k.frac),
+                    format!(
+                        "{} is outside the allowed range (0, 1)",
+                        crate::limits::show(k.frac)
+                    ),
                 ));
             }
             total += k.frac;

@@ -8,7 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{BandValues, LightProfile};
-use crate::mass::{check_finite, check_positive, Frame};
+use crate::limits::{angular_size, orientation, MAX_ARMS};
+use crate::mass::{check_finite, Frame};
 use crate::simd::{splat, F8};
 
 /// Largest inclination accepted, degrees (a thin disc seen edge-on has no area).
@@ -60,13 +61,19 @@ fn default_amplitude() -> f64 {
 impl DiscParams {
     /// Checks the shape fields; on error returns (field, reason with the allowed range).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_positive("scale_length", self.scale_length, "arcsec")?;
+        angular_size("scale_length", self.scale_length)?;
+        if self.arms > MAX_ARMS {
+            return Err((
+                "arms",
+                format!("{} is outside the allowed range [0, {MAX_ARMS}]", self.arms),
+            ));
+        }
         if !(0.0..=MAX_INCLINATION).contains(&self.inclination) {
             return Err((
                 "inclination",
                 format!(
                     "{} is outside the allowed range [0, {MAX_INCLINATION}] degrees",
-                    self.inclination
+                    crate::limits::show(self.inclination)
                 ),
             ));
         }
@@ -75,17 +82,21 @@ impl DiscParams {
                 "pitch",
                 format!(
                     "{} is outside the allowed range (0, 90) degrees",
-                    self.pitch
+                    crate::limits::show(self.pitch)
                 ),
             ));
         }
         if !(0.0..=1.0).contains(&self.arm_amplitude) {
             return Err((
                 "arm_amplitude",
-                format!("{} is outside the allowed range [0, 1]", self.arm_amplitude),
+                format!(
+                    "{} is outside the allowed range [0, 1]",
+                    crate::limits::show(self.arm_amplitude)
+                ),
             ));
         }
-        check_finite("phi", &[self.phi, self.arm_phase])?;
+        orientation("phi", &[self.phi])?;
+        orientation("arm_phase", &[self.arm_phase])?;
         check_finite("center", &self.center)
     }
 }

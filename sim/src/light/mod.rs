@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::{MAX_MAG, MIN_MAG};
 use crate::simd::{per_lane, F8};
 
 pub use clumpy::{Clumpy, ClumpyParams, Knot};
@@ -35,7 +36,9 @@ pub type BandValues = BTreeMap<String, f64>;
 /// component's `mag` or `flux` table.
 ///
 /// Errors name the field (`mag` or `flux`) and the band: a band the survey lacks, a band
-/// missing from the spec, a negative or non-finite value, or both or neither of `mag`/`flux`.
+/// missing from the spec, a value outside its range (magnitudes in
+/// [[`MIN_MAG`](crate::limits::MIN_MAG), [`MAX_MAG`](crate::limits::MAX_MAG)], fluxes from 0 to
+/// that of `MIN_MAG` in the band), or both or neither of `mag`/`flux`.
 pub fn band_fluxes(
     mag: Option<&BandValues>,
     flux: Option<&BandValues>,
@@ -73,12 +76,18 @@ pub fn band_fluxes(
                     ),
                 )
             })?;
-            if !v.is_finite() || (!is_mag && v < 0.0) {
+            let (lo, hi) = if is_mag {
+                (MIN_MAG, MAX_MAG)
+            } else {
+                (0.0, mag_to_flux(MIN_MAG, zp))
+            };
+            if !(v.is_finite() && v >= lo && v <= hi) {
                 let range = if is_mag {
-                    "a finite AB magnitude"
+                    format!("an AB magnitude in [{lo}, {hi}]")
                 } else {
-                    "a flux ≥ 0 e⁻/s"
+                    format!("a flux in [0, {hi:.4e}] e⁻/s (AB magnitude {MIN_MAG} in {band})")
                 };
+                let v = crate::limits::show(v);
                 return Err((field, format!("{band} = {v}: must be {range}")));
             }
             Ok(if is_mag { mag_to_flux(v, zp) } else { v })

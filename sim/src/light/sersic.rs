@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{gamma_lr, ln_gamma};
 
 use super::{BandValues, LightProfile};
-use crate::mass::{check_finite, check_positive, check_q, Frame};
+use crate::limits::{angular_size, axis_ratio, orientation};
+use crate::mass::{check_finite, Frame};
 use crate::simd::{splat, F8};
 
 /// Smallest and largest Sérsic index accepted.
@@ -73,18 +74,20 @@ fn one() -> f64 {
 impl SersicParams {
     /// Checks the shape fields; on error returns (field, reason with the allowed range).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_positive("r_eff", self.r_eff, "arcsec")?;
+        angular_size("r_eff", self.r_eff)?;
         if !(N_RANGE.0..=N_RANGE.1).contains(&self.n) {
             return Err((
                 "n",
                 format!(
                     "{} is outside the allowed range [{}, {}]",
-                    self.n, N_RANGE.0, N_RANGE.1
+                    crate::limits::show(self.n),
+                    N_RANGE.0,
+                    N_RANGE.1
                 ),
             ));
         }
-        check_q(self.q)?;
-        check_finite("phi", &[self.phi])?;
+        axis_ratio("q", self.q)?;
+        orientation("phi", &[self.phi])?;
         check_finite("center", &self.center)
     }
 }

@@ -302,6 +302,18 @@ impl MassSpec {
         }
     }
 
+    /// The component's centre (x, y), arcsec; None for an external shear, which has none.
+    pub fn center(&self) -> Option<[f64; 2]> {
+        match self {
+            MassSpec::Sie(p) => Some(p.center),
+            MassSpec::Sis(p) => Some(p.center),
+            MassSpec::Nfw(p) => Some(p.center),
+            MassSpec::Shear(_) => None,
+            MassSpec::Tesis(p) => Some(p.center),
+            MassSpec::PointMass(p) => Some(p.center),
+        }
+    }
+
     /// The runtime profile; NFW physical parameters are turned into angles with `cosmo`.
     pub fn build(&self, cosmo: &Cosmology, z_lens: f64, z_source: f64) -> Mass {
         match self {
@@ -423,28 +435,6 @@ impl MassProfile for Lens {
             h += c.hessian_x8(x, y);
         }
         h
-    }
-}
-
-/// Checks that `q` is an axis ratio in (0, 1].
-pub(crate) fn check_q(q: f64) -> Result<(), (&'static str, String)> {
-    if q > 0.0 && q <= 1.0 {
-        Ok(())
-    } else {
-        Err(("q", format!("{q} is outside the allowed range (0, 1]")))
-    }
-}
-
-/// Checks that a value is finite and strictly positive.
-pub(crate) fn check_positive(
-    name: &'static str,
-    v: f64,
-    unit: &str,
-) -> Result<(), (&'static str, String)> {
-    if v > 0.0 && v.is_finite() {
-        Ok(())
-    } else {
-        Err((name, format!("{v} must be > 0 ({unit})")))
     }
 }
 

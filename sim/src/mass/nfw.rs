@@ -13,8 +13,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, check_positive, check_q, Frame, Hessian, HessianX8, MassProfile};
+use super::{check_finite, Frame, Hessian, HessianX8, MassProfile};
 use crate::cosmology::Cosmology;
+use crate::limits::{
+    angular_size, axis_ratio, in_range, orientation, CONCENTRATION_RANGE, M200_RANGE,
+    MAX_SCALE_RADIUS, MIN_ANGLE,
+};
 use crate::simd::{atan_over, atanh_over, splat, F8};
 
 /// |x − 1| below which C(x) and (1 − C)/(x² − 1) use their Taylor series (error < 1e-12).
@@ -194,12 +198,12 @@ impl NfwParams {
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         match (self.rs, self.alpha_rs, self.m200, self.c) {
             (Some(rs), Some(a), None, None) => {
-                check_positive("rs", rs, "arcsec")?;
-                check_positive("alpha_rs", a, "arcsec")?;
+                in_range("rs", rs, MIN_ANGLE, MAX_SCALE_RADIUS, "arcsec")?;
+                angular_size("alpha_rs", a)?;
             }
             (None, None, Some(m), Some(c)) => {
-                check_positive("m200", m, "solar masses")?;
-                check_positive("c", c, "r200/r_s")?;
+                in_range("m200", m, M200_RANGE.0, M200_RANGE.1, "M☉")?;
+                in_range("c", c, CONCENTRATION_RANGE.0, CONCENTRATION_RANGE.1, "")?;
             }
             _ => {
                 return Err((
@@ -209,8 +213,8 @@ impl NfwParams {
                 ))
             }
         }
-        check_q(self.q)?;
-        check_finite("phi", &[self.phi])?;
+        axis_ratio("q", self.q)?;
+        orientation("phi", &[self.phi])?;
         check_finite("center", &self.center)
     }
 }

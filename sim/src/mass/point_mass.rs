@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, check_positive, radial_hessian, Hessian, MassProfile};
+use super::{check_finite, radial_hessian, Hessian, MassProfile};
+use crate::limits::angular_size;
 use crate::simd::{splat, F8};
 
 /// Parameters of a `point_mass` component.
@@ -19,7 +20,7 @@ pub struct PointMassParams {
 impl PointMassParams {
     /// Checks every field; on error returns (field, reason with the allowed range).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_positive("theta_e", self.theta_e, "arcsec")?;
+        angular_size("theta_e", self.theta_e)?;
         check_finite("center", &self.center)
     }
 }

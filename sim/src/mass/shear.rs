@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, Hessian, HessianX8, MassProfile};
+use super::{Hessian, HessianX8, MassProfile};
+use crate::limits::orientation;
 use crate::simd::{splat, F8};
 
 /// Parameters of a `shear` component.
@@ -23,10 +24,13 @@ impl ShearParams {
         if !(0.0..1.0).contains(&self.gamma) {
             return Err((
                 "gamma",
-                format!("{} is outside the allowed range [0, 1)", self.gamma),
+                format!(
+                    "{} is outside the allowed range [0, 1)",
+                    crate::limits::show(self.gamma)
+                ),
             ));
         }
-        check_finite("phi", &[self.phi])
+        orientation("phi", &[self.phi])
     }
 }
 

@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, check_positive, check_q, Frame, Hessian, HessianX8, MassProfile};
+use super::{check_finite, Frame, Hessian, HessianX8, MassProfile};
+use crate::limits::{angular_size, axis_ratio, orientation};
 use crate::simd::{atan_over, atanh_over, splat, F8};
 
 /// Below this 1 − q² the closed forms are replaced by their q → 1 limits (error < 1e-14).
@@ -154,9 +155,9 @@ pub struct SieParams {
 impl SieParams {
     /// Checks every field; on error returns (field, reason with the allowed range).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_positive("theta_e", self.theta_e, "arcsec")?;
-        check_q(self.q)?;
-        check_finite("phi", &[self.phi])?;
+        angular_size("theta_e", self.theta_e)?;
+        axis_ratio("q", self.q)?;
+        orientation("phi", &[self.phi])?;
         check_finite("center", &self.center)
     }
 }
@@ -175,7 +176,7 @@ pub struct SisParams {
 impl SisParams {
     /// Checks every field; on error returns (field, reason with the allowed range).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_positive("theta_e", self.theta_e, "arcsec")?;
+        angular_size("theta_e", self.theta_e)?;
         check_finite("center", &self.center)
     }
 

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::sie::{
     nie_convergence, nie_deflection, nie_deflection_x8, nie_hessian, nie_hessian_x8, nie_potential,
 };
-use super::{check_finite, check_positive, check_q, Frame, Hessian, HessianX8, MassProfile};
+use super::{check_finite, Frame, Hessian, HessianX8, MassProfile};
+use crate::limits::{angular_size, axis_ratio, in_range, orientation, MAX_SCALE_RADIUS, MIN_ANGLE};
 use crate::simd::F8;
 
 fn default_q() -> f64 {
@@ -40,10 +41,16 @@ pub struct TesisParams {
 impl TesisParams {
     /// Checks every field; on error returns (field, reason with the allowed range).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        check_positive("theta_e", self.theta_e, "arcsec")?;
-        check_positive("r_trunc", self.r_trunc, "arcsec")?;
-        check_q(self.q)?;
-        check_finite("phi", &[self.phi])?;
+        angular_size("theta_e", self.theta_e)?;
+        in_range(
+            "r_trunc",
+            self.r_trunc,
+            MIN_ANGLE,
+            MAX_SCALE_RADIUS,
+            "arcsec",
+        )?;
+        axis_ratio("q", self.q)?;
+        orientation("phi", &[self.phi])?;
         check_finite("center", &self.center)
     }
 }

@@ -38,7 +38,7 @@ pub enum PsfSpec {
     Airy {
         /// λ/D, arcsec.
         lambda_over_d: f64,
-        /// Linear central obscuration ε in [0, 1).
+        /// Linear central obscuration ε in [0, 0.99].
         #[serde(default)]
         obscuration: f64,
     },
@@ -49,22 +49,32 @@ pub enum PsfSpec {
     },
 }
 
+/// FWHM and λ/D of a PSF, arcsec: from a diffraction-limited 0.001" to 20" (ten times the worst
+/// seeing a survey keeps).
+pub const PSF_WIDTH_RANGE: (f64, f64) = (1e-3, 20.0);
+/// Largest Moffat β: beyond about 10 the profile is a Gaussian already.
+pub const MAX_MOFFAT_BETA: f64 = 100.0;
+/// Largest central obscuration ε of an Airy PSF (Euclid's is ≈ 0.3).
+pub const MAX_OBSCURATION: f64 = 0.99;
+
 impl PsfSpec {
     /// Checks the parameters; on error returns (field, reason with the allowed range).
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        let positive = |name: &'static str, v: f64| {
-            if v > 0.0 && v.is_finite() {
-                Ok(())
-            } else {
-                Err((name, format!("{v} must be > 0 (arcsec)")))
-            }
+        let width = |name: &'static str, v: f64| {
+            crate::limits::in_range(name, v, PSF_WIDTH_RANGE.0, PSF_WIDTH_RANGE.1, "arcsec")
         };
         match self {
-            PsfSpec::Gaussian { fwhm } => positive("psf.fwhm", *fwhm),
+            PsfSpec::Gaussian { fwhm } => width("psf.fwhm", *fwhm),
             PsfSpec::Moffat { fwhm, beta } => {
-                positive("psf.fwhm", *fwhm)?;
-                if !(*beta > 1.0 && beta.is_finite()) {
-                    return Err(("psf.beta", format!("{beta} must be > 1")));
+                width("psf.fwhm", *fwhm)?;
+                if !(*beta > 1.0 && *beta <= MAX_MOFFAT_BETA) {
+                    return Err((
+                        "psf.beta",
+                        format!(
+                            "{} is outside the allowed range (1, {MAX_MOFFAT_BETA}]",
+                            crate::limits::show(*beta)
+                        ),
+                    ));
                 }
                 Ok(())
             }
@@ -72,14 +82,8 @@ impl PsfSpec {
                 lambda_over_d,
                 obscuration,
             } => {
-                positive("psf.lambda_over_d", *lambda_over_d)?;
-                if !(0.0..1.0).contains(obscuration) {
-                    return Err((
-                        "psf.obscuration",
-                        format!("{obscuration} is outside the allowed range [0, 1)"),
-                    ));
-                }
-                Ok(())
+                width("psf.lambda_over_d", *lambda_over_d)?;
+                crate::limits::in_range("psf.obscuration", *obscuration, 0.0, MAX_OBSCURATION, "")
             }
             PsfSpec::Pixelated { file } => {
                 if file.is_file() {

@@ -27,6 +27,29 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("lsst", include_str!("../../../configs/surveys/lsst.toml")),
 ];
 
+/// Pixel scales, arcsec/pixel: from finer than HST's and JWST's (0.03") to coarser than WISE's
+/// (2.75").
+pub const PIXEL_SCALE_RANGE: (f64, f64) = (1e-3, 10.0);
+/// Largest stamp side, pixels.
+pub const MAX_STAMP_SIZE: usize = 8192;
+/// Zero points (AB magnitude of 1 e⁻/s): every imaging survey's lie in 20–35.
+pub const ZERO_POINT_RANGE: (f64, f64) = (10.0, 40.0);
+/// Time of one exposure, s: from 1 ms to three years.
+pub const EXPOSURE_RANGE: (f64, f64) = (1e-3, 1e8);
+/// Most exposures stacked in one band.
+pub const MAX_EXPOSURES: u32 = 100_000;
+/// Sky brightness, AB mag/arcsec²: from twilight (≈ 10) to darker than the zodiacal light seen
+/// from space (≈ 23) by a wide margin.
+pub const SKY_RANGE: (f64, f64) = (10.0, 35.0);
+/// Read noise (e⁻ per exposure) and dark current (e⁻/s per pixel): detectors give 1–100.
+pub const DETECTOR_RANGE: (f64, f64) = (0.0, 1e4);
+/// Gain, e⁻/ADU.
+pub const GAIN_RANGE: (f64, f64) = (1e-3, 1e3);
+/// Filter wavelength, μm: from the far UV to the far IR.
+pub const WAVELENGTH_RANGE: (f64, f64) = (0.05, 100.0);
+/// Largest threshold on μ_eff in `[labels]`.
+pub const MAX_MIN_MAG_EFF: f64 = 100.0;
+
 /// One band of a survey.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,58 +189,59 @@ impl Survey {
             });
         }
         for (i, b) in self.bands.iter().enumerate() {
-            if !(b.pixel_scale > 0.0 && b.pixel_scale.is_finite()) {
-                return Err(bad(
-                    i,
-                    "pixel_scale",
-                    format!("{} must be > 0 (arcsec/pixel)", b.pixel_scale),
-                ));
-            }
-            if !(1..=8192).contains(&b.size) {
+            let range = |field: &'static str, v: f64, (lo, hi): (f64, f64), unit: &str| {
+                crate::limits::in_range(field, v, lo, hi, unit).map_err(|(f, r)| bad(i, f, r))
+            };
+            range(
+                "pixel_scale",
+                b.pixel_scale,
+                PIXEL_SCALE_RANGE,
+                "arcsec/pixel",
+            )?;
+            if !(1..=MAX_STAMP_SIZE).contains(&b.size) {
                 return Err(bad(
                     i,
                     "size",
-                    format!("{} is outside the allowed range [1, 8192] pixels", b.size),
+                    format!(
+                        "{} is outside the allowed range [1, {MAX_STAMP_SIZE}] pixels",
+                        b.size
+                    ),
                 ));
             }
-            if !b.zero_point.is_finite() {
+            range("zero_point", b.zero_point, ZERO_POINT_RANGE, "AB mag")?;
+            range("exposure_time", b.exposure_time, EXPOSURE_RANGE, "s")?;
+            if !(1..=MAX_EXPOSURES).contains(&b.n_exposures) {
                 return Err(bad(
                     i,
-                    "zero_point",
-                    format!("{} must be a finite AB magnitude", b.zero_point),
+                    "n_exposures",
+                    format!(
+                        "{} is outside the allowed range [1, {MAX_EXPOSURES}]",
+                        b.n_exposures
+                    ),
                 ));
             }
-            let positive = |field: &str, v: f64, unit: &str| -> Result<()> {
-                if v > 0.0 && v.is_finite() {
-                    Ok(())
-                } else {
-                    Err(bad(i, field, format!("{v} must be > 0 ({unit})")))
-                }
-            };
-            let non_negative = |field: &str, v: f64, unit: &str| -> Result<()> {
-                if v >= 0.0 && v.is_finite() {
-                    Ok(())
-                } else {
-                    Err(bad(i, field, format!("{v} must be ≥ 0 ({unit})")))
-                }
-            };
-            positive("exposure_time", b.exposure_time, "s")?;
-            if b.n_exposures == 0 {
-                return Err(bad(i, "n_exposures", "0 must be ≥ 1".into()));
-            }
-            if !b.sky_brightness.is_finite() {
-                return Err(bad(
-                    i,
-                    "sky_brightness",
-                    format!("{} must be a finite AB mag/arcsec²", b.sky_brightness),
-                ));
-            }
-            non_negative("read_noise", b.read_noise, "e⁻ per exposure")?;
-            non_negative("dark_current", b.dark_current, "e⁻/s per pixel")?;
-            positive("gain", b.gain, "e⁻/ADU")?;
+            range(
+                "sky_brightness",
+                b.sky_brightness,
+                SKY_RANGE,
+                "AB mag/arcsec²",
+            )?;
+            range(
+                "read_noise",
+                b.read_noise,
+                DETECTOR_RANGE,
+                "e⁻ per exposure",
+            )?;
+            range(
+                "dark_current",
+                b.dark_current,
+                DETECTOR_RANGE,
+                "e⁻/s per pixel",
+            )?;
+            range("gain", b.gain, GAIN_RANGE, "e⁻/ADU")?;
             b.psf.validate().map_err(|(f, r)| bad(i, f, r))?;
             if let Some(w) = b.wavelength {
-                positive("wavelength", w, "μm")?;
+                range("wavelength", w, WAVELENGTH_RANGE, "μm")?;
             }
             if self.bands[..i].iter().any(|o| o.name == b.name) {
                 return Err(bad(i, "name", format!("band `{}` appears twice", b.name)));
@@ -233,12 +257,32 @@ impl Survey {
                 });
             }
         }
-        if !(l.min_mag_eff.is_finite()) {
-            return Err(Error::InvalidSpec {
-                file: path.into(),
-                field: "labels.min_mag_eff".into(),
-                reason: format!("{} must be finite", l.min_mag_eff),
-            });
+        let label_error = |field: &str, reason: String| Error::InvalidSpec {
+            file: path.into(),
+            field: format!("labels.{field}"),
+            reason,
+        };
+        crate::limits::in_range("min_mag_eff", l.min_mag_eff, 0.0, MAX_MIN_MAG_EFF, "")
+            .map_err(|(f, r)| label_error(f, r))?;
+        let pixels = self.bands[self.detection_band()].size.pow(2) as u64;
+        if u64::from(l.min_n_pix) >= pixels {
+            return Err(label_error(
+                "min_n_pix",
+                format!(
+                    "{} is outside the allowed range [0, {}]: the detection band has {pixels} pixels",
+                    l.min_n_pix,
+                    pixels - 1
+                ),
+            ));
+        }
+        if u64::from(l.min_groups) > pixels {
+            return Err(label_error(
+                "min_groups",
+                format!(
+                    "{} is outside the allowed range [0, {pixels}]: the detection band has {pixels} pixels",
+                    l.min_groups
+                ),
+            ));
         }
         Ok(())
     }

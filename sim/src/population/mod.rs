@@ -20,6 +20,7 @@ use crate::caustics::{critical_curves, CausticGrid, CriticalCurves};
 use crate::cosmology::{Cosmology, ARCSEC_RAD, G_SI, MPC_M, M_SUN_KG};
 use crate::error::{Error, Result};
 use crate::light::{BandValues, ClumpyParams, DiscParams, Knot, LightSpec, SersicParams};
+use crate::limits::{M200_RANGE, MAX_MAG, MIN_MAG};
 use crate::mass::{nfw::NfwParams, shear::ShearParams, tesis::TesisParams, Lens, MassSpec};
 use crate::observe::Survey;
 use crate::spec::{LensSpec, SourceSpec, SystemSpec};
@@ -264,7 +265,12 @@ impl PopulationConfig {
             } else {
                 Err(bad(
                     field,
-                    format!("{v} is outside the allowed range [{lo}, {hi}]"),
+                    format!(
+                        "{} is outside the allowed range [{}, {}]",
+                        crate::limits::show(v),
+                        crate::limits::show(lo),
+                        crate::limits::show(hi)
+                    ),
                 ))
             }
         };
@@ -272,17 +278,23 @@ impl PopulationConfig {
             if lo.is_finite() && hi.is_finite() && lo <= hi {
                 Ok(())
             } else {
-                Err(bad(lo_f, format!("{lo} must be ≤ its upper limit {hi}")))
+                Err(bad(
+                    lo_f,
+                    format!(
+                        "{} must be ≤ its upper limit {}",
+                        crate::limits::show(lo),
+                        crate::limits::show(hi)
+                    ),
+                ))
             }
         };
-        let inf = f64::INFINITY;
         range("no_source_fraction", self.no_source_fraction, 0.0, 1.0)?;
         range("reference_wavelength", self.reference_wavelength, 1e-3, 1e3)?;
         self.cosmology
             .validate()
             .map_err(|(f, r)| bad(&format!("cosmology.{f}"), r))?;
         let l = &self.lens;
-        range("lens.z_min", l.z_min, 1e-3, 10.0)?;
+        range("lens.z_min", l.z_min, 1e-2, 10.0)?;
         range("lens.z_max", l.z_max, l.z_min + 1e-3, 10.0)?;
         range("lens.sigma_min", l.sigma_min, 10.0, 2000.0)?;
         range("lens.sigma_max", l.sigma_max, l.sigma_min + 1e-3, 2000.0)?;
@@ -295,7 +307,12 @@ impl PopulationConfig {
         range("lens.halo_mass_scatter", l.halo_mass_scatter, 0.0, 2.0)?;
         range("lens.halo_q", l.halo_q, 0.05, 1.0)?;
         range("lens.concentration_a", l.concentration_a, 0.1, 100.0)?;
-        range("lens.concentration_pivot", l.concentration_pivot, 1.0, inf)?;
+        range(
+            "lens.concentration_pivot",
+            l.concentration_pivot,
+            M200_RANGE.0,
+            M200_RANGE.1,
+        )?;
         range(
             "lens.concentration_scatter",
             l.concentration_scatter,
@@ -303,8 +320,8 @@ impl PopulationConfig {
             2.0,
         )?;
         range("lens.shear_sigma", l.shear_sigma, 0.0, 0.3)?;
-        range("lens.mass_to_light", l.mass_to_light, 1e-3, 100.0)?;
-        range("lens.size_b", l.size_b, 0.0, inf)?;
+        range("lens.mass_to_light", l.mass_to_light, 0.1, 100.0)?;
+        range("lens.size_b", l.size_b, 0.0, 1.0)?;
         range("lens.size_scatter", l.size_scatter, 0.0, 2.0)?;
         range("lens.sersic_n_mean", l.sersic_n_mean, 0.2, 10.0)?;
         range("lens.sersic_n_sd", l.sersic_n_sd, 0.0, 5.0)?;
@@ -321,26 +338,22 @@ impl PopulationConfig {
             l.arm_amplitude_min,
             1.0,
         )?;
-        range("lens.bulge_colour_sd", l.bulge_colour_sd, 0.0, 10.0)?;
-        range("lens.disc_colour_sd", l.disc_colour_sd, 0.0, 10.0)?;
-        for (f, v) in [
-            ("lens.concentration_b", l.concentration_b),
-            ("lens.concentration_c", l.concentration_c),
-            ("lens.sun_abs_mag", l.sun_abs_mag),
-            ("lens.size_a", l.size_a),
-            ("lens.bulge_colour_mean", l.bulge_colour_mean),
-            ("lens.disc_colour_mean", l.disc_colour_mean),
-        ] {
-            range(f, v, -100.0, 100.0)?;
-        }
+        range("lens.bulge_colour_sd", l.bulge_colour_sd, 0.0, 2.0)?;
+        range("lens.disc_colour_sd", l.disc_colour_sd, 0.0, 2.0)?;
+        range("lens.concentration_b", l.concentration_b, -2.0, 2.0)?;
+        range("lens.concentration_c", l.concentration_c, -2.0, 2.0)?;
+        range("lens.sun_abs_mag", l.sun_abs_mag, 0.0, 10.0)?;
+        range("lens.size_a", l.size_a, 0.0, 1.0)?;
+        range("lens.bulge_colour_mean", l.bulge_colour_mean, -10.0, 10.0)?;
+        range("lens.disc_colour_mean", l.disc_colour_mean, -10.0, 10.0)?;
         let s = &self.source;
         range("source.z_alpha", s.z_alpha, 0.0, 20.0)?;
         range("source.z_beta", s.z_beta, 0.1, 20.0)?;
         range("source.z_median", s.z_median, 0.01, 20.0)?;
         range("source.z_gap", s.z_gap, 1e-3, 5.0)?;
         range("source.z_max", s.z_max, l.z_max + s.z_gap + 1e-3, 20.0)?;
-        range("source.mag_min", s.mag_min, 0.0, 40.0)?;
-        range("source.mag_max", s.mag_max, s.mag_min, 40.0)?;
+        range("source.mag_min", s.mag_min, MIN_MAG, MAX_MAG)?;
+        range("source.mag_max", s.mag_max, s.mag_min, MAX_MAG)?;
         range("source.count_slope", s.count_slope, 1e-3, 2.0)?;
         range("source.r_eff_min", s.r_eff_min, 1e-3, 10.0)?;
         range("source.r_eff_max", s.r_eff_max, s.r_eff_min, 10.0)?;
@@ -350,7 +363,12 @@ impl PopulationConfig {
             s.r_eff_min,
             s.r_eff_max,
         )?;
-        range("source.r_eff_pivot_mag", s.r_eff_pivot_mag, 0.0, 40.0)?;
+        range(
+            "source.r_eff_pivot_mag",
+            s.r_eff_pivot_mag,
+            MIN_MAG,
+            MAX_MAG,
+        )?;
         range("source.r_eff_slope", s.r_eff_slope, -1.0, 1.0)?;
         range("source.r_eff_scatter", s.r_eff_scatter, 0.0, 2.0)?;
         range("source.n_min", s.n_min, 0.2, 10.0)?;
@@ -372,7 +390,7 @@ impl PopulationConfig {
             1.0,
         )?;
         range("source.colour_mean", s.colour_mean, -10.0, 10.0)?;
-        range("source.colour_sd", s.colour_sd, 0.0, 10.0)?;
+        range("source.colour_sd", s.colour_sd, 0.0, 2.0)?;
         range("source.placement_factor", s.placement_factor, 0.0, 100.0)?;
         range(
             "source.subcritical_radius",
@@ -382,8 +400,8 @@ impl PopulationConfig {
         )?;
         let n = &self.neighbours;
         range("neighbours.density", n.density, 0.0, 1e4)?;
-        range("neighbours.mag_min", n.mag_min, 0.0, 40.0)?;
-        range("neighbours.mag_max", n.mag_max, n.mag_min, 40.0)?;
+        range("neighbours.mag_min", n.mag_min, MIN_MAG, MAX_MAG)?;
+        range("neighbours.mag_max", n.mag_max, n.mag_min, MAX_MAG)?;
         range("neighbours.count_slope", n.count_slope, 1e-3, 2.0)?;
         range("neighbours.exclusion", n.exclusion, 0.0, 100.0)?;
         range("neighbours.r_eff_median", n.r_eff_median, 1e-3, 10.0)?;
@@ -391,7 +409,8 @@ impl PopulationConfig {
         range("neighbours.n_min", n.n_min, 0.2, 10.0)?;
         range("neighbours.n_max", n.n_max, n.n_min, 10.0)?;
         range("neighbours.q_min", n.q_min, 0.05, 1.0)?;
-        ordered("neighbours.colour_min", n.colour_min, n.colour_max)?;
+        range("neighbours.colour_min", n.colour_min, -10.0, 10.0)?;
+        range("neighbours.colour_max", n.colour_max, n.colour_min, 10.0)?;
         Ok(())
     }
 }

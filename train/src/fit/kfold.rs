@@ -396,6 +396,14 @@ pub fn predict<B: TrainOps>(
     batch: usize,
     device: &B::Device,
 ) -> Result<Prediction, RunError> {
+    let max = crate::config::MAX_BATCH;
+    if !(1..=max).contains(&batch) {
+        return Err(RunError::Config(crate::config::ConfigError {
+            file: "(command line)".into(),
+            field: "--batch".into(),
+            reason: format!("{batch} is outside [1, {max}] systems"),
+        }));
+    }
     let mut config = TrainConfig::from_file(&run_dir.join("config.toml"))?;
     if let Some(f) = data_file {
         config.data.file = f.to_path_buf();
@@ -413,7 +421,7 @@ pub fn predict<B: TrainOps>(
     for fold in &report.folds {
         let (model, scalings) = load_fold::<B>(&config, run_dir, fold.fold, device)?;
         let mut at = 0;
-        for_each_batch(&reader, &scalings, &all, batch.max(1), device, |b| {
+        for_each_batch(&reader, &scalings, &all, batch, device, |b| {
             for s in batch_scores(&model, &b) {
                 sum[at] += s;
                 at += 1;

@@ -27,6 +27,19 @@ pub fn stamp(rng: &mut ChaCha8Rng, n: usize, scale: f64, lens: bool) -> Vec<f32>
 /// [`stamp`], and `/labels/is_lens`.
 #[allow(dead_code)]
 pub fn write_dataset(path: &std::path::Path, n: usize, bands: &[(&str, usize, f64)], seed: u64) {
+    write_dataset_holding(path, n, bands, seed, None);
+}
+
+/// The same, marked as an interrupted run's partial file holding `written` of its `n` systems
+/// when given (the `systems_written` attribute `sim generate` keeps while it writes).
+#[allow(dead_code)]
+pub fn write_dataset_holding(
+    path: &std::path::Path,
+    n: usize,
+    bands: &[(&str, usize, f64)],
+    seed: u64,
+    written: Option<u64>,
+) {
     use format::h5::{AttrValue, Dtype, Writer};
     use rand::SeedableRng;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -43,6 +56,10 @@ pub fn write_dataset(path: &std::path::Path, n: usize, bands: &[(&str, usize, f6
         .unwrap();
     f.set_attr(root, "format_version", AttrValue::U32(1))
         .unwrap();
+    if let Some(w) = written {
+        f.set_attr(root, "systems_written", AttrValue::U64(w))
+            .unwrap();
+    }
     let g = f.create_group(root, "images").unwrap();
     for (img, &(name, side, _)) in images.into_iter().zip(bands) {
         let d = f
