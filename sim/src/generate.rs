@@ -66,6 +66,22 @@ impl Shard {
 /// mistyped count does not spend minutes starting threads.
 pub const MAX_THREADS: usize = 1024;
 
+/// The most systems a run may have: 10⁹ (a thousand times the largest training sets made), so
+/// that a mistyped count is refused rather than failing on its first allocation.
+pub const MAX_SYSTEMS: u64 = 1_000_000_000;
+
+/// The most systems one file (a run, or a shard of one) may hold: 10⁸, about 20 TB of Euclid
+/// stamps; larger runs are written as shards (`--shard i/n`) and merged.
+pub const MAX_SYSTEMS_PER_FILE: u64 = 100_000_000;
+
+/// The most stamp bytes one block may hold in memory (its ideal, observed and compressed copies
+/// come on top): 2 GiB, about 10,000 Euclid systems.
+pub const MAX_BLOCK_BYTES: u64 = 2 << 30;
+
+/// The largest challenge-style ID: 2⁵³, so that every ID is exact in a float64 column (pandas
+/// reads a catalogue's IDs as floats when a value is missing).
+pub const MAX_ID: u64 = 1 << 53;
+
 /// Everything that decides a run's systems: stored, as TOML, in the file's `config` attribute
 /// (the same for every shard of a run, so that `sim merge` can check it).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -473,27 +489,73 @@ pub fn generate(
             ),
         });
     }
-    if opts.format == OutputFormat::Hdf5 && out.is_dir() {
-        return Err(Error::InvalidSpec {
-            file: out.into(),
-            field: "--out".into(),
-            reason: "is a directory: give the name of the file to write, e.g. datasets/euclid.h5"
-                .into(),
-        });
+    if opts.format == OutputFormat::Hdf5 {
+        crate::dataset::refuse_folder(out, "--out")?;
     }
-    if config.generate.n == 0 {
+    let cli = |field: &str, reason: String| Error::InvalidSpec {
+        file: "(command line)".into(),
+        field: field.into(),
+        reason,
+    };
+    let total = config.generate.n;
+    if total == 0 {
         // A shard of a run may be empty; a run of nothing is a mistake.
-        return Err(Error::InvalidSpec {
-            file: "(command line)".into(),
-            field: "-n".into(),
-            reason: "a run of 0 systems: give -n ≥ 1".into(),
-        });
+        return Err(cli("-n", "a run of 0 systems: give -n ≥ 1".into()));
+    }
+    if total > MAX_SYSTEMS {
+        return Err(cli(
+            "-n",
+            format!("{total} systems: a run holds at most {MAX_SYSTEMS}"),
+        ));
+    }
+    let (start, end) = opts.shard.range(total);
+    if end - start > MAX_SYSTEMS_PER_FILE {
+        return Err(cli(
+            "-n",
+            format!(
+                "{} systems in one file: at most {MAX_SYSTEMS_PER_FILE}; write shards \
+                 (--shard i/n) and join them with `sim merge`",
+                end - start
+            ),
+        ));
+    }
+    let stamp_bytes: u64 = config
+        .survey
+        .bands
+        .iter()
+        .map(|b| (b.size * b.size * 4) as u64)
+        .sum();
+    let block_bytes = (opts.block as u64).min(end - start) * stamp_bytes;
+    if block_bytes > MAX_BLOCK_BYTES {
+        return Err(cli(
+            "--block",
+            format!(
+                "{} systems hold {:.1} GiB of stamps: at most {} systems of this survey ({} GiB)",
+                opts.block,
+                block_bytes as f64 / (1u64 << 30) as f64,
+                MAX_BLOCK_BYTES / stamp_bytes,
+                MAX_BLOCK_BYTES >> 30
+            ),
+        ));
+    }
+    if let OutputFormat::Sglc(s) = &opts.format {
+        if s.first_id
+            .checked_add(total)
+            .is_none_or(|last| last > MAX_ID)
+        {
+            return Err(cli(
+                "--first-id",
+                format!(
+                    "{}: the IDs of {total} systems must stay ≤ 2⁵³ = {MAX_ID} (exact as floats)",
+                    s.first_id
+                ),
+            ));
+        }
     }
     let survey = &config.survey;
     let population = Population::new(config.population.clone(), survey)?
         .with_caustic_step(config.generate.caustic_step);
     let observer = Observer::new(survey)?;
-    let (start, end) = opts.shard.range(config.generate.n);
     let n = (end - start) as usize;
     let attrs = config.attributes(start)?;
     let mut restarted = None;

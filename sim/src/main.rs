@@ -155,7 +155,7 @@ enum Command {
         #[arg(long)]
         band: Option<String>,
         /// Lenses, and non-lenses, to draw (at least 1).
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1000))]
         per_class: u32,
         /// Show only the central N×N pixels of each stamp (0: the whole stamp).
         #[arg(long, default_value_t = 0)]
@@ -273,8 +273,14 @@ fn bench_deflect(
     if !["auto", "cpu", "cuda"].contains(&device) {
         anyhow::bail!("--device {device}: the devices are auto, cpu and cuda");
     }
-    if systems == 0 || supersample == 0 {
-        anyhow::bail!("--systems and --supersample must be ≥ 1");
+    if !(1..=100_000).contains(&systems)
+        || !(1..=sim::render::MAX_SUPERSAMPLE).contains(&supersample)
+        || !(1..=1000).contains(&repeats)
+    {
+        anyhow::bail!(
+            "--systems must be in [1, 100000], --supersample in [1, {}], --repeats in [1, 1000]",
+            sim::render::MAX_SUPERSAMPLE
+        );
     }
     let survey = Survey::load(survey)?;
     let population =
@@ -561,6 +567,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
             };
             let folders = NewFolders::above(&out)?;
+            let png_folders = png.as_deref().map(NewFolders::above).transpose()?;
             let (renderer, line) = batch_renderer(&device)?;
             println!("{line}");
             let r = render_spec(
@@ -573,6 +580,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 renderer.as_deref(),
             )?;
             folders.keep();
+            if let Some(f) = png_folders {
+                f.keep();
+            }
             let te = r.curves.as_ref().map_or(0.0, |c| c.einstein_radius);
             let l = &r.labels;
             let per_band: Vec<String> = survey

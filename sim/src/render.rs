@@ -42,6 +42,10 @@ impl Default for RenderOptions {
     }
 }
 
+/// Most sub-pixels per pixel side (256 rays a pixel: beyond, ray shooting costs more than any
+/// profile's sub-pixel structure repays).
+pub const MAX_SUPERSAMPLE: usize = 16;
+
 /// Grid step for counting the images of the source centre, arcsec.
 pub const IMAGE_COUNT_STEP: f64 = 0.05;
 
@@ -53,10 +57,13 @@ impl RenderOptions {
             field: field.into(),
             reason,
         };
-        if !(1..=16).contains(&self.supersample) {
+        if !(1..=MAX_SUPERSAMPLE).contains(&self.supersample) {
             return Err(bad(
                 "--supersample",
-                format!("{} is outside the allowed range [1, 16]", self.supersample),
+                format!(
+                    "{} is outside the allowed range [1, {MAX_SUPERSAMPLE}]",
+                    self.supersample
+                ),
             ));
         }
         if !(self.caustic_step > 0.0 && self.caustic_step <= 0.5) {
@@ -414,6 +421,10 @@ pub fn render_spec(
     renderer: Option<&dyn BatchRenderer>,
 ) -> Result<Rendered> {
     opts.validate()?;
+    crate::dataset::refuse_folder(out, "--out")?;
+    if let Some(p) = png {
+        crate::dataset::refuse_folder(p, "--png")?;
+    }
     let system = spec.build(survey, spec_path)?;
     let observer = Observer::new(survey)?;
     let source_center = spec.source.light.first().map(|l| l.center());

@@ -114,7 +114,7 @@ fn bad_arguments_are_refused_and_nothing_is_written() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("--out") && err.contains("is a directory"),
+        err.contains("--out") && err.contains("is a folder"),
         "{err}"
     );
     let o = sim_bin(&[

@@ -93,12 +93,18 @@ impl Dataset {
         let mut images = Vec::new();
         for b in &bands {
             let im = file.images(&format!("images/{b}")).map_err(h5)?;
-            let n = im.shape()[0];
+            let [n, h, w] = im.shape();
+            if h != w {
+                return Err(format(format!(
+                    "/images/{b} holds stamps of {h} × {w} pixels: the network takes square stamps"
+                )));
+            }
             match len {
                 None => len = Some(n),
                 Some(m) if m != n => {
                     return Err(format(format!(
-                        "/images/{b} holds {n} systems, other bands {m}"
+                        "/images/{b} holds {n} systems, /images/{} {m}",
+                        bands[0]
                     )))
                 }
                 _ => {}
@@ -169,13 +175,27 @@ impl Dataset {
         Ok(Array3::from_shape_vec((indices.len(), h, w), out).expect("read_many's length"))
     }
 
-    /// A catalogue column as f64, whatever its stored numeric type.
+    /// A catalogue column as f64, whatever its stored numeric type; one value per system.
     pub fn column(&self, name: &str) -> Result<Vec<f64>, DataError> {
-        self.file
+        let values = self
+            .file
             .dataset(&format!("catalog/{name}"))
             .map_err(|e| self.h5(e.message))?
             .read_f64()
-            .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))
+            .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))?;
+        self.one_per_system(&format!("/catalog/{name}"), values)
+    }
+
+    /// `values` when there is one per system, else an error naming the dataset `what`.
+    fn one_per_system<T>(&self, what: &str, values: Vec<T>) -> Result<Vec<T>, DataError> {
+        match values.len() == self.len {
+            true => Ok(values),
+            false => Err(self.h5(format!(
+                "{what} holds {} values for {} systems",
+                values.len(),
+                self.len
+            ))),
+        }
     }
 
     /// The pixel scale of `band` in arcsec, from the survey recorded in the file's `config`
@@ -216,12 +236,17 @@ impl Dataset {
                     .file
                     .dataset("labels/is_lens")
                     .map_err(|e| self.h5(e.message))?;
-                Ok(ds
+                let values = ds
                     .read_u8()
-                    .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?
-                    .into_iter()
-                    .map(|v| v != 0)
-                    .collect())
+                    .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?;
+                let values = self.one_per_system("/labels/is_lens", values)?;
+                if let Some(i) = values.iter().position(|&v| v > 1) {
+                    return Err(self.h5(format!(
+                        "/labels/is_lens holds {} for system {i}: labels are 0 or 1",
+                        values[i]
+                    )));
+                }
+                Ok(values.into_iter().map(|v| v == 1).collect())
             }
             Some(rule) => {
                 let mut out = vec![true; self.len];

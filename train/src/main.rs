@@ -47,7 +47,7 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         batch: usize,
         /// Timed steps (after one warm-up step).
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000))]
         steps: usize,
         /// VIS stamp side, pixels (NIR: about a third, as Euclid's 200 and 66).
         #[arg(long, default_value_t = 200)]
@@ -86,16 +86,16 @@ enum Command {
         #[arg(long)]
         run: PathBuf,
         /// First lower bound N.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(0..=1_000_000))]
         first: u32,
         /// Last lower bound N.
-        #[arg(long, default_value_t = 150)]
+        #[arg(long, default_value_t = 150, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(0..=1_000_000))]
         last: u32,
         /// Bin width in pixels.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=1_000_000))]
         step: u32,
         /// Fewest lenses a bin needs for figures.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
         min_lenses: usize,
         /// Seed of the draw of the non-lenses.
         #[arg(long, default_value_t = 0)]
@@ -127,13 +127,13 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         systems: Vec<usize>,
         /// Lenses, and non-lenses, from the test split when --systems is not given.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
         per_class: usize,
         /// Perturbed copies scored per system.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(10..=1_000_000))]
         samples: usize,
         /// Superpixels asked of SLIC.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=10_000))]
         segments: usize,
         /// SLIC's compactness m (intensities scaled to [0, 1]).
         #[arg(long, default_value_t = 0.1)]
@@ -159,7 +159,7 @@ enum Command {
         #[arg(long)]
         submission: PathBuf,
         /// Bins per quantity (quantiles of the lenses).
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
         bins: usize,
         /// Print one JSON object instead of tables.
         #[arg(long)]
@@ -190,13 +190,13 @@ enum Command {
         #[command(flatten)]
         tables: TableArgs,
         /// Size of the top-k and bottom-k sets.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000_000))]
         k: usize,
         /// Normalised rank at or above which an object counts as found.
         #[arg(long, default_value_t = 0.8)]
         rank_threshold: f64,
         /// Bins per axis of the rank histograms.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
         bins: usize,
         /// Output folder.
         #[arg(long, default_value = "compare")]
@@ -220,7 +220,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Bootstrap resamples of the test part.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
         bootstraps: usize,
         /// Completeness at which precision is reported and the threshold carried to the
         /// unlabelled objects.
@@ -386,10 +386,12 @@ struct FinetuneArgs {
     #[arg(long, default_value = "")]
     label: String,
     /// Training-set sizes N_img, comma-separated (each with as many validation systems).
-    #[arg(long, value_delimiter = ',', default_value = "20,40,100,200,500")]
+    #[arg(long, value_delimiter = ',', default_value = "20,40,100,200,500",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     n_img: Vec<usize>,
     /// Stratified test groups k.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1000))]
     groups: usize,
     /// Epochs of every training [default: the source run's].
     #[arg(long)]

@@ -167,6 +167,7 @@ pub fn preview(
     per_class: usize,
     crop: usize,
 ) -> Result<Vec<usize>> {
+    super::refuse_folder(out, "--out")?;
     if per_class == 0 {
         return Err(crate::Error::InvalidSpec {
             file: out.into(),

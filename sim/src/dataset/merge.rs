@@ -18,6 +18,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path) -> Result<u64> {
             reason: "no shard files given".into(),
         });
     }
+    super::refuse_folder(out, "--out")?;
     // The output replaces its file only when complete, but an input read while it is replaced
     // would be lost: refuse to merge onto an input.
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {

@@ -8,3 +8,18 @@ pub mod info;
 pub mod merge;
 pub mod read;
 pub mod sglc;
+
+use std::path::Path;
+
+/// Refuses an output path that is a folder (`option` names the command-line option), before
+/// any work is done: a file is written there only at the end.
+pub fn refuse_folder(path: &Path, option: &str) -> crate::Result<()> {
+    if path.is_dir() {
+        return Err(crate::Error::InvalidSpec {
+            file: path.into(),
+            field: option.into(),
+            reason: "is a folder: give the name of the file to write".into(),
+        });
+    }
+    Ok(())
+}

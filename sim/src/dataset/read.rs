@@ -228,11 +228,23 @@ impl DatasetFile {
         }
     }
 
-    /// Labels of systems [a, b).
+    /// Labels of systems [a, b): 0 or 1, anything else is an error naming the system.
     pub fn labels(&self, a: usize, b: usize) -> Result<Vec<u8>> {
         let d = self.file.dataset("labels/is_lens").map_err(h5)?;
-        d.read_u8_rows(a as u64, b.saturating_sub(a) as u64)
-            .map_err(|e| h5(self.file.error("/labels/is_lens", e)))
+        let labels = d
+            .read_u8_rows(a as u64, b.saturating_sub(a) as u64)
+            .map_err(|e| h5(self.file.error("/labels/is_lens", e)))?;
+        match labels.iter().position(|&l| l > 1) {
+            None => Ok(labels),
+            Some(i) => Err(Error::Parse {
+                file: self.path.clone(),
+                message: format!(
+                    "/labels/is_lens holds {} for system {}: labels are 0 or 1",
+                    labels[i],
+                    a + i
+                ),
+            }),
+        }
     }
 
     fn label_attrs(&self) -> Result<HashMap<String, AttrValue>> {
