@@ -1,5 +1,6 @@
 //! lensforge's dataset format, shared by `sim` and `train` (DESIGN.md, "format/"): the HDF5
 //! files written and read in pure Rust, with no system library.
 
+pub mod dataset;
 pub mod h5;
 pub mod progress;

@@ -159,7 +159,7 @@ fn bad_dataset(path: &std::path::Path, version: u32, labels: bool, short_column:
     let mut f = Writer::create(path).unwrap();
     let root = f.root();
     let attrs = [
-        ("format", AttrValue::Str("lensforge-dataset".into())),
+        ("format", AttrValue::Str(format::dataset::FORMAT.into())),
         ("format_version", AttrValue::U32(version)),
         ("survey", AttrValue::Str("euclid".into())),
         ("seed", AttrValue::U64(1)),

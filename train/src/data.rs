@@ -5,10 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use std::collections::HashMap;
-
-use format::h5::reader::{attr_number, AttrValue};
-use format::h5::{H5File, Images};
+use format::dataset::DatasetError;
 use ndarray::Array3;
 
 /// Why a dataset cannot be read.
@@ -40,105 +37,39 @@ pub enum DataError {
     },
 }
 
-/// An open dataset.
+/// An open dataset: the contract's checked [`format::dataset::Dataset`], read a batch at a time.
 #[derive(Debug)]
 pub struct Dataset {
-    path: PathBuf,
-    file: H5File,
-    root: HashMap<String, AttrValue>,
-    len: usize,
+    data: format::dataset::Dataset,
     bands: Vec<String>,
-    images: Vec<Images>,
+}
+
+impl From<DatasetError> for DataError {
+    fn from(e: DatasetError) -> Self {
+        DataError::Format {
+            file: e.file,
+            message: e.message,
+        }
+    }
 }
 
 impl Dataset {
-    /// Opens `path` and checks its format attributes and that every band holds the same
-    /// number of systems.
+    /// Opens `path` (a finished dataset: a partial file is refused) and checks the contract:
+    /// format attributes, square stamps, and one image, label and catalogue value per system.
     pub fn open(path: &Path) -> Result<Self, DataError> {
-        let h5 = |e: format::h5::ReadError| DataError::Hdf5 {
-            file: path.into(),
-            message: e.message,
-        };
-        let format = |message: String| DataError::Format {
-            file: path.into(),
-            message,
-        };
-        let file = H5File::open(path).map_err(h5)?;
-        let root = file.group_attrs("/").map_err(h5)?;
-        let fmt = root
-            .get("format")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| format("no `format` attribute: not a lensforge dataset".into()))?;
-        if fmt != "lensforge-dataset" {
-            return Err(format(format!(
-                "format is `{fmt}`, not `lensforge-dataset`"
-            )));
-        }
-        let version = root
-            .get("format_version")
-            .and_then(|v| v.as_u64())
-            .ok_or_else(|| format("no `format_version` attribute".into()))?;
-        if version != 1 {
-            return Err(format(format!(
-                "format_version {version}: this code reads version 1"
-            )));
-        }
-        let bands = file
-            .dataset_names("images")
-            .map_err(|_| format("no /images group".into()))?;
-        if bands.is_empty() {
-            return Err(format("/images holds no band".into()));
-        }
-        let mut len = None;
-        let mut images = Vec::new();
-        for b in &bands {
-            let im = file.images(&format!("images/{b}")).map_err(h5)?;
-            let [n, h, w] = im.shape();
-            if h != w {
-                return Err(format(format!(
-                    "/images/{b} holds stamps of {h} × {w} pixels: the network takes square stamps"
-                )));
-            }
-            match len {
-                None => len = Some(n),
-                Some(m) if m != n => {
-                    return Err(format(format!(
-                        "/images/{b} holds {n} systems, /images/{} {m}",
-                        bands[0]
-                    )))
-                }
-                _ => {}
-            }
-            images.push(im);
-        }
-        let len = len.unwrap_or(0);
-        // An interrupted run's partial file declares more systems than it holds.
-        if let Some(written) = root.get("systems_written").and_then(|v| v.as_u64()) {
-            if (written as usize) < len {
-                return Err(format(format!(
-                    "holds {written} of its {len} systems: the partial file of an interrupted \
-                     run; finish it with `sim generate … --resume` (the same command and --out)"
-                )));
-            }
-        }
-        Ok(Self {
-            path: path.into(),
-            file,
-            root,
-            len,
-            bands,
-            images,
-        })
+        let data = format::dataset::Dataset::open(path)?;
+        let bands = data.bands().iter().map(|(b, _)| b.clone()).collect();
+        Ok(Self { data, bands })
     }
 
     /// Number of systems.
     pub fn len(&self) -> usize {
-        self.len
+        self.data.len()
     }
 
     /// Whether the dataset holds no system.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.data.is_empty()
     }
 
     /// The bands, by name.
@@ -148,7 +79,7 @@ impl Dataset {
 
     fn h5(&self, message: String) -> DataError {
         DataError::Hdf5 {
-            file: self.path.clone(),
+            file: self.data.path().into(),
             message,
         }
     }
@@ -157,16 +88,14 @@ impl Dataset {
     /// the current rayon pool.
     pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
         let im = self
-            .bands
-            .iter()
-            .position(|b| b == band)
-            .map(|i| &self.images[i])
-            .ok_or_else(|| self.h5(format!("/images/{band}: no such band")))?;
+            .data
+            .images(band)
+            .map_err(|_| self.h5(format!("/images/{band}: no such band")))?;
         let [_, h, w] = im.shape();
-        if let Some(&i) = indices.iter().find(|&&i| i >= self.len) {
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(self.h5(format!(
                 "system {i} requested, the dataset holds {}",
-                self.len
+                self.len()
             )));
         }
         let mut out = vec![0f32; indices.len() * h * w];
@@ -177,31 +106,13 @@ impl Dataset {
 
     /// A catalogue column as f64, whatever its stored numeric type; one value per system.
     pub fn column(&self, name: &str) -> Result<Vec<f64>, DataError> {
-        let values = self
-            .file
-            .dataset(&format!("catalog/{name}"))
-            .map_err(|e| self.h5(e.message))?
-            .read_f64()
-            .map_err(|e| self.h5(format!("/catalog/{name}: {e}")))?;
-        self.one_per_system(&format!("/catalog/{name}"), values)
-    }
-
-    /// `values` when there is one per system, else an error naming the dataset `what`.
-    fn one_per_system<T>(&self, what: &str, values: Vec<T>) -> Result<Vec<T>, DataError> {
-        match values.len() == self.len {
-            true => Ok(values),
-            false => Err(self.h5(format!(
-                "{what} holds {} values for {} systems",
-                values.len(),
-                self.len
-            ))),
-        }
+        self.data.column_f64(name).map_err(|e| self.h5(e.message))
     }
 
     /// The pixel scale of `band` in arcsec, from the survey recorded in the file's `config`
     /// attribute (`sim generate` and `sim render` record it); `None` where it is not there.
     pub fn pixel_scale(&self, band: &str) -> Option<f64> {
-        let text = self.root.get("config")?.as_str()?;
+        let text = self.data.attr_str("config")?;
         let config: toml::Value = toml::from_str(text).ok()?;
         config
             .get("survey")?
@@ -216,40 +127,20 @@ impl Dataset {
     /// A numeric attribute of `/labels/is_lens` (the label's criteria: `min_n_pix`,
     /// `min_groups`, `min_mag_eff`), as f64.
     pub fn label_attr(&self, name: &str) -> Result<f64, DataError> {
-        let attrs = self
-            .file
-            .dataset("labels/is_lens")
-            .map_err(|e| self.h5(e.message))?
-            .attrs()
-            .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?;
-        attrs
-            .get(name)
-            .and_then(attr_number)
-            .ok_or_else(|| self.h5(format!("/labels/is_lens has no numeric attribute `{name}`")))
+        self.data.label_attr(name).map_err(|e| self.h5(e.message))
     }
 
     /// The labels: `/labels/is_lens`, or `rule` evaluated on the catalogue.
     pub fn labels(&self, rule: Option<&LabelRule>) -> Result<Vec<bool>, DataError> {
         match rule {
-            None => {
-                let ds = self
-                    .file
-                    .dataset("labels/is_lens")
-                    .map_err(|e| self.h5(e.message))?;
-                let values = ds
-                    .read_u8()
-                    .map_err(|e| self.h5(format!("/labels/is_lens: {e}")))?;
-                let values = self.one_per_system("/labels/is_lens", values)?;
-                if let Some(i) = values.iter().position(|&v| v > 1) {
-                    return Err(self.h5(format!(
-                        "/labels/is_lens holds {} for system {i}: labels are 0 or 1",
-                        values[i]
-                    )));
-                }
-                Ok(values.into_iter().map(|v| v == 1).collect())
-            }
+            None => Ok(self
+                .data
+                .labels(0, self.len())?
+                .into_iter()
+                .map(|v| v == 1)
+                .collect()),
             Some(rule) => {
-                let mut out = vec![true; self.len];
+                let mut out = vec![true; self.len()];
                 for c in &rule.clauses {
                     let col = self.column(&c.column).map_err(|e| DataError::Rule {
                         rule: rule.text.clone(),

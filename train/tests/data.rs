@@ -14,8 +14,12 @@ fn write(path: &Path, version: u32) {
 fn write_with(path: &Path, version: u32, written: Option<u64>) {
     let mut f = Writer::create(path).unwrap();
     let root = f.root();
-    f.set_attr(root, "format", AttrValue::Str("lensforge-dataset".into()))
-        .unwrap();
+    f.set_attr(
+        root,
+        "format",
+        AttrValue::Str(format::dataset::FORMAT.into()),
+    )
+    .unwrap();
     f.set_attr(root, "format_version", AttrValue::U32(version))
         .unwrap();
     if let Some(w) = written {
@@ -120,10 +124,7 @@ fn a_band_without_a_finite_pixel_stops_the_run_before_anything_is_written() {
     let path = dir.path().join("nan.h5");
     let mut f = Writer::create(&path).unwrap();
     let root = f.root();
-    f.set_attr(root, "format", AttrValue::Str("lensforge-dataset".into()))
-        .unwrap();
-    f.set_attr(root, "format_version", AttrValue::U32(1))
-        .unwrap();
+    format::dataset::mark(&mut f).unwrap();
     let img = f.create_group(root, "images").unwrap();
     let bands = ["VIS", "H", "J", "Y"];
     let ids: Vec<_> = bands

@@ -18,10 +18,7 @@ use super::chunks::{filter_block, Chunk, DEFLATE_LEVEL};
 use crate::error::{Error, Result};
 use crate::observe::survey::LabelCriteria;
 
-/// The `format` attribute of every lensforge dataset.
-pub const FORMAT: &str = "lensforge-dataset";
-/// The `format_version` attribute written by this code.
-pub const FORMAT_VERSION: u32 = 1;
+pub use format::dataset::{FORMAT, FORMAT_VERSION, SYSTEMS_WRITTEN};
 
 /// File-level attributes.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,9 +123,6 @@ pub enum Resumed {
     /// Nothing to continue: why, when there was a partial file that could not be used.
     Afresh(Option<String>),
 }
-
-/// Root attribute counting the systems written so far (equal to N in a finished file).
-pub const SYSTEMS_WRITTEN: &str = "systems_written";
 
 /// The definition stored with the labels.
 const LABEL_DEFINITION: &str = "n_source_groups >= min_groups and n_pix_source > min_n_pix (detection band) and mag_eff_<band> > min_mag_eff in every band";

@@ -1,29 +1,24 @@
 //! Reading datasets back: what `sim info`, `sim merge`, `sim preview` and a resumed run need.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use format::h5::reader::{attr_number, AttrValue};
-use format::h5::{H5File, Images, ReadError};
+use format::dataset::{Dataset, DatasetError, CATALOG, IS_LENS, SYSTEMS_WRITTEN};
+use format::h5::{Images, ReadError};
 use hdf5_pure::DType;
 use ndarray::{Array2, Array3};
 
 use super::chunks::Chunk;
-use super::hdf5::{Attributes, Column, FORMAT, FORMAT_VERSION, SYSTEMS_WRITTEN};
+use super::hdf5::{Attributes, Column};
 use crate::error::{Error, Result};
 
-/// An open dataset file.
+/// An open dataset file: the contract's checked [`Dataset`] with what `sim` reads of it.
 pub struct DatasetFile {
-    file: H5File,
-    path: PathBuf,
-    root: HashMap<String, AttrValue>,
-    /// The image datasets by band, in [`bands`](Self::bands) order.
-    images: Vec<Images>,
+    data: Dataset,
     /// Its root attributes.
     pub attrs: Attributes,
     /// The program that wrote it (its `generator` attribute; empty if absent).
     pub generator: String,
-    /// (band name, stamp side), in file order.
+    /// (band name, stamp side), in the order of the survey that made it (else the file's).
     pub bands: Vec<(String, usize)>,
     /// Catalogue column names, sorted.
     pub columns: Vec<String>,
@@ -38,50 +33,36 @@ fn h5(e: ReadError) -> Error {
     }
 }
 
+/// A broken contract, as the simulator reports it.
+fn contract(e: DatasetError) -> Error {
+    Error::Parse {
+        file: e.file,
+        message: e.message,
+    }
+}
+
 impl DatasetFile {
     /// Opens a finished lensforge dataset; errors name the file and what is missing. A partial
     /// file (fewer systems written than it declares: an interrupted run's) is refused.
     pub fn open(path: &Path) -> Result<Self> {
-        let f = Self::open_partial(path)?;
-        let written = f.systems_written_or_all();
-        if written < f.n {
-            return Err(Error::Parse {
-                file: path.into(),
-                message: format!(
-                    "holds {written} of its {} systems: the partial file of an interrupted run; \
-                     finish it with `sim generate … --resume` (the same command and --out)",
-                    f.n
-                ),
-            });
-        }
-        Ok(f)
+        Self::with(Dataset::open(path).map_err(contract)?)
     }
 
     /// Opens a lensforge dataset whether or not it is finished (for resuming one).
     pub fn open_partial(path: &Path) -> Result<Self> {
-        let file = H5File::open(path).map_err(h5)?;
+        Self::with(Dataset::open_partial(path).map_err(contract)?)
+    }
+
+    /// The attributes `sim` records beside the contract's, and the bands in survey order.
+    fn with(data: Dataset) -> Result<Self> {
+        let path = data.path().to_path_buf();
         let bad = |reason: String| Error::Parse {
-            file: path.into(),
+            file: path.clone(),
             message: reason,
         };
-        let root = file.group_attrs("/").map_err(h5)?;
-        let str_attr = |name: &str| root.get(name).and_then(|v| v.as_str()).map(str::to_string);
-        let format = str_attr("format")
-            .ok_or_else(|| bad("no `format` attribute: not a lensforge dataset".into()))?;
-        if format != FORMAT {
-            return Err(bad(format!("format `{format}` is not `{FORMAT}`")));
-        }
-        match root.get("format_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(FORMAT_VERSION) => {}
-            Some(v) => {
-                return Err(bad(format!(
-                    "format_version {v}: this sim reads version {FORMAT_VERSION}"
-                )))
-            }
-            None => return Err(bad("no `format_version` attribute".into())),
-        }
+        let str_attr = |name: &str| data.attr_str(name).map(str::to_string);
         let u64_attr = |name: &str| -> Result<u64> {
-            root.get(name)
+            data.attr(name)
                 .and_then(|v| v.as_u64())
                 .ok_or_else(|| bad(format!("no `{name}` attribute")))
         };
@@ -92,89 +73,32 @@ impl DatasetFile {
             first_index: u64_attr("first_index")?,
             n_total: u64_attr("n_total")?,
         };
-        let labels = file.dataset("labels/is_lens").map_err(h5)?;
-        let n = labels
-            .shape()
-            .map_err(|e| h5(file.error("/labels/is_lens", e)))?
-            .first()
-            .copied()
-            .unwrap_or(0) as usize;
         // Bands in the order the configuration lists them, else the file's order.
-        let mut names = file.dataset_names("images").map_err(h5)?;
-        let order: Vec<String> = crate::generate::RunConfig::from_toml(&attrs.config, path)
+        let order: Vec<String> = crate::generate::RunConfig::from_toml(&attrs.config, &path)
             .map(|c| c.survey.bands.iter().map(|b| b.name.clone()).collect())
             .unwrap_or_default();
-        names.sort_by_key(|b| order.iter().position(|o| o == b).unwrap_or(usize::MAX));
-        let mut bands = Vec::new();
-        let mut images = Vec::new();
-        for b in names {
-            let im = file.images(&format!("images/{b}")).map_err(h5)?;
-            let [count, h, w] = im.shape();
-            if count != n || h != w {
-                return Err(bad(format!(
-                    "/images/{b} has shape {:?}: expected ({n}, H, H)",
-                    im.shape()
-                )));
-            }
-            bands.push((b, h));
-            images.push(im);
-        }
-        let mut columns = file.dataset_names("catalog").map_err(h5)?;
-        columns.sort();
-        for c in &columns {
-            let path = format!("catalog/{c}");
-            let shape = file
-                .dataset(&path)
-                .map_err(h5)?
-                .shape()
-                .map_err(|e| h5(file.error(&format!("/{path}"), e)))?;
-            if shape != [n as u64] {
-                return Err(bad(format!(
-                    "/{path} has shape {shape:?}: expected one value per system ({n})"
-                )));
-            }
-        }
-        let generator = str_attr("generator").unwrap_or_default();
+        let mut bands = data.bands().to_vec();
+        bands.sort_by_key(|(b, _)| order.iter().position(|o| o == b).unwrap_or(usize::MAX));
         Ok(Self {
-            file,
-            path: path.into(),
-            root,
-            images,
             attrs,
-            generator,
+            generator: str_attr("generator").unwrap_or_default(),
             bands,
-            columns,
-            n,
+            columns: data.columns().to_vec(),
+            n: data.len(),
+            data,
         })
     }
 
     fn band(&self, band: &str) -> Result<&Images> {
-        self.bands
-            .iter()
-            .position(|(b, _)| b == band)
-            .map(|i| &self.images[i])
-            .ok_or_else(|| Error::Parse {
-                file: self.path.clone(),
-                message: format!("no band {band} in /images"),
-            })
-    }
-
-    /// The systems written: the `systems_written` attribute, or N in a file without one (a
-    /// lensforge file always has it; one made by other means may not).
-    fn systems_written_or_all(&self) -> usize {
-        self.systems_written().unwrap_or(self.n)
+        self.data.images(band).map_err(contract)
     }
 
     /// The systems a partial file holds (its `systems_written` attribute; N in a finished file).
     pub fn systems_written(&self) -> Result<usize> {
-        self.root
-            .get(SYSTEMS_WRITTEN)
-            .and_then(|v| v.as_u64())
-            .map(|v| v as usize)
-            .ok_or_else(|| Error::Parse {
-                file: self.path.clone(),
-                message: format!("no `{SYSTEMS_WRITTEN}` attribute"),
-            })
+        self.data.systems_written().ok_or_else(|| Error::Parse {
+            file: self.data.path().into(),
+            message: format!("no `{SYSTEMS_WRITTEN}` attribute"),
+        })
     }
 
     /// Images of band `band` for systems [a, b), shape (b − a, H, W).
@@ -203,78 +127,55 @@ impl DatasetFile {
         (a..b)
             .map(|k| match im.raw_chunk(k).map_err(h5)? {
                 Some((bytes, filter_mask)) => Ok(Chunk { bytes, filter_mask }),
-                None => Err(Error::Parse {
-                    file: self.path.clone(),
-                    message: format!("/images/{band}: system {k} was never written"),
-                }),
+                None => Err(contract(
+                    self.data
+                        .error(format!("/images/{band}: system {k} was never written")),
+                )),
             })
             .collect()
     }
 
     /// Catalogue column `name` for systems [a, b), in its stored type.
     pub fn column(&self, name: &str, a: usize, b: usize) -> Result<Column> {
-        let path = format!("catalog/{name}");
-        let d = self.file.dataset(&path).map_err(h5)?;
-        let e = |e: hdf5_pure::Error| h5(self.file.error(&format!("/{path}"), e));
+        let path = format!("{CATALOG}/{name}");
+        let file = self.data.h5();
+        let d = file.dataset(&path).map_err(h5)?;
+        let e = |e: hdf5_pure::Error| h5(file.error(&format!("/{path}"), e));
         let (a64, count) = (a as u64, b.saturating_sub(a) as u64);
         match d.dtype().map_err(e)? {
             DType::F64 => d.read_f64_rows(a64, count).map(Column::F64).map_err(e),
             DType::I64 => d.read_i64_rows(a64, count).map(Column::I64).map_err(e),
             DType::U8 => d.read_u8_rows(a64, count).map(Column::U8).map_err(e),
-            other => Err(Error::Parse {
-                file: self.path.clone(),
-                message: format!("/catalog/{name} has type {other}: expected f64, i64 or u8"),
-            }),
+            other => Err(contract(
+                self.data
+                    .error(format!("/{path} has type {other}: expected f64, i64 or u8")),
+            )),
         }
     }
 
     /// Labels of systems [a, b): 0 or 1, anything else is an error naming the system.
     pub fn labels(&self, a: usize, b: usize) -> Result<Vec<u8>> {
-        let d = self.file.dataset("labels/is_lens").map_err(h5)?;
-        let labels = d
-            .read_u8_rows(a as u64, b.saturating_sub(a) as u64)
-            .map_err(|e| h5(self.file.error("/labels/is_lens", e)))?;
-        match labels.iter().position(|&l| l > 1) {
-            None => Ok(labels),
-            Some(i) => Err(Error::Parse {
-                file: self.path.clone(),
-                message: format!(
-                    "/labels/is_lens holds {} for system {}: labels are 0 or 1",
-                    labels[i],
-                    a + i
-                ),
-            }),
-        }
-    }
-
-    fn label_attrs(&self) -> Result<HashMap<String, AttrValue>> {
-        self.file
-            .dataset("labels/is_lens")
-            .map_err(h5)?
-            .attrs()
-            .map_err(|e| h5(self.file.error("/labels/is_lens", e)))
+        self.data.labels(a, b).map_err(contract)
     }
 
     /// A string attribute of `/labels/is_lens`.
     pub fn label_attr_str(&self, name: &str) -> Result<String> {
-        self.label_attrs()?
+        self.data
+            .label_attrs()
+            .map_err(contract)?
             .get(name)
             .and_then(|v| v.as_str())
             .map(str::to_string)
-            .ok_or_else(|| Error::Parse {
-                file: self.path.clone(),
-                message: format!("/labels/is_lens has no string attribute `{name}`"),
+            .ok_or_else(|| {
+                contract(
+                    self.data
+                        .error(format!("/{IS_LENS} has no string attribute `{name}`")),
+                )
             })
     }
 
     /// A numeric attribute of `/labels/is_lens`, as f64.
     pub fn label_attr(&self, name: &str) -> Result<f64> {
-        self.label_attrs()?
-            .get(name)
-            .and_then(attr_number)
-            .ok_or_else(|| Error::Parse {
-                file: self.path.clone(),
-                message: format!("/labels/is_lens has no numeric attribute `{name}`"),
-            })
+        self.data.label_attr(name).map_err(contract)
     }
 }

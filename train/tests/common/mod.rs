@@ -52,10 +52,7 @@ pub fn write_dataset_holding(
     }
     let mut f = Writer::create(path).unwrap();
     let root = f.root();
-    f.set_attr(root, "format", AttrValue::Str("lensforge-dataset".into()))
-        .unwrap();
-    f.set_attr(root, "format_version", AttrValue::U32(1))
-        .unwrap();
+    format::dataset::mark(&mut f).unwrap();
     if let Some(w) = written {
         f.set_attr(root, "systems_written", AttrValue::U64(w))
             .unwrap();
