@@ -1,6 +1,8 @@
 //! lensforge's dataset format, shared by `sim` and `train` (DESIGN.md, "format/"): the HDF5
 //! files written and read in pure Rust, with no system library.
 
+pub mod atomic;
 pub mod dataset;
 pub mod h5;
+pub mod labels;
 pub mod progress;

@@ -100,10 +100,10 @@ impl Labels {
     }
 }
 
-/// The label from the catalogue quantities: groups ≥ min_groups, μ_eff > min_mag_eff in every
-/// band (NaN, a system without a source, fails) and n_pix > min_n_pix.
+/// The label from the catalogue quantities, by the contract's one rule
+/// ([`LabelCriteria::is_lens`]).
 pub fn is_lens(n_pix: u32, n_groups: u32, mag_eff: &[f64], c: &LabelCriteria) -> bool {
-    n_groups >= c.min_groups && n_pix > c.min_n_pix && mag_eff.iter().all(|&m| m > c.min_mag_eff)
+    c.is_lens(f64::from(n_pix), f64::from(n_groups), mag_eff)
 }
 
 #[cfg(test)]

@@ -136,17 +136,14 @@ pub fn mosaic(tiles: &[Tile], columns: usize) -> (Vec<u8>, usize, usize) {
 /// Writes RGB pixels (row-major, 3 bytes each) as a PNG, under a temporary name first so that a
 /// failure leaves nothing behind.
 pub fn write_png(path: &Path, rgb: &[u8], w: usize, h: usize) -> Result<()> {
-    let tmp = crate::dataset::hdf5::temporary_path(path);
-    match encode_png(&tmp, rgb, w, h, path) {
-        Ok(()) => std::fs::rename(&tmp, path).map_err(|source| Error::Io {
+    format::atomic::write_via(
+        path,
+        |tmp| encode_png(tmp, rgb, w, h, path),
+        |path, source| Error::Io {
             path: path.into(),
             source,
-        }),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+        },
+    )
 }
 
 /// Encodes the contact sheet into `tmp`; errors name `path`, the file the user asked for.

@@ -18,6 +18,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use format::labels::LabelCriteria;
+
 use crate::metrics::{best_f_beta, roc_auc, MetricsError};
 
 /// The challenges' F_β weight (β² = 0.001: a false positive costs a thousand missed lenses).
@@ -90,10 +92,17 @@ fn read_err(file: &str) -> impl Fn(csv::Error) -> ScoreError + '_ {
 }
 
 /// Reads a challenge-style catalogue written by `sim generate --format sglc`: the II SGLC one
-/// (labels by the challenge's line `(n_source_im > 0) & (mag_eff > 1.6) & (n_pix_source > 20)`)
-/// or the I SGLC one (its `is_lens` column).
+/// (labelled by the contract's one rule, [`LabelCriteria::is_lens`], with the thresholds its
+/// first comment line records, else the challenge's: `(n_source_im >= 1) & (mag_eff > 1.6) &
+/// (n_pix_source > 20)`) or the I SGLC one (its `is_lens` column).
 pub fn read_truth(path: &Path) -> Result<Truth, ScoreError> {
     let file = path.display().to_string();
+    let criteria = std::fs::File::open(path)
+        .ok()
+        .and_then(|f| std::io::BufRead::lines(std::io::BufReader::new(f)).next())
+        .and_then(|line| line.ok())
+        .and_then(|line| LabelCriteria::from_challenge_line(&line))
+        .unwrap_or_default();
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
@@ -179,7 +188,8 @@ pub fn read_truth(path: &Path) -> Result<Truth, ScoreError> {
             )));
         }
         let is_lens = if second {
-            number(label_c[0])? > 0.0 && number(label_c[1])? > 1.6 && number(label_c[2])? > 20.0
+            let mag_eff = number(label_c[1])?;
+            criteria.is_lens(number(label_c[2])?, number(label_c[0])?, &[mag_eff])
         } else {
             number(label_c[0])? > 0.5
         };
@@ -453,6 +463,32 @@ pub fn table(r: &ScoreReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_truth_file_is_labelled_by_the_thresholds_it_records() {
+        // Issue #20: the II SGLC truth is labelled by the contract's rule with the thresholds of
+        // its first comment line (the criteria the set was made with), else the challenge's.
+        let dir = tempfile::tempdir().unwrap();
+        let header = "ID,ein_area,n_pix_source,source_flux,n_source_im,mag_eff\n";
+        // System 1: 30 source pixels; system 2: 50; both with an image and μ_eff 2.
+        let rows = "1,3.1,30,10,2,2.0\n2,3.1,50,10,2,2.0\n";
+        let labels = |first_line: &str| {
+            let path = dir.path().join("truth.csv");
+            std::fs::write(&path, format!("{first_line}{header}{rows}")).unwrap();
+            read_truth(&path).unwrap().is_lens
+        };
+        assert_eq!(
+            labels(""),
+            [true, true],
+            "the challenge's n_pix_source > 20"
+        );
+        let rule = LabelCriteria {
+            min_n_pix: 40,
+            ..LabelCriteria::default()
+        }
+        .challenge_rule();
+        assert_eq!(labels(&format!("# Label: {rule}.\n")), [false, true]);
+    }
 
     #[test]
     fn tpr_counts_lenses_above_the_kth_non_lens() {

@@ -356,9 +356,11 @@ pub fn compare_to_folder(
     std::fs::create_dir_all(out).map_err(|e| output(out, &e))?;
     for h in &report.histograms {
         let name = format!("ranks-{}-{}.png", file_stem(&h.a), file_stem(&h.b));
-        let tmp = out.join(format!(".{name}.partial.png"));
-        crate::report::plot_rank_histogram(h, &tmp).map_err(|e| output(&tmp, &e))?;
-        std::fs::rename(&tmp, out.join(&name)).map_err(|e| output(&out.join(&name), &e))?;
+        format::atomic::write_via(
+            &out.join(&name),
+            |tmp| crate::report::plot_rank_histogram(h, tmp).map_err(|e| output(tmp, &e)),
+            |png, e| output(png, &e),
+        )?;
     }
     let json = out.join("compare.json");
     crate::report::write_text(

@@ -124,10 +124,16 @@ impl Dataset {
             .as_float()
     }
 
-    /// A numeric attribute of `/labels/is_lens` (the label's criteria: `min_n_pix`,
-    /// `min_groups`, `min_mag_eff`), as f64.
-    pub fn label_attr(&self, name: &str) -> Result<f64, DataError> {
-        self.data.label_attr(name).map_err(|e| self.h5(e.message))
+    /// The label criteria stored with `/labels/is_lens`.
+    pub fn label_criteria(&self) -> Result<format::labels::LabelCriteria, DataError> {
+        use format::labels::{LabelCriteria, MIN_GROUPS, MIN_MAG_EFF, MIN_N_PIX};
+        let number = |name| self.data.label_attr(name).map_err(|e| self.h5(e.message));
+        Ok(LabelCriteria {
+            detection_band: None,
+            min_n_pix: number(MIN_N_PIX)? as u32,
+            min_groups: number(MIN_GROUPS)? as u32,
+            min_mag_eff: number(MIN_MAG_EFF)?,
+        })
     }
 
     /// The labels: `/labels/is_lens`, or `rule` evaluated on the catalogue.

@@ -773,10 +773,11 @@ pub fn run_to_folder(
     let csv = w.into_inner().map_err(|e| output(&path, &e))?;
     let csv = String::from_utf8(csv).expect("IDs and numbers are UTF-8");
     crate::report::write_text(&path, &csv).map_err(|e| output(&path, &e))?;
-    let tmp = out.join(".ensemble.partial.png");
-    crate::report::plot_ensemble(&report, &tmp).map_err(|e| output(&tmp, &e))?;
-    let png = out.join("ensemble.png");
-    std::fs::rename(&tmp, &png).map_err(|e| output(&png, &e))?;
+    format::atomic::write_via(
+        &out.join("ensemble.png"),
+        |tmp| crate::report::plot_ensemble(&report, tmp).map_err(|e| output(tmp, &e)),
+        |png, e| output(png, &e),
+    )?;
     let json = out.join("ensemble.json");
     crate::report::write_text(
         &json,

@@ -530,9 +530,11 @@ pub fn explain_run(
         });
     }
     let json = out.join("explain.json");
-    std::fs::write(
+    format::atomic::write_bytes(
         &json,
-        serde_json::to_string_pretty(&explained).expect("the explanations serialise"),
+        serde_json::to_string_pretty(&explained)
+            .expect("the explanations serialise")
+            .as_bytes(),
     )
     .map_err(|e| ExplainError::Other {
         path: json,

@@ -26,15 +26,7 @@ pub struct PlotError {
 /// Writes `text` to `path` through a temporary file beside it, renamed when complete, so that
 /// a failure leaves no half-written file.
 pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+    format::atomic::write_bytes(path, text.as_bytes())
 }
 
 /// A curve from (labels, scores).

@@ -92,8 +92,7 @@ pub struct TestSystems {
 impl TestSystems {
     /// Reads the catalogue of `indices` from `data`, with the label criteria stored in it.
     pub fn read(data: &Dataset, indices: &[usize]) -> Result<Self, DataError> {
-        let min_groups = data.label_attr("min_groups")?;
-        let min_mag_eff = data.label_attr("min_mag_eff")?;
+        let criteria = data.label_criteria()?;
         let n_pix = data.column("n_pix_source")?;
         let groups = data.column("n_source_groups")?;
         let mag_eff: Vec<Vec<f64>> = data
@@ -106,7 +105,10 @@ impl TestSystems {
             n_pix: indices.iter().map(|&i| n_pix[i]).collect(),
             other_criteria: indices
                 .iter()
-                .map(|&i| groups[i] >= min_groups && mag_eff.iter().all(|m| m[i] > min_mag_eff))
+                .map(|&i| {
+                    let mag_eff: Vec<f64> = mag_eff.iter().map(|m| m[i]).collect();
+                    criteria.all_but_pixels(groups[i], &mag_eff)
+                })
                 .collect(),
         })
     }
@@ -291,9 +293,11 @@ pub fn sweep_run(run_dir: &Path, settings: &SweepSettings) -> Result<SweepReport
         bins,
     };
     let json = run_dir.join("sweep-npix.json");
-    std::fs::write(
+    format::atomic::write_bytes(
         &json,
-        serde_json::to_string_pretty(&out).expect("the report serialises"),
+        serde_json::to_string_pretty(&out)
+            .expect("the report serialises")
+            .as_bytes(),
     )
     .map_err(|e| SweepError::Run {
         path: json.clone(),

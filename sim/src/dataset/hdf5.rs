@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::observe::survey::LabelCriteria;
 
 pub use format::dataset::{FORMAT, FORMAT_VERSION, SYSTEMS_WRITTEN};
+use format::labels::{MIN_GROUPS, MIN_MAG_EFF, MIN_N_PIX};
 
 /// File-level attributes.
 #[derive(Clone, Debug, PartialEq)]
@@ -125,7 +126,7 @@ pub enum Resumed {
 }
 
 /// The definition stored with the labels.
-const LABEL_DEFINITION: &str = "n_source_groups >= min_groups and n_pix_source > min_n_pix (detection band) and mag_eff_<band> > min_mag_eff in every band";
+use format::labels::DEFINITION as LABEL_DEFINITION;
 
 impl DatasetWriter {
     /// Starts a new file for `path` (any earlier partial file is replaced).
@@ -181,9 +182,9 @@ impl DatasetWriter {
                 "detection_band",
                 AttrValue::Str(layout.detection_band.clone()),
             ),
-            ("min_n_pix", AttrValue::U32(layout.criteria.min_n_pix)),
-            ("min_groups", AttrValue::U32(layout.criteria.min_groups)),
-            ("min_mag_eff", AttrValue::F64(layout.criteria.min_mag_eff)),
+            (MIN_N_PIX, AttrValue::U32(layout.criteria.min_n_pix)),
+            (MIN_GROUPS, AttrValue::U32(layout.criteria.min_groups)),
+            (MIN_MAG_EFF, AttrValue::F64(layout.criteria.min_mag_eff)),
             ("definition", AttrValue::Str(LABEL_DEFINITION.into())),
         ];
         for (name, value) in label_attrs {

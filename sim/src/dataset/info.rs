@@ -92,10 +92,10 @@ pub fn describe(path: &Path) -> Result<Info> {
         .unwrap_or_else(|_| "-".into());
     let criteria = format!(
         "n_source_groups ≥ {} and n_pix_source > {} in {}, mag_eff > {} in every band",
-        f.label_attr("min_groups")?,
-        f.label_attr("min_n_pix")?,
+        f.label_attr(format::labels::MIN_GROUPS)?,
+        f.label_attr(format::labels::MIN_N_PIX)?,
         f.label_attr_str("detection_band")?,
-        f.label_attr("min_mag_eff")?
+        f.label_attr(format::labels::MIN_MAG_EFF)?
     );
     Ok(Info {
         survey: f.attrs.survey.clone(),

@@ -160,15 +160,12 @@ impl SglcLayout {
         match self.challenge {
             Challenge::First => Vec::new(),
             Challenge::Second => {
-                let c = &survey.labels;
                 let mut lines = vec![
                     format!(
-                        "# lensforge {} simulation of survey `{}` in the II SGLC layout. Label: (n_source_im >= {}) & (mag_eff > {}) & (n_pix_source > {}).",
+                        "# lensforge {} simulation of survey `{}` in the II SGLC layout. Label: {}.",
                         env!("CARGO_PKG_VERSION"),
                         survey.name,
-                        c.min_groups,
-                        c.min_mag_eff,
-                        c.min_n_pix
+                        survey.labels.challenge_rule()
                     ),
                     "# Columns: an unnamed row index, then:".to_string(),
                 ];

@@ -106,34 +106,8 @@ impl Band {
     }
 }
 
-/// The detectability criteria of the II SGLC (Metcalf et al. 2019, §3): a system is a lens
-/// when its lensed source makes more than `min_n_pix` pixels above 1σ of the background in the
-/// detection band, in at least `min_groups` connected groups, and its effective
-/// magnification exceeds `min_mag_eff` in every band.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LabelCriteria {
-    /// The band whose pixels are counted; the survey's first band when absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detection_band: Option<String>,
-    /// n_pix_source must exceed this (strictly).
-    pub min_n_pix: u32,
-    /// n_source_groups must be at least this.
-    pub min_groups: u32,
-    /// μ_eff must exceed this (strictly) in every band.
-    pub min_mag_eff: f64,
-}
-
-impl Default for LabelCriteria {
-    fn default() -> Self {
-        Self {
-            detection_band: None,
-            min_n_pix: 20,
-            min_groups: 1,
-            min_mag_eff: 1.6,
-        }
-    }
-}
+/// The detectability criteria (the one definition lives in the dataset contract).
+pub use format::labels::LabelCriteria;
 
 /// A survey: a named list of bands and how its systems are labelled.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -166,10 +166,8 @@ pub(crate) fn folder_err(path: &Path, message: impl std::fmt::Display) -> RunErr
 }
 
 pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), RunError> {
-    let tmp = path.with_extension("json.partial");
     let text = serde_json::to_string_pretty(value).map_err(|e| folder_err(path, e))?;
-    std::fs::write(&tmp, text).map_err(|e| folder_err(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| folder_err(path, e))
+    format::atomic::write_bytes(path, text.as_bytes()).map_err(|e| folder_err(path, e))
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, RunError> {
@@ -210,7 +208,7 @@ fn prepare_folder(config: &TrainConfig, out: &Path, resume: bool) -> Result<(), 
         return Ok(());
     }
     std::fs::create_dir_all(out).map_err(|e| folder_err(out, e))?;
-    std::fs::write(&saved, text).map_err(|e| folder_err(&saved, e))
+    format::atomic::write_bytes(&saved, text.as_bytes()).map_err(|e| folder_err(&saved, e))
 }
 
 /// Runs (or resumes) the k-fold training of `config` into the folder `out` on `device`.
