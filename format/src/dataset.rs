@@ -41,6 +41,26 @@ pub fn mark(w: &mut crate::h5::Writer) -> std::io::Result<()> {
     )
 }
 
+/// The catalogue columns that more than one program reads by name (DESIGN.md and
+/// `datasets/README.md` document every column).
+pub mod columns {
+    /// The system's index in its run.
+    pub const ID: &str = "id";
+    /// Einstein radius from the tangential critical curve, arcsec.
+    pub const THETA_E: &str = "theta_e";
+    /// Whether the system has a background source (1) or not (0).
+    pub const HAS_SOURCE: &str = "has_source";
+    /// Lensed-source pixels above 1σ of the background, detection band.
+    pub const N_PIX_SOURCE: &str = "n_pix_source";
+    /// 8-connected groups of those pixels, detection band.
+    pub const N_SOURCE_GROUPS: &str = "n_source_groups";
+
+    /// The effective magnification of `band`'s column: `mag_eff_<band>`.
+    pub fn mag_eff(band: &str) -> String {
+        format!("mag_eff_{band}")
+    }
+}
+
 /// A dataset that cannot be opened or read: the file and what is wrong, with the object's path
 /// inside the file where there is one.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

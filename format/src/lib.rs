@@ -2,6 +2,7 @@
 //! files written and read in pure Rust, with no system library.
 
 pub mod atomic;
+pub mod challenge;
 pub mod dataset;
 pub mod h5;
 pub mod labels;

@@ -6,6 +6,8 @@ use std::path::Path;
 use ndarray::Array2;
 use serde::Serialize;
 
+use format::dataset::columns;
+
 use crate::caustics::{count_images, critical_curves, polygon_area, CausticGrid, CriticalCurves};
 use crate::dataset::hdf5::{single, write_dataset, Attributes, Column, LabelColumn};
 use crate::error::{Error, Result};
@@ -310,10 +312,10 @@ pub fn catalog(
     let (n_pix_lens, sb_contrast) =
         lens_pixels_and_contrast(&detection.lens, &detection.source, detection.sigma);
     let mut cols = vec![
-        ("id".to_string(), Column::I64(vec![id])),
+        (columns::ID.to_string(), Column::I64(vec![id])),
         f("z_lens", spec.z_lens),
         f("z_source", spec.z_source),
-        f("theta_e", curves.map_or(0.0, |c| c.einstein_radius)),
+        f(columns::THETA_E, curves.map_or(0.0, |c| c.einstein_radius)),
         f("critical_x", critical_center[0]),
         f("critical_y", critical_center[1]),
         f("caustic_radius", curves.map_or(0.0, |c| c.caustic_radius)),
@@ -330,14 +332,14 @@ pub fn catalog(
             curves.map_or(f64::NAN, |c| c.caustic_center[1]),
         ),
         (
-            "has_source".to_string(),
+            columns::HAS_SOURCE.to_string(),
             Column::U8(vec![u8::from(!system.source_light.is_empty())]),
         ),
         f("source_x", src_center[0]),
         f("source_y", src_center[1]),
         u("n_images", rendered.n_images),
-        u("n_pix_source", l.n_pix_source[d]),
-        u("n_source_groups", l.n_source_groups[d]),
+        u(columns::N_PIX_SOURCE, l.n_pix_source[d]),
+        u(columns::N_SOURCE_GROUPS, l.n_source_groups[d]),
         u("n_pix_lens", n_pix_lens),
         f("sb_contrast", sb_contrast),
         u("n_gal_3", within(3.0)),
@@ -351,7 +353,7 @@ pub fn catalog(
             .map(|c| c.flux[b])
             .sum();
         let lensed_flux: f64 = rendered.observed[b].source.iter().map(|&v| v as f64).sum();
-        cols.push(f(&format!("mag_eff_{n}"), l.mag_eff[b]));
+        cols.push(f(&columns::mag_eff(n), l.mag_eff[b]));
         cols.push(u(&format!("n_pix_source_{n}"), l.n_pix_source[b]));
         cols.push(u(&format!("n_source_groups_{n}"), l.n_source_groups[b]));
         cols.push(f(&format!("bg_sigma_{n}"), rendered.observed[b].sigma));

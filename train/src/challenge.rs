@@ -18,6 +18,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use format::challenge::{sglc1, sglc2};
 use format::labels::LabelCriteria;
 
 use crate::metrics::{best_f_beta, roc_auc, MetricsError};
@@ -116,7 +117,7 @@ pub fn read_truth(path: &Path) -> Result<Truth, ScoreError> {
         });
     }
     let find = |name: &str| header.iter().position(|h| h == name);
-    let second = find("n_source_im").is_some();
+    let second = find(sglc2::N_SOURCE_IM).is_some();
     let need = |name: &str| {
         find(name).ok_or_else(|| ScoreError::Read {
             file: file.clone(),
@@ -128,27 +129,27 @@ pub fn read_truth(path: &Path) -> Result<Truth, ScoreError> {
     };
     let (id_c, area_c, npix_c, flux_c) = if second {
         (
-            need("ID")?,
-            need("ein_area")?,
-            need("n_pix_source")?,
-            need("source_flux")?,
+            need(sglc2::ID)?,
+            need(sglc2::EIN_AREA)?,
+            need(sglc2::N_PIX_SOURCE)?,
+            need(sglc2::SOURCE_FLUX)?,
         )
     } else {
         (
-            need("ID")?,
-            need("Einstein_area")?,
-            need("numb_pix_lensed_image")?,
-            need("flux_lensed_image_in_sigma")?,
+            need(sglc1::ID)?,
+            need(sglc1::EINSTEIN_AREA)?,
+            need(sglc1::NUMB_PIX_LENSED_IMAGE)?,
+            need(sglc1::FLUX_LENSED_IMAGE_IN_SIGMA)?,
         )
     };
     let label_c = if second {
         [
-            need("n_source_im")?,
-            need("mag_eff")?,
-            need("n_pix_source")?,
+            need(sglc2::N_SOURCE_IM)?,
+            need(sglc2::MAG_EFF)?,
+            need(sglc2::N_PIX_SOURCE)?,
         ]
     } else {
-        let c = need("is_lens")?;
+        let c = need(sglc1::IS_LENS)?;
         [c, c, c]
     };
     let mut t = Truth {

@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
+use format::dataset::columns;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
@@ -93,12 +94,12 @@ impl TestSystems {
     /// Reads the catalogue of `indices` from `data`, with the label criteria stored in it.
     pub fn read(data: &Dataset, indices: &[usize]) -> Result<Self, DataError> {
         let criteria = data.label_criteria()?;
-        let n_pix = data.column("n_pix_source")?;
-        let groups = data.column("n_source_groups")?;
+        let n_pix = data.column(columns::N_PIX_SOURCE)?;
+        let groups = data.column(columns::N_SOURCE_GROUPS)?;
         let mag_eff: Vec<Vec<f64>> = data
             .bands()
             .iter()
-            .map(|b| data.column(&format!("mag_eff_{b}")))
+            .map(|b| data.column(&columns::mag_eff(b)))
             .collect::<Result<_, _>>()?;
         Ok(Self {
             indices: indices.to_vec(),

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::Path;
 
+use format::dataset::columns;
+
 use super::hdf5::Column;
 use super::read::DatasetFile;
 use crate::error::Result;
@@ -80,7 +82,7 @@ pub fn describe(path: &Path) -> Result<Info> {
             .collect())
     };
     let with_source = if f.columns.iter().any(|c| c == "has_source") {
-        as_f64(f.column("has_source", 0, f.n)?)
+        as_f64(f.column(columns::HAS_SOURCE, 0, f.n)?)
             .iter()
             .filter(|&&x| x > 0.0)
             .count()
@@ -108,8 +110,8 @@ pub fn describe(path: &Path) -> Result<Info> {
         bands: f.bands.clone(),
         lenses: labels.iter().filter(|&&l| l == 1).count(),
         with_source,
-        median_n_pix_lenses: median(lens_values("n_pix_source")?),
-        median_theta_e_lenses: median(lens_values("theta_e")?),
+        median_n_pix_lenses: median(lens_values(columns::N_PIX_SOURCE)?),
+        median_theta_e_lenses: median(lens_values(columns::THETA_E)?),
         criteria,
         n_columns: f.columns.len(),
     })

@@ -409,7 +409,7 @@ pub fn predict<B: TrainOps>(
     let report = RunReport::read(run_dir)?;
     let (data, labels) = open_labelled(&config)?;
     // A dataset without a catalogue `id` (one assembled by hand) is named by index.
-    let ids: Vec<String> = match data.column("id") {
+    let ids: Vec<String> = match data.column(format::dataset::columns::ID) {
         Ok(id) => id.into_iter().map(|v| format!("{v}")).collect(),
         Err(_) => (0..data.len()).map(|i| i.to_string()).collect(),
     };
