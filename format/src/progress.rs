@@ -119,8 +119,12 @@ impl Progress {
         if let Some(p) = &self.plain {
             let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
             if p.prefix != prefix {
+                // A new stretch: its first line comes an interval after it starts, so that its
+                // rate is measured over that interval.
+                let now = Instant::now();
                 p.prefix = prefix.to_string();
-                p.since = (Instant::now(), 0);
+                p.since = (now, 0);
+                p.last_line = now;
                 p.position = 0;
             }
         }

@@ -205,19 +205,19 @@ flux = { VIS = 3.0, Y = 2.0, J = 2.0, H = 2.0 }
     }
 
     #[test]
-    fn the_embedded_example_builds_for_euclid() {
+    fn the_embedded_example_builds_with_fluxes_of_its_ab_magnitudes() {
+        // The example's lens bulge has VIS = 19.5 and H = 18.6 AB; Euclid's zero points (AB
+        // magnitude of 1 e⁻/s) are 25.72 and 25.21, so its fluxes are 10^(−0.4 (m − zp)) e⁻/s
+        // by the definition of a zero point.
         let survey = Survey::load("euclid").unwrap();
         let s = SystemSpec::example()
             .build(&survey, Path::new("example.toml"))
             .unwrap();
-        assert_eq!(
-            (
-                s.lens.components.len(),
-                s.lens_light.len(),
-                s.source_light.len()
-            ),
-            (3, 2, 1)
-        );
+        let flux = &s.lens_light[0].flux;
+        for (got, m, zp) in [(flux[0], 19.5, 25.72), (flux[3], 18.6, 25.21)] {
+            let want = 10f64.powf(-0.4 * (m - zp));
+            assert!((got - want).abs() < 1e-12 * want, "{got} against {want}");
+        }
     }
 
     #[test]

@@ -275,15 +275,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_is_the_seed_papers_setup() {
-        let c = TrainConfig::default_config();
-        assert_eq!(c.model.variant, Variant::B2);
-        assert_eq!(c.model.branches, Branches::Both);
-        assert_eq!(c.model.vis_channels, VisChannels::Repeated);
-        assert_eq!(c.preprocess.clipping, Clipping::Sglc2);
-        assert_eq!((c.fit.batch, c.fit.epochs, c.fit.folds), (64, 50, 10));
-        assert_eq!(c.trained_folds(), 10);
-        assert_eq!(c.scaling(), Variant::B2.coefficients());
+    fn the_default_scales_the_branches_as_efficientnet_b2_and_overrides_win() {
+        // EfficientNet-B2's compound coefficients are width 1.1 and depth 1.2 (Tan & Le 2019,
+        // the reference implementation's `efficientnet_params`); a configured width or depth
+        // replaces the variant's, and folds_to_train = 0 trains every fold.
+        let mut c = TrainConfig::default_config();
+        assert_eq!(c.scaling(), (1.1, 1.2));
+        assert_eq!(c.trained_folds(), c.fit.folds);
+        c.model.width = 0.25;
+        c.fit.folds_to_train = 2;
+        assert_eq!((c.scaling(), c.trained_folds()), ((0.25, 1.2), 2));
     }
 
     #[test]
