@@ -259,20 +259,8 @@ impl PopulationConfig {
             field: field.into(),
             reason,
         };
-        let range = |field: &str, v: f64, lo: f64, hi: f64| -> Result<()> {
-            if v.is_finite() && v >= lo && v <= hi {
-                Ok(())
-            } else {
-                Err(bad(
-                    field,
-                    format!(
-                        "{} is outside the allowed range [{}, {}]",
-                        crate::limits::show(v),
-                        crate::limits::show(lo),
-                        crate::limits::show(hi)
-                    ),
-                ))
-            }
+        let range = |field: &'static str, v: f64, lo: f64, hi: f64| -> Result<()> {
+            crate::limits::in_range(field, v, lo, hi, "").map_err(|(f, r)| bad(f, r))
         };
         let ordered = |lo_f: &str, lo: f64, hi: f64| -> Result<()> {
             if lo.is_finite() && hi.is_finite() && lo <= hi {
