@@ -76,13 +76,14 @@ run)
     status=0
     started=$SECONDS
     # step SECONDS TITLE COMMAND...: one step under its own time limit. The limits add up to
-    # 480 s, so that the whole run fits in one 8-minute call of the device tool.
+    # 460 s, so that the whole run fits in one 8-minute call of the device tool.
     step() {
         local limit=$1 title=$2
         shift 2
         echo "== $title (limit ${limit} s; $((SECONDS - started)) s so far)"
-        timeout --kill-after=5 "$limit" "$@"
-        local rc=$?
+        # `|| rc=$?`: under `set -e` a failing step must not end the whole run.
+        local rc=0
+        timeout --kill-after=5 "$limit" "$@" || rc=$?
         if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
             echo "!! timed out after ${limit} s: $title"
             status=1
@@ -90,15 +91,18 @@ run)
             status=1
         fi
     }
+    # Limits from the H200 run of 2026-11-28 (sim's tests 9 s, train's 25 s; B2's first
+    # benchmark 35 s with its kernels' compilation, B0 alone about 45 s).
+    test_limit() { case "$(basename "$1")" in sim-*) echo 40 ;; *) echo 60 ;; esac; }
     # The GPU tests: sim's kernels against the CPU (labels included); train's own kernels
     # against their CPU twins and Burn's CUDA ops, and the lens finder block by block in both
     # precisions.
     for t in "$pack"/tests/*; do
-        step 75 "GPU tests: $(basename "$t")" "$t" --nocapture --test-threads 1
+        step "$(test_limit "$t")" "GPU tests: $(basename "$t")" "$t" --nocapture --test-threads 1
     done
     step 20 "sim bench-deflect: the deflection kernel alone on the GPU, and the CPU of this machine" \
         "$pack/bin/sim" bench-deflect --device auto --systems 1024 --supersample 2 --repeats 5
-    step 45 "sim generate: 20,000 Euclid systems into HDF5 on the GPU, end to end" \
+    step 40 "sim generate: 20,000 Euclid systems into HDF5 on the GPU, end to end" \
         "$pack/bin/sim" generate --survey euclid -n 20000 --seed 1 --device cuda --block 4096 \
         --out /tmp/lensforge-euclid-gpu.h5
     ls -l /tmp/lensforge-euclid-gpu.h5 || true
@@ -110,22 +114,22 @@ run)
     if [ -d target/gpu-pack/wheels ] && [ -f "$pack/bench/caustics_w1.py" ]; then
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
             --target /tmp/site target/gpu-pack/wheels/*.whl || status=1
-        step 30 "caustics on the same GPU: VIS systems/s at batch 1024 and 4096" \
+        step 45 "caustics on the same GPU: VIS systems/s at batch 1024 and 4096" \
             env PYTHONPATH=/tmp/site sh -c "python3 '$pack/bench/caustics_w1.py' cuda 1024 && python3 '$pack/bench/caustics_w1.py' cuda 4096"
     fi
     # The lens finders' training steps on CUDA (the device synchronised before each reading of
     # the clock), then PyTorch's two-branch B2 on the same GPU.
-    step 40 "train bench on CUDA: two-branch EfficientNet-B2, batch 64 (TF32 products)" \
+    step 50 "train bench on CUDA: two-branch EfficientNet-B2, batch 64 (TF32 products)" \
         "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10
     step 35 "train bench on CUDA: two-branch EfficientNet-B2, batch 64, strict f32" \
         "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 --precision strict
-    step 25 "train bench on CUDA: two-branch EfficientNet-B0, batch 64" \
+    step 50 "train bench on CUDA: two-branch EfficientNet-B0, batch 64" \
         "$pack/bin/train" bench --device cuda --variant b0 --batch 64 --steps 10
-    step 25 "train bench on CUDA: the Jacobs CNN, batch 64" \
+    step 20 "train bench on CUDA: the Jacobs CNN, batch 64" \
         "$pack/bin/train" bench --device cuda --variant jacobs --batch 64 --steps 10
-    step 25 "train bench on CUDA: ViT-B/16, batch 64" \
+    step 20 "train bench on CUDA: ViT-B/16, batch 64" \
         "$pack/bin/train" bench --device cuda --variant vit --batch 64 --steps 5
-    step 20 "train bench on this machine's CPU: two-branch B2, batch 8, 2 steps" \
+    step 15 "train bench on this machine's CPU: two-branch B2, batch 8, 2 steps" \
         "$pack/bin/train" bench --device cpu --variant b2 --batch 8 --steps 2
     if [ -f "$pack/bench/pytorch_two_branch.py" ]; then
         step 45 "PyTorch + timm, the same two-branch B2 on the same GPU, batch 64" \

@@ -10,7 +10,7 @@ use burn::tensor::ops::{FloatTensor, FloatTensorOps};
 use burn::tensor::{DType, Shape, Slice, TensorMetadata};
 use burn_cubecl::element::BoolElement;
 use burn_cubecl::kernel::into_contiguous;
-use burn_cubecl::ops::numeric::empty_device;
+use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime, FloatElement, IntElement};
 use cubecl::{calculate_cube_count_elemwise, CubeCount, CubeDim};
@@ -31,13 +31,22 @@ fn f32_contiguous<R: CubeRuntime>(t: CubeTensor<R>) -> CubeTensor<R> {
     into_contiguous(t)
 }
 
-/// A new float32 tensor of `shape` on `like`'s device.
+/// A new contiguous float32 tensor of `shape` on `like`'s device. Contiguous on purpose: the
+/// kernels index every tensor row-major without gaps, while Burn's `empty_device` lets the
+/// runtime pad rows for alignment (CUDA does, for rows whose length is not a multiple of its
+/// alignment; Vulkan does not), which would scatter the kernels' output.
 fn empty<R: CubeRuntime>(like: &CubeTensor<R>, shape: &[usize]) -> CubeTensor<R> {
-    empty_device::<R, f32>(
+    let t = empty_device_contiguous_dtype::<R>(
         like.client.clone(),
         like.device.clone(),
         Shape::from(shape.to_vec()),
-    )
+        DType::F32,
+    );
+    debug_assert!(
+        t.is_contiguous(),
+        "a contiguous allocation came back padded"
+    );
+    t
 }
 
 /// Cubes and units for one unit per value of `n` values.
