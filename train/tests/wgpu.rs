@@ -62,7 +62,8 @@ fn matrix_product_equals_burns_on_vulkan_in_both_precisions() {
             "matmul on Vulkan, {precision:?}: worst relative difference from Burn's {worst:e}"
         );
     }
-    Precision::Tf32.apply();
+    // Back to the default.
+    Precision::Strict.apply();
 }
 
 #[test]
@@ -86,7 +87,8 @@ fn vulkan_network_equals_the_cpu_stage_by_stage_in_both_precisions() {
             "{precision:?}: the logits differ by {logits:e} of their scale"
         );
     }
-    Precision::Tf32.apply();
+    // Back to the default.
+    Precision::Strict.apply();
 }
 
 #[test]
