@@ -12,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Shape, TensorMetadata};
 
-use super::{Activation, DepthwiseGeometry, TrainOps};
+use super::{Activation, DepthwiseGeometry, RAdamStep, TrainOps};
 
 #[derive(Debug)]
 struct DepthwiseBackward;
@@ -249,6 +249,27 @@ impl<B: TrainOps, C: CheckpointStrategy> TrainOps for Autodiff<B, C> {
             Self::from_inner(dx),
             Self::from_inner(dgamma),
             Self::from_inner(dbeta),
+        )
+    }
+
+    fn radam_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: RAdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (p, m, v) = B::radam_update(
+            Self::inner(param),
+            Self::inner(grad),
+            Self::inner(m),
+            Self::inner(v),
+            step,
+        );
+        (
+            Self::from_inner(p),
+            Self::from_inner(m),
+            Self::from_inner(v),
         )
     }
 }

@@ -8,7 +8,7 @@ use burn::tensor::ops::{FloatTensor, FloatTensorOps};
 use burn::tensor::{TensorData, TensorMetadata};
 use std::borrow::Cow;
 
-use super::{batch_norm, depthwise, Activation, DepthwiseGeometry, TrainOps};
+use super::{batch_norm, depthwise, radam, Activation, DepthwiseGeometry, RAdamStep, TrainOps};
 
 /// A float32 tensor's values in row-major order, borrowed where they already are.
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
@@ -123,5 +123,23 @@ impl TrainOps for Flex {
             plane,
         );
         (tensor(dx, &d), tensor(dg, &[d[1]]), tensor(db, &[d[1]]))
+    }
+
+    fn radam_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: RAdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let d = dims(&param);
+        let (p, m, v) = radam::update(
+            &values(&param),
+            &values(&grad),
+            &values(&m),
+            &values(&v),
+            &step,
+        );
+        (tensor(p, &d), tensor(m, &d), tensor(v, &d))
     }
 }

@@ -22,12 +22,14 @@ pub mod batch_norm;
 pub mod cube;
 pub mod depthwise;
 pub mod flex;
+pub mod radam;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
 pub use depthwise::DepthwiseGeometry;
+pub use radam::RAdamStep;
 
 /// The activation applied after a BatchNorm, inside the same operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,6 +102,16 @@ pub trait TrainOps: Backend {
         grad: FloatTensor<Self>,
         epsilon: f64,
         act: Activation,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// One Rectified Adam step on a parameter `param` with gradient `grad` and moments `m`, `v`
+    /// (all of one shape), in one pass ([`radam`]): (param′, m′, v′). Not differentiated.
+    fn radam_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: RAdamStep,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 

@@ -13,8 +13,9 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::activation::silu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Tensor, TensorData, TensorPrimitive};
 use train::device::Cpu;
+use train::fit::radam::RAdamConfig;
 use train::model::batch_norm::BatchNorm;
 use train::model::depthwise::DepthwiseConv;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
@@ -227,7 +228,8 @@ fn values<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) ->
 /// Every output and gradient of lensforge's operations on backend `B` for fixed inputs: the
 /// depthwise convolution at kernels 3 and 5, strides 1 and 2, odd and even sizes (output, input
 /// and weight gradients), BatchNorm with and without SiLU (output, x, γ, β gradients, running
-/// statistics) and the matrix product (output, both gradients).
+/// statistics), the matrix product (output, both gradients) and a Rectified Adam step
+/// (parameter and moments, with and without rectification).
 pub fn op_results<B: TrainAutodiff>(device: &B::Device) -> Vec<(String, Vec<f32>)> {
     let mut out = Vec::new();
     for (k, s, h, w) in [
@@ -286,6 +288,27 @@ pub fn op_results<B: TrainAutodiff>(device: &B::Device) -> Vec<(String, Vec<f32>
             format!("{what} running variance"),
             values(bn.running_var.value()),
         ));
+    }
+    // One Rectified Adam step, un-rectified (step 1) and rectified (step 10).
+    for (time, lr) in [(1, 1e-3), (10, 3e-4)] {
+        let step = RAdamConfig::new().build().step_at(time, lr);
+        let float = |seed: f32| {
+            Tensor::<B, 2>::from_data(data(&[7, 13], seed), device)
+                .into_primitive()
+                .tensor()
+        };
+        let v = Tensor::<B, 2>::from_data(data(&[7, 13], 1.9), device).abs();
+        let (p, m, v) = B::radam_update(
+            float(0.3),
+            float(0.8),
+            float(1.4),
+            v.into_primitive().tensor(),
+            step,
+        );
+        for (what, t) in [("parameter", p), ("first moment", m), ("second moment", v)] {
+            let t = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
+            out.push((format!("RAdam step {time} {what}"), values(t)));
+        }
     }
     let lhs = Tensor::<B, 3>::from_data(data(&[1, 24, 40], 0.6), device).require_grad();
     let rhs = Tensor::<B, 3>::from_data(data(&[3, 40, 37], 0.8), device).require_grad();

@@ -14,6 +14,8 @@
 
 use cubecl::prelude::*;
 
+use crate::ops::radam::RAdamFactors;
+
 /// Units per cube of the reductions (a power of two).
 pub const BLOCK: u32 = 256;
 
@@ -386,4 +388,34 @@ pub fn batch_norm_backward_x(
     let v = x[idx];
     let dz = dz_at(v, dy[idx], m, inv, gm, beta[c], silu);
     dx[idx] = gm * inv * (dz - means[c] - (v - m) * inv * means[c + channels as usize]);
+}
+
+/// One Rectified Adam step per value, the operations of `crate::ops::radam` in their order.
+#[cube(launch_unchecked)]
+pub fn radam_update(
+    param: &Array<f32>,
+    grad: &Array<f32>,
+    m: &Array<f32>,
+    v: &Array<f32>,
+    param_out: &mut Array<f32>,
+    m_out: &mut Array<f32>,
+    v_out: &mut Array<f32>,
+    f: RAdamFactors,
+    #[comptime] rectified: bool,
+) {
+    let idx = ABSOLUTE_POS;
+    if idx >= param_out.len() {
+        terminate!();
+    }
+    let g = grad[idx];
+    let mm = m[idx] * f.beta_1 + g * f.keep_1;
+    let vv = v[idx] * f.beta_2 + (g * g) * f.keep_2;
+    let m_hat = mm / f.bias_1;
+    let mut update = m_hat;
+    if comptime![rectified] {
+        update = (m_hat / (f32::sqrt(vv / f.bias_2) + f.epsilon)) * f.rectifier;
+    }
+    param_out[idx] = param[idx] - update * f.learning_rate;
+    m_out[idx] = mm;
+    v_out[idx] = vv;
 }

@@ -15,7 +15,8 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{CubeBackend, CubeRuntime, FloatElement, IntElement};
 use cubecl::{calculate_cube_count_elemwise, CubeCount, CubeDim};
 
-use super::{Activation, DepthwiseGeometry, TrainOps};
+use super::radam::factors::RAdamFactorsLaunch;
+use super::{Activation, DepthwiseGeometry, RAdamStep, TrainOps};
 use kernels::{DwShapeLaunch, BLOCK};
 
 /// Values each unit of a reduction cube sums before the cube adds them up.
@@ -385,5 +386,52 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
         let dbeta = Self::float_slice(sums.clone(), &[Slice::from(0..channels)]);
         let dgamma = Self::float_slice(sums, &[Slice::from(channels..2 * channels)]);
         (dx, dgamma, dbeta)
+    }
+
+    fn radam_update(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        step: RAdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let [param, grad, m, v] = [param, grad, m, v].map(f32_contiguous);
+        let d = dims(&param);
+        let [p_out, m_out, v_out] = [0; 3].map(|_| empty(&param, &d));
+        let n = p_out.meta.num_elements();
+        if n == 0 {
+            return (p_out, m_out, v_out);
+        }
+        let f = step.factors();
+        let (count, dim) = elementwise(&p_out, n);
+        // SAFETY: one unit per value, reading and writing the same index of seven tensors of one
+        // shape.
+        unsafe {
+            kernels::radam_update::launch_unchecked::<R>(
+                &p_out.client,
+                count,
+                dim,
+                param.into_array_arg(),
+                grad.into_array_arg(),
+                m.into_array_arg(),
+                v.into_array_arg(),
+                p_out.clone().into_array_arg(),
+                m_out.clone().into_array_arg(),
+                v_out.clone().into_array_arg(),
+                RAdamFactorsLaunch::new(
+                    f.beta_1,
+                    f.keep_1,
+                    f.beta_2,
+                    f.keep_2,
+                    f.bias_1,
+                    f.bias_2,
+                    f.epsilon,
+                    f.rectifier,
+                    f.learning_rate,
+                ),
+                step.rectifier.is_some(),
+            );
+        }
+        (p_out, m_out, v_out)
     }
 }
