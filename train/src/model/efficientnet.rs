@@ -7,9 +7,7 @@
 //! of the 1×1 "top" convolution; the classifier head belongs to the model that uses it.
 
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
-use burn::nn::PaddingConfig2d;
 use burn::tensor::activation::{sigmoid, silu};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
@@ -18,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::batch_norm::BatchNorm;
 use crate::model::depthwise::DepthwiseConv;
 use crate::model::pointwise::Pointwise;
+use crate::model::stem::StemConv;
 use crate::ops::{Activation, TrainOps};
 
 /// Keras's BatchNorm ε.
@@ -146,14 +145,6 @@ pub fn round_repeats(repeats: usize, depth: f64) -> usize {
     (depth * repeats as f64).ceil() as usize
 }
 
-/// The stem: a dense 3 × 3 convolution at stride 2, 'same' padding, no bias.
-fn stem(cin: usize, cout: usize) -> Conv2dConfig {
-    Conv2dConfig::new([cin, cout], [3, 3])
-        .with_stride([2, 2])
-        .with_padding(PaddingConfig2d::Same)
-        .with_bias(false)
-}
-
 fn bn<B: Backend>(c: usize, momentum: f64, device: &B::Device) -> BatchNorm<B> {
     BatchNorm::new(c, BN_EPSILON, momentum, device)
 }
@@ -236,7 +227,7 @@ impl<B: TrainOps> MbConv<B> {
 /// The EfficientNet feature extractor (stem, MBConv stages, top convolution, global pooling).
 #[derive(Module, Debug)]
 pub struct EfficientNet<B: Backend> {
-    stem: Conv2d<B>,
+    stem: StemConv<B>,
     stem_bn: BatchNorm<B>,
     blocks: Vec<MbConv<B>>,
     top: Pointwise<B>,
@@ -296,7 +287,7 @@ impl<B: TrainOps> EfficientNet<B> {
         let top_in = round_filters(320, width);
         let features = round_filters(1280, width);
         Self {
-            stem: stem(in_channels, stem_out).init(device),
+            stem: StemConv::new(in_channels, stem_out, device),
             stem_bn: bn(stem_out, bn_momentum, device),
             blocks,
             top: Pointwise::new(top_in, features, false, device),

@@ -8,5 +8,6 @@ pub mod im2col;
 pub mod jacobs;
 pub mod pointwise;
 pub mod pretrained;
+pub mod stem;
 pub mod two_branch;
 pub mod vit;
