@@ -119,10 +119,10 @@ run)
     fi
     # The lens finders' training steps on CUDA (the device synchronised before each reading of
     # the clock), then PyTorch's two-branch B2 on the same GPU.
-    step 50 "train bench on CUDA: two-branch EfficientNet-B2, batch 64, strict f32 (the default)" \
+    step 50 "train bench on CUDA: two-branch EfficientNet-B2, batch 64 (TF32 products)" \
         "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10
-    step 35 "train bench on CUDA: two-branch EfficientNet-B2, batch 64, TF32 products" \
-        "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 --precision tf32
+    step 35 "train bench on CUDA: two-branch EfficientNet-B2, batch 64, strict f32" \
+        "$pack/bin/train" bench --device cuda --variant b2 --batch 64 --steps 10 --precision strict
     step 50 "train bench on CUDA: two-branch EfficientNet-B0, batch 64" \
         "$pack/bin/train" bench --device cuda --variant b0 --batch 64 --steps 10
     step 20 "train bench on CUDA: the Jacobs CNN, batch 64" \

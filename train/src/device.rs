@@ -17,13 +17,11 @@ pub type Cpu = burn::backend::Flex;
 /// Jacobs CNN's hidden dense layers and the Vision Transformer use Burn's own products, TF32 on
 /// CUDA either way.
 ///
-/// `strict` (the default) keeps every product in f32 (CubeCL's unit-per-element matrix kernel);
-/// `tf32` lets Burn's CUDA matrix kernels round each factor to TensorFloat-32 (11 significant
-/// bits, relative error ≤ 2⁻¹¹) on the tensor cores and accumulate in f32, as PyTorch does by
-/// default for convolutions (which these products are) though not for plain matrix products.
-/// Strict is the default because it was also the faster on the one GPU measured: two-branch B2
-/// at batch 64 on an H200 trained at 157 images/s strict and 131 with TF32 (2026-11-28,
-/// `scripts/gpu-check.sh run`). The CPU and Vulkan backends compute in f32 either way.
+/// `tf32` (the default) lets Burn's CUDA matrix kernels round each factor to TensorFloat-32 (11
+/// significant bits, relative error ≤ 2⁻¹¹) on the tensor cores and accumulate in f32, as PyTorch
+/// does by default for convolutions (which these products are) though not for plain matrix
+/// products; `strict` keeps every product in f32 (CubeCL's unit-per-element matrix kernel). The
+/// CPU and Vulkan backends compute in f32 either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
     /// TensorFloat-32 factors on GPUs that have them.
@@ -32,7 +30,7 @@ pub enum Precision {
     Strict,
 }
 
-static STRICT_F32: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+static STRICT_F32: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl std::str::FromStr for Precision {
     type Err = String;

@@ -21,10 +21,10 @@ use train::scores::read_scores;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// How float32 matrix products may run on a GPU: `strict` (f32 throughout; measured the
-    /// faster on an H200) or `tf32` (TensorFloat-32 factors on the tensor cores, as PyTorch
-    /// computes convolutions by default). The CPU computes in f32 either way.
-    #[arg(long, global = true, default_value = "strict")]
+    /// How float32 matrix products may run on a GPU: `tf32` (TensorFloat-32 factors on the
+    /// tensor cores, as PyTorch computes convolutions by default) or `strict` (f32 throughout).
+    /// The CPU computes in f32 either way.
+    #[arg(long, global = true, default_value = "tf32")]
     precision: String,
 }
 

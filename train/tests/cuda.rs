@@ -6,8 +6,8 @@
 //!   CUDA convolution backward may multiply through TensorFloat-32 tensor cores);
 //! - a two-branch lens finder stage by stage (every block's worst relative difference is
 //!   printed) and its logits, in both precisions of `--precision`:
-//!   - `strict` (the default): every product in f32, so 1e-5 of each stage's scale and of the logits';
-//!   - `tf32`: the 1×1 convolutions' and the dense layer's factors rounded to
+//!   - `strict`: every product in f32, so 1e-5 of each stage's scale and of the logits';
+//!   - `tf32` (the default): the 1×1 convolutions' and the dense layer's factors rounded to
 //!     TensorFloat-32 (11 significant bits, relative error ≤ 2⁻¹¹ ≈ 4.9e-4 each); about twenty
 //!     such products in series, each renormalised by BatchNorm, bound the drift by
 //!     20 · 4.9e-4 ≈ 1e-2 of the scale, the tolerance here.
@@ -38,6 +38,7 @@ fn cuda_ops_equal_their_cpu_twins() {
     }
     Precision::Strict.apply();
     let worst = op_checks::ops_against_cpu_twins::<A>(&Default::default());
+    Precision::Tf32.apply();
     eprintln!("CUDA ops against their CPU twins: worst {worst:.2e}");
     assert!(
         worst <= 1e-5,
@@ -74,6 +75,5 @@ fn cuda_network_equals_the_cpu_stage_by_stage_in_both_precisions() {
             "{precision:?}: the logits differ by {logits:e} of their scale"
         );
     }
-    // Back to the default.
-    Precision::Strict.apply();
+    Precision::Tf32.apply();
 }

@@ -62,8 +62,7 @@ fn matrix_product_equals_burns_on_vulkan_in_both_precisions() {
             "matmul on Vulkan, {precision:?}: worst relative difference from Burn's {worst:e}"
         );
     }
-    // Back to the default.
-    Precision::Strict.apply();
+    Precision::Tf32.apply();
 }
 
 #[test]
@@ -87,8 +86,7 @@ fn vulkan_network_equals_the_cpu_stage_by_stage_in_both_precisions() {
             "{precision:?}: the logits differ by {logits:e} of their scale"
         );
     }
-    // Back to the default.
-    Precision::Strict.apply();
+    Precision::Tf32.apply();
 }
 
 #[test]
