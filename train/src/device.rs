@@ -20,7 +20,9 @@ pub type Cpu = burn::backend::Flex;
 /// `tf32` (the default) lets Burn's CUDA matrix kernels round each factor to TensorFloat-32 (11
 /// significant bits, relative error ≤ 2⁻¹¹) on the tensor cores and accumulate in f32, as PyTorch
 /// does by default for convolutions (which these products are) though not for plain matrix
-/// products; `strict` keeps every product in f32 (CubeCL's unit-per-element matrix kernel). The
+/// products; `strict` keeps every product in f32 (CubeCL's unit-per-element matrix kernel). On
+/// an H200 two-branch B2 at batch 64 trained at 240 images/s with TF32 and 189 strict
+/// (2026-11-28; an earlier build, before the fused optimiser step, measured 131 and 157). The
 /// CPU and Vulkan backends compute in f32 either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
