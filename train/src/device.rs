@@ -6,7 +6,12 @@
 //! (cubecl-cuda over cudarc), present only in binaries built with the cargo feature `cuda`; it
 //! loads libcuda and NVRTC at run time, so such a binary builds and runs where there is no GPU
 //! and no CUDA toolkit. `auto` takes CUDA when the binary has it and a GPU answers, else the
-//! CPU, and [`Choice::describe`] says which in one line.
+//! CPU, and [`Choice::describe`] says which in one line. [`run_on`] turns the choice into a
+//! backend, once for every subcommand.
+
+use burn::backend::Autodiff;
+
+use crate::ops::TrainAutodiff;
 
 /// The CPU backend: Burn's Flex.
 pub type Cpu = burn::backend::Flex;
@@ -150,6 +155,27 @@ impl Choice {
             }
             (Choice::Cpu, _, _) => "device: CPU (Burn Flex backend)".into(),
         }
+    }
+}
+
+/// A job that runs on whichever training backend the device choice names: [`run_on`] gives it
+/// an autodiff backend (training) whose inner backend serves inference.
+pub trait OnBackend {
+    /// What the job returns.
+    type Output;
+    /// Runs the job on backend `B`, device `device`.
+    fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output;
+}
+
+/// Runs `job` on the backend of `choice` (its default device): the one place where a device
+/// choice becomes a backend type, for every subcommand.
+pub fn run_on<J: OnBackend>(choice: Choice, job: J) -> J::Output {
+    match choice {
+        Choice::Cpu => job.run::<Autodiff<Cpu>>(&Default::default()),
+        #[cfg(feature = "cuda")]
+        Choice::Cuda => job.run::<Autodiff<burn::backend::Cuda>>(&Default::default()),
+        #[cfg(not(feature = "cuda"))]
+        Choice::Cuda => unreachable!("resolve never chooses CUDA without the `cuda` feature"),
     }
 }
 

@@ -403,16 +403,16 @@ pub enum Selection {
     PerClass(usize),
 }
 
-/// Explains systems with fold `fold`'s model of the finished run in `run_dir`, writing a PNG per
-/// system and `explain.json` into `out`.
-pub fn explain_run(
+/// Explains systems with fold `fold`'s model of the finished run in `run_dir`, scored on
+/// backend `B`'s `device`, writing a PNG per system and `explain.json` into `out`.
+pub fn explain_run<B: crate::ops::TrainOps>(
     run_dir: &std::path::Path,
     fold: usize,
     selection: &Selection,
     settings: &LimeSettings,
     out: &std::path::Path,
+    device: &B::Device,
 ) -> Result<Vec<ExplainedSystem>, ExplainError> {
-    use crate::device::Cpu;
     use burn::tensor::{Tensor, TensorData};
 
     let config = crate::config::TrainConfig::from_file(&run_dir.join("config.toml"))?;
@@ -442,8 +442,7 @@ pub fn explain_run(
             [pick(true), pick(false)].concat()
         }
     };
-    let device = Default::default();
-    let (model, scalings) = crate::fit::kfold::load_fold::<Cpu>(&config, run_dir, fold, &device)?;
+    let (model, scalings) = crate::fit::kfold::load_fold::<B>(&config, run_dir, fold, device)?;
     let scale_of = |band: &str, size: usize| data.pixel_scale(band).unwrap_or(1.0 / size as f64);
     std::fs::create_dir_all(out).map_err(|e| ExplainError::Other {
         path: out.into(),
@@ -486,7 +485,7 @@ pub fn explain_run(
             let stack = |planes: Vec<&Array2<f32>>, channels: usize| {
                 let (h, w) = planes[0].dim();
                 let v: Vec<f32> = planes.iter().flat_map(|p| p.iter().copied()).collect();
-                Tensor::<Cpu, 4>::from_data(TensorData::new(v, [n, channels, h, w]), &device)
+                Tensor::<B, 4>::from_data(TensorData::new(v, [n, channels, h, w]), device)
             };
             let vis = copies[0].vis.as_ref().map(|_| {
                 let t = stack(

@@ -6,13 +6,12 @@ use std::sync::atomic::Ordering;
 
 use clap::{Parser, Subcommand};
 
-use burn::backend::Autodiff;
 use format::progress::Progress;
 use train::config::TrainConfig;
-use train::device::Cpu;
-use train::device::{Choice, Request};
+use train::device::{run_on, Choice, OnBackend, Request};
 use train::fit::kfold::{run as run_folds, Event};
 use train::metrics::evaluate;
+use train::ops::TrainAutodiff;
 use train::scores::read_scores;
 
 /// lensforge's trainer and judge of lens finders.
@@ -147,6 +146,9 @@ enum Command {
         /// Output folder [default: <run>/explain].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// Score a submission to a blind challenge-style set (`sim generate --format sglc
     /// --blind`): ROC AUC, TPR₀, TPR₁₀ and F_β (β² = 0.001), overall and binned by Einstein
@@ -181,6 +183,9 @@ enum Command {
         /// Systems per batch.
         #[arg(long, default_value_t = 64)]
         batch: usize,
+        /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// How far several lens finders agree on the same objects (score tables joined by ID):
     /// dense normalised ranks, top-k and bottom-k Jaccard similarity per pair and with the
@@ -443,12 +448,7 @@ fn train_finetune(args: &FinetuneArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| args.run.join("finetune"));
-    let request: Request = args
-        .device
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
-    let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
-    println!("{line}");
+    let choice = announce_device(&args.device)?;
     let start = std::time::Instant::now();
     let mut on_event = |stage: Stage, e: Event| {
         if let Event::Fold(r) = e {
@@ -468,29 +468,34 @@ fn train_finetune(args: &FinetuneArgs) -> anyhow::Result<()> {
         }
         true
     };
-    let report = match choice {
-        Choice::Cpu => finetune::<Autodiff<Cpu>>(
-            &args.run,
-            &args.data,
-            &settings,
-            &out,
-            args.resume,
-            &Default::default(),
-            &mut on_event,
-        )?,
-        #[cfg(feature = "cuda")]
-        Choice::Cuda => finetune::<Autodiff<burn::backend::Cuda>>(
-            &args.run,
-            &args.data,
-            &settings,
-            &out,
-            args.resume,
-            &Default::default(),
-            &mut on_event,
-        )?,
-        #[cfg(not(feature = "cuda"))]
-        Choice::Cuda => unreachable!("resolve never chooses CUDA without the `cuda` feature"),
+    struct Job<'a> {
+        args: &'a FinetuneArgs,
+        settings: &'a train::fit::finetune::FinetuneSettings,
+        out: &'a std::path::Path,
+        on_event: &'a mut dyn FnMut(Stage, Event) -> bool,
+    }
+    impl OnBackend for Job<'_> {
+        type Output = Result<train::fit::finetune::FinetuneReport, train::fit::kfold::RunError>;
+        fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
+            let a = self.args;
+            finetune::<B>(
+                &a.run,
+                &a.data,
+                self.settings,
+                self.out,
+                a.resume,
+                device,
+                self.on_event,
+            )
+        }
+    }
+    let job = Job {
+        args,
+        settings: &settings,
+        out: &out,
+        on_event: &mut on_event,
     };
+    let report = run_on(choice, job)?;
     train::report::plot_finetune(&report, &out.join("finetune.png"))?;
     print!("{}", train::fit::finetune::table(&report));
     println!(
@@ -593,15 +598,19 @@ impl RunArgs {
     }
 }
 
+/// Parses `--device`, resolves it on this machine and prints the line that says which backend
+/// runs.
+fn announce_device(device: &str) -> anyhow::Result<Choice> {
+    let request: Request = device.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
+    println!("{line}");
+    Ok(choice)
+}
+
 /// Trains as `args` says, printing a progress bar and one line per epoch.
 fn train_run(args: &RunArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
-    let request: Request = args
-        .device
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!(e))?;
-    let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
-    println!("{line}");
+    let choice = announce_device(&args.device)?;
     let start = std::time::Instant::now();
     let bar = Progress::new(0, "batches");
     let stop = format::progress::stop_on_ctrl_c(
@@ -639,25 +648,29 @@ fn train_run(args: &RunArgs) -> anyhow::Result<()> {
         // A Ctrl-C stops the run at the end of the epoch, which --resume continues from.
         !stop.load(Ordering::Relaxed)
     };
-    let report = match choice {
-        Choice::Cpu => run_folds::<Autodiff<Cpu>>(
-            &config,
-            &args.out,
-            args.resume,
-            &Default::default(),
-            &mut on_event,
-        )?,
-        #[cfg(feature = "cuda")]
-        Choice::Cuda => run_folds::<Autodiff<burn::backend::Cuda>>(
-            &config,
-            &args.out,
-            args.resume,
-            &Default::default(),
-            &mut on_event,
-        )?,
-        #[cfg(not(feature = "cuda"))]
-        Choice::Cuda => unreachable!("resolve never chooses CUDA without the `cuda` feature"),
+    struct Job<'a> {
+        config: &'a TrainConfig,
+        args: &'a RunArgs,
+        on_event: &'a mut dyn FnMut(Event) -> bool,
+    }
+    impl OnBackend for Job<'_> {
+        type Output = Result<train::fit::kfold::RunReport, train::fit::kfold::RunError>;
+        fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
+            run_folds::<B>(
+                self.config,
+                &self.args.out,
+                self.args.resume,
+                device,
+                self.on_event,
+            )
+        }
+    }
+    let job = Job {
+        config: &config,
+        args,
+        on_event: &mut on_event,
     };
+    let report = run_on(choice, job)?;
     bar.finish();
     train::report::write_plots(&report, &args.out)?;
     let pm = |m: Option<train::fit::kfold::MeanStd>| {
@@ -718,9 +731,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             nir_size,
             device,
         } => {
-            let request: Request = device.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            let (choice, line) = train::device::resolve(request).map_err(|e| anyhow::anyhow!(e))?;
-            println!("{line}");
+            let choice = announce_device(&device)?;
             use train::config::{MAX_BATCH, MAX_STAMP_SIDE};
             let sides = 32..=MAX_STAMP_SIDE;
             if !(1..=MAX_BATCH).contains(&batch)
@@ -737,36 +748,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 variant.parse().map_err(|e: String| anyhow::anyhow!(e))?;
             let branches: train::model::two_branch::Branches = parse_enum("branches", &branches)?;
             let sizes = (vis_size, nir_size);
-            let (r, on) = match choice {
-                Choice::Cpu => (
-                    train::bench::training_steps::<Autodiff<Cpu>>(
-                        variant,
-                        branches,
-                        batch,
-                        steps,
-                        sizes,
-                        &Default::default(),
-                    ),
-                    "the CPU (Burn Flex)",
-                ),
-                #[cfg(feature = "cuda")]
-                Choice::Cuda => (
-                    train::bench::training_steps::<Autodiff<burn::backend::Cuda>>(
-                        variant,
-                        branches,
-                        batch,
-                        steps,
-                        sizes,
-                        &Default::default(),
-                    ),
-                    "CUDA GPU 0 (Burn CUDA)",
-                ),
-                #[cfg(not(feature = "cuda"))]
-                Choice::Cuda => {
-                    unreachable!("resolve never chooses CUDA without the `cuda` feature")
+            use train::model::two_branch::Branches;
+            struct Job(
+                train::bench::BenchNet,
+                Branches,
+                usize,
+                usize,
+                (usize, usize),
+            );
+            impl OnBackend for Job {
+                type Output = Result<train::bench::StepTiming, String>;
+                fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
+                    let Job(net, branches, batch, steps, sizes) = self;
+                    train::bench::training_steps::<B>(net, branches, batch, steps, sizes, device)
                 }
+            }
+            let on = match choice {
+                Choice::Cpu => "the CPU (Burn Flex)",
+                Choice::Cuda => "CUDA GPU 0 (Burn CUDA)",
             };
-            let r = r.map_err(|e| anyhow::anyhow!(e))?;
+            let job = Job(variant, branches, batch, steps, sizes);
+            let r = run_on(choice, job).map_err(|e| anyhow::anyhow!(e))?;
             let what = match variant {
                 train::bench::BenchNet::EfficientNet(v) => {
                     format!("{v:?} {branches:?}, VIS {vis_size}² + NIR 3×{nir_size}²")
@@ -855,6 +857,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             sigma,
             seed,
             out,
+            device,
         } => {
             if samples < 10 || segments < 2 || compactness <= 0.0 || compactness.is_nan() {
                 anyhow::bail!("--samples must be ≥ 10, --segments ≥ 2 and --compactness > 0");
@@ -876,7 +879,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 train::explain::Selection::Systems(systems)
             };
             let out = out.unwrap_or_else(|| run.join("explain"));
-            let done = train::explain::explain_run(&run, fold, &selection, &settings, &out)?;
+            let choice = announce_device(&device)?;
+            struct Job<'a>(
+                &'a std::path::Path,
+                usize,
+                &'a train::explain::Selection,
+                &'a train::explain::LimeSettings,
+                &'a std::path::Path,
+            );
+            impl OnBackend for Job<'_> {
+                type Output =
+                    Result<Vec<train::explain::ExplainedSystem>, train::explain::ExplainError>;
+                fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
+                    let Job(run, fold, selection, settings, out) = self;
+                    train::explain::explain_run::<B::InnerBackend>(
+                        run, fold, selection, settings, out, device,
+                    )
+                }
+            }
+            let done = run_on(choice, Job(&run, fold, &selection, &settings, &out))?;
             for e in &done {
                 println!(
                     "system {:>6} ({}): score {:.3}; for a lens superpixels {:?}, for a non-lens {:?} → {}",
@@ -912,9 +933,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data,
             out,
             batch,
+            device,
         } => {
-            let device = Default::default();
-            let p = train::fit::kfold::predict::<Cpu>(&run, data.as_deref(), batch, &device)?;
+            let choice = announce_device(&device)?;
+            struct Job<'a>(&'a std::path::Path, Option<&'a std::path::Path>, usize);
+            impl OnBackend for Job<'_> {
+                type Output = Result<train::fit::kfold::Prediction, train::fit::kfold::RunError>;
+                fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
+                    let Job(run, data, batch) = self;
+                    train::fit::kfold::predict::<B::InnerBackend>(run, data, batch, device)
+                }
+            }
+            let p = run_on(choice, Job(&run, data.as_deref(), batch))?;
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(["id", "score", "is_lens"])?;
             for ((id, s), l) in p.ids.iter().zip(&p.scores).zip(&p.labels) {

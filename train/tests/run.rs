@@ -107,12 +107,13 @@ fn train_run_learns_obvious_arcs_writes_its_report_and_resumes_exactly() {
         },
         ..Default::default()
     };
-    let explained = train::explain::explain_run(
+    let explained = train::explain::explain_run::<Cpu>(
         &out,
         0,
         &train::explain::Selection::PerClass(1),
         &settings,
         &out.join("explain"),
+        &Default::default(),
     )
     .unwrap();
     assert_eq!(explained.len(), 2);
