@@ -1,0 +1,61 @@
+//! `train predict`: a score table for every system of a dataset from a finished run.
+
+use super::announce_device;
+use std::path::PathBuf;
+use train::device::{run_on, OnBackend};
+use train::ops::TrainAutodiff;
+
+/// `train predict`'s arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The finished `train run` folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// The dataset to score [default: the run's own].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// The CSV to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Systems per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+/// Runs `train predict`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let Args {
+        run,
+        data,
+        out,
+        batch,
+        device,
+    } = args;
+    let choice = announce_device(&device)?;
+    struct Job<'a>(&'a std::path::Path, Option<&'a std::path::Path>, usize);
+    impl OnBackend for Job<'_> {
+        type Output = Result<train::fit::kfold::Prediction, train::fit::kfold::RunError>;
+        fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
+            let Job(run, data, batch) = self;
+            train::fit::kfold::predict::<B::InnerBackend>(run, data, batch, device)
+        }
+    }
+    let p = run_on(choice, Job(&run, data.as_deref(), batch))?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["id", "score", "is_lens"])?;
+    for ((id, s), l) in p.ids.iter().zip(&p.scores).zip(&p.labels) {
+        w.write_record([id.as_str(), &s.to_string(), if *l { "1" } else { "0" }])?;
+    }
+    let text = String::from_utf8(w.into_inner()?)?;
+    train::report::write_text(&out, &text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    println!(
+        "{} systems scored by the mean of the run's folds into {}",
+        p.ids.len(),
+        out.display()
+    );
+    Ok(())
+}
