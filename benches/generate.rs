@@ -10,7 +10,6 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sim::caustics::CausticGrid;
 use sim::dataset::chunks::filter_block;
 use sim::dataset::hdf5::{Column, DatasetWriter};
 use sim::generate::{generate, simulate, GenerateOptions, RunConfig, RunSettings};
@@ -21,14 +20,7 @@ const BLOCK: u64 = 64;
 
 fn config(n: u64) -> RunConfig {
     RunConfig {
-        generate: RunSettings {
-            n,
-            seed: 1,
-            supersample: 2,
-            caustic_step: CausticGrid::DEFAULT_STEP,
-            psf: true,
-            noise: true,
-        },
+        generate: RunSettings::new(n, 1),
         survey: Survey::load("euclid").expect("embedded preset"),
         population: PopulationConfig::load("sglc2").expect("embedded population"),
     }

@@ -72,3 +72,98 @@ pub fn cpu_pass(lenses: &[Lens], grid: &Grid, repeats: usize) -> (f64, f64) {
     }
     (best, std::hint::black_box(checksum))
 }
+
+/// A batch renderer that costs next to nothing: every system gets a copy of one prepared set of
+/// ideal images and its image count, so that a run measures everything `sim generate` does on
+/// the host around a GPU's ray shooting (`sim bench-host`). The images are system 0's, rendered
+/// once on the CPU.
+#[derive(Debug)]
+pub struct PreparedRenderer {
+    images: Vec<crate::raytrace::BandImage>,
+    n_images: u32,
+}
+
+impl PreparedRenderer {
+    /// System 0 of `config`'s run, rendered once on the CPU.
+    pub fn new(config: &crate::generate::RunConfig) -> Result<Self> {
+        let survey = &config.survey;
+        let population = Population::new(config.population.clone(), survey)?;
+        let spec = population.sample(config.generate.seed, 0).spec;
+        let system = spec.build(survey, Path::new("(population system 0)"))?;
+        let images =
+            crate::raytrace::render(&system, &survey.band_grids(), config.generate.supersample);
+        let n_images = spec.source.light.first().map_or(0, |l| {
+            crate::caustics::count_images(
+                &system.lens,
+                l.center(),
+                survey.max_half_width(),
+                crate::render::IMAGE_COUNT_STEP,
+            )
+        });
+        Ok(Self { images, n_images })
+    }
+}
+
+impl crate::raytrace::BatchRenderer for PreparedRenderer {
+    fn describe(&self) -> String {
+        "prepared images (no ray shooting)".into()
+    }
+
+    fn render_batch(
+        &self,
+        systems: &[&crate::raytrace::System],
+        _bands: &[crate::raytrace::BandGrid],
+        _supersample: usize,
+    ) -> std::result::Result<Vec<Vec<crate::raytrace::BandImage>>, String> {
+        Ok(systems.par_iter().map(|_| self.images.clone()).collect())
+    }
+
+    fn count_images(
+        &self,
+        systems: &[&crate::raytrace::System],
+        _betas: &[[f64; 2]],
+        _half_width: f64,
+        _step: f64,
+    ) -> Option<std::result::Result<Vec<u32>, String>> {
+        Some(Ok(vec![self.n_images; systems.len()]))
+    }
+}
+
+/// What [`host_ceiling`] measured.
+#[derive(Debug)]
+pub struct HostCeiling {
+    /// Systems written.
+    pub systems: u64,
+    /// Wall-clock seconds of the run.
+    pub seconds: f64,
+    /// Where the time went.
+    pub stages: std::sync::Arc<crate::generate::StageTimes>,
+}
+
+/// Generates `config`'s run into `out` (HDF5) with [`PreparedRenderer`] on `threads` threads (0:
+/// one per core) in blocks of `block` systems, timing each stage: the host's ceiling for
+/// `sim generate` on a GPU. `out` is removed afterwards.
+pub fn host_ceiling(
+    config: &crate::generate::RunConfig,
+    out: &Path,
+    block: usize,
+    threads: usize,
+) -> Result<HostCeiling> {
+    let stages = std::sync::Arc::new(crate::generate::StageTimes::default());
+    let opts = crate::generate::GenerateOptions {
+        block,
+        threads,
+        renderer: Some(std::sync::Arc::new(PreparedRenderer::new(config)?)),
+        timing: Some(stages.clone()),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let summary = crate::generate::generate(config, out, &opts, &|_| {});
+    let seconds = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(out);
+    Ok(HostCeiling {
+        systems: summary?.generated,
+        seconds,
+        stages,
+    })
+}

@@ -7,13 +7,14 @@
 //! block is compressed and written on a writer thread; memory is bounded by two blocks.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 
 use ndarray::{Array3, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::chunks::{filter_block, Chunk};
+use crate::dataset::chunks::{filter_image, Chunk};
 use crate::dataset::hdf5::{Attributes, Column, DatasetWriter, Layout, Resumed};
 use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
@@ -190,6 +191,63 @@ pub struct GenerateOptions {
     /// When set (by `sim`'s Ctrl-C handler), the run stops after the block in hand with
     /// [`Error::Interrupted`], its partial file kept for `--resume`.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// When set (by `sim bench-host`), the time of each stage is added up here.
+    pub timing: Option<std::sync::Arc<StageTimes>>,
+}
+
+/// Where a run's time goes (`sim bench-host`): seconds of each stage, summed over the threads
+/// that run it, in nanoseconds. Sampling, rendering, observing and cataloguing run on the pool,
+/// system by system; stacking a block runs on the main thread; compressing on the pool; writing
+/// on the writer thread; `waiting` is the main thread blocked on a writer that has not taken
+/// the previous block.
+#[derive(Debug, Default)]
+pub struct StageTimes {
+    /// Sampling a system from the population, its critical curves and its build.
+    pub draw: AtomicU64,
+    /// Ray shooting (the CPU's, or the batch renderer's with its image counts).
+    pub render: AtomicU64,
+    /// PSF, noise, labels and (on the CPU) image counting.
+    pub observe: AtomicU64,
+    /// The catalogue row and the finite-pixel check.
+    pub catalog: AtomicU64,
+    /// Stacking a block's stamps and columns (main thread).
+    pub stack: AtomicU64,
+    /// Shuffle + deflate of each system's stamps into the file's chunks (pool).
+    pub compress: AtomicU64,
+    /// Appending a block to the file (writer thread).
+    pub write: AtomicU64,
+    /// The main thread waiting for the writer to take a block.
+    pub waiting: AtomicU64,
+}
+
+impl StageTimes {
+    /// Each stage's name and seconds.
+    pub fn seconds(&self) -> Vec<(&'static str, f64)> {
+        let s = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 * 1e-9;
+        vec![
+            ("draw (sampling, critical curves, build)", s(&self.draw)),
+            ("render (ray shooting, image counts)", s(&self.render)),
+            ("observe (PSF, noise, labels)", s(&self.observe)),
+            ("catalogue", s(&self.catalog)),
+            ("stack (main thread)", s(&self.stack)),
+            ("compress (shuffle + deflate)", s(&self.compress)),
+            ("write (writer thread)", s(&self.write)),
+            ("waiting for the writer (main thread)", s(&self.waiting)),
+        ]
+    }
+}
+
+/// `f()`, its duration added to the stage `slot` picks when timing.
+fn timed<T>(
+    timing: Option<&StageTimes>,
+    slot: fn(&StageTimes) -> &AtomicU64,
+    f: impl FnOnce() -> T,
+) -> T {
+    let Some(t) = timing else { return f() };
+    let start = std::time::Instant::now();
+    let out = f();
+    slot(t).fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    out
 }
 
 /// What a run writes.
@@ -248,6 +306,7 @@ impl Default for GenerateOptions {
             format: OutputFormat::Hdf5,
             renderer: None,
             stop: None,
+            timing: None,
         }
     }
 }
@@ -271,8 +330,11 @@ pub struct Summary {
 
 /// One system's images (survey band order), catalogue row and label.
 pub struct SystemRecord {
-    /// Observed images, e⁻/s per pixel.
+    /// Observed images, e⁻/s per pixel (empty when they were compressed into `chunks`).
     pub images: Vec<ndarray::Array2<f32>>,
+    /// The observed images as the HDF5 file's filtered chunks, one per band (when the run
+    /// writes HDF5: compressed on the worker thread that made them).
+    pub chunks: Vec<Chunk>,
     /// Catalogue columns of length 1.
     pub catalog: Vec<(String, Column)>,
     /// 1 for a lens.
@@ -291,6 +353,20 @@ struct Drawn {
 }
 
 fn draw(
+    population: &Population,
+    survey: &Survey,
+    opts: &RenderOptions,
+    index: u64,
+    timing: Option<&StageTimes>,
+) -> Result<Drawn> {
+    timed(
+        timing,
+        |t| &t.draw,
+        || draw_untimed(population, survey, opts, index),
+    )
+}
+
+fn draw_untimed(
     population: &Population,
     survey: &Survey,
     opts: &RenderOptions,
@@ -319,10 +395,16 @@ fn record(
     drawn: Drawn,
     images: Option<Vec<crate::raytrace::BandImage>>,
     n_images: Option<u32>,
-    survey: &Survey,
-    observer: &Observer,
-    opts: &RenderOptions,
+    ctx: &Context,
 ) -> Result<SystemRecord> {
+    let Context {
+        survey,
+        observer,
+        opts,
+        compress,
+        timing,
+        ..
+    } = *ctx;
     let Drawn {
         index,
         spec,
@@ -333,19 +415,30 @@ fn record(
     } = drawn;
     let source_center = spec.source.light.first().map(|l| l.center());
     let images = images.unwrap_or_else(|| {
-        crate::raytrace::render(&system, &survey.band_grids(), opts.supersample)
+        timed(
+            timing,
+            |t| &t.render,
+            || crate::raytrace::render(&system, &survey.band_grids(), opts.supersample),
+        )
     });
-    let rendered = observe_system(
-        &system,
-        images,
-        source_center,
-        n_images,
-        survey,
-        observer,
-        opts,
-        index,
-        curves,
+    let rendered = timed(
+        timing,
+        |t| &t.observe,
+        || {
+            observe_system(
+                &system,
+                images,
+                source_center,
+                n_images,
+                survey,
+                observer,
+                opts,
+                index,
+                curves,
+            )
+        },
     );
+    let catalog_start = std::time::Instant::now();
     rendered.check_finite(Path::new(&origin))?;
     let mut cols = catalog(
         &spec,
@@ -369,8 +462,28 @@ fn record(
             Column::I64(vec![truth.n_neighbours as i64]),
         ),
     ]);
+    if let Some(t) = timing {
+        t.catalog
+            .fetch_add(catalog_start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+    let mut images: Vec<ndarray::Array2<f32>> =
+        rendered.observed.into_iter().map(|o| o.image).collect();
+    let chunks = match compress {
+        true => timed(
+            timing,
+            |t| &t.compress,
+            || {
+                std::mem::take(&mut images)
+                    .iter()
+                    .map(|im| filter_image(im.view()))
+                    .collect()
+            },
+        ),
+        false => Vec::new(),
+    };
     Ok(SystemRecord {
-        images: rendered.observed.into_iter().map(|o| o.image).collect(),
+        images,
+        chunks,
         catalog: cols,
         is_lens: u8::from(rendered.labels.is_lens),
     })
@@ -384,43 +497,65 @@ pub fn simulate(
     opts: &RenderOptions,
     index: u64,
 ) -> Result<SystemRecord> {
-    let drawn = draw(population, survey, opts, index)?;
-    record(drawn, None, None, survey, observer, opts)
+    let ctx = Context {
+        population,
+        survey,
+        observer,
+        opts,
+        compress: false,
+        timing: None,
+    };
+    simulate_in(&ctx, index)
+}
+
+/// What every system of a run is made with.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    population: &'a Population,
+    survey: &'a Survey,
+    observer: &'a Observer,
+    opts: &'a RenderOptions,
+    /// Compress each system's stamps into the file's chunks (HDF5 runs).
+    compress: bool,
+    timing: Option<&'a StageTimes>,
+}
+
+fn simulate_in(ctx: &Context, index: u64) -> Result<SystemRecord> {
+    let drawn = draw(ctx.population, ctx.survey, ctx.opts, index, ctx.timing)?;
+    record(drawn, None, None, ctx)
 }
 
 /// Systems `range` of the run, ray-traced one by one on the pool's CPU threads, or, with a
 /// batch renderer, drawn on the threads, ray-traced together by the renderer and observed on
 /// the threads again.
 fn simulate_block(
-    population: &Population,
-    survey: &Survey,
-    observer: &Observer,
-    opts: &RenderOptions,
+    ctx: &Context,
     range: std::ops::Range<u64>,
     renderer: Option<&dyn crate::raytrace::BatchRenderer>,
 ) -> Result<Vec<SystemRecord>> {
     let Some(renderer) = renderer else {
-        return range
-            .into_par_iter()
-            .map(|k| simulate(population, survey, observer, opts, k))
-            .collect();
+        return range.into_par_iter().map(|k| simulate_in(ctx, k)).collect();
     };
+    let (survey, opts, timing) = (ctx.survey, ctx.opts, ctx.timing);
     let drawn: Vec<Drawn> = range
         .into_par_iter()
-        .map(|k| draw(population, survey, opts, k))
+        .map(|k| draw(ctx.population, survey, opts, k, timing))
         .collect::<Result<_>>()?;
     let systems: Vec<&crate::raytrace::System> = drawn.iter().map(|d| &d.system).collect();
     let centres: Vec<Option<[f64; 2]>> = drawn
         .iter()
         .map(|d| d.spec.source.light.first().map(|l| l.center()))
         .collect();
-    let (images, n_images) =
-        render_on_device(renderer, &systems, &centres, survey, opts.supersample)?;
+    let (images, n_images) = timed(
+        timing,
+        |t| &t.render,
+        || render_on_device(renderer, &systems, &centres, survey, opts.supersample),
+    )?;
     drawn
         .into_par_iter()
         .zip(images)
         .zip(n_images)
-        .map(|((d, im), n)| record(d, Some(im), n, survey, observer, opts))
+        .map(|((d, im), n)| record(d, Some(im), n, ctx))
         .collect()
 }
 
@@ -433,7 +568,9 @@ struct Block {
     is_lens: Vec<u8>,
 }
 
-fn stack(records: Vec<SystemRecord>) -> Block {
+/// The block of `records`: their stamps stacked per band, or, when they were compressed, their
+/// chunks gathered per band (moved, not copied).
+fn stack(mut records: Vec<SystemRecord>) -> Block {
     let n_bands = records.first().map_or(0, |r| r.images.len());
     let images = (0..n_bands)
         .map(|b| {
@@ -441,6 +578,15 @@ fn stack(records: Vec<SystemRecord>) -> Block {
             ndarray::stack(Axis(0), &views).expect("every system has the band's stamp size")
         })
         .collect();
+    let n_chunked = records.first().map_or(0, |r| r.chunks.len());
+    let mut chunks: Vec<Vec<Chunk>> = (0..n_chunked)
+        .map(|_| Vec::with_capacity(records.len()))
+        .collect();
+    for r in &mut records {
+        for (band, c) in chunks.iter_mut().zip(r.chunks.drain(..)) {
+            band.push(c);
+        }
+    }
     let mut catalog: Vec<(String, Column)> = Vec::new();
     let mut is_lens = Vec::with_capacity(records.len());
     for r in records {
@@ -455,7 +601,7 @@ fn stack(records: Vec<SystemRecord>) -> Block {
     }
     Block {
         images,
-        chunks: Vec::new(),
+        chunks,
         catalog,
         is_lens,
     }
@@ -615,10 +761,11 @@ pub fn generate(
     // The writer thread appends blocks while the pool computes the next one.
     let (tx, rx) = sync_channel::<Block>(1);
     let written = std::thread::scope(|scope| -> Result<(Sink, u64)> {
+        let timing = opts.timing.as_deref();
         let handle = scope.spawn(move || -> Result<(Sink, u64)> {
             let mut lenses = 0u64;
             for block in rx {
-                writer.append(&block)?;
+                timed(timing, |t| &t.write, || writer.append(&block))?;
                 lenses += block.is_lens.iter().map(|&l| l as u64).sum::<u64>();
                 progress(writer.written());
             }
@@ -642,25 +789,22 @@ pub fn generate(
                 break;
             }
             let last = (first + opts.block as u64).min(end);
-            let records: Result<Vec<SystemRecord>> = pool.install(|| {
-                simulate_block(
-                    &population,
-                    survey,
-                    &observer,
-                    &render_opts,
-                    first..last,
-                    opts.renderer.as_deref(),
-                )
-            });
+            let ctx = Context {
+                population: &population,
+                survey,
+                observer: &observer,
+                opts: &render_opts,
+                compress,
+                timing,
+            };
+            let records: Result<Vec<SystemRecord>> =
+                pool.install(|| simulate_block(&ctx, first..last, opts.renderer.as_deref()));
             match records {
                 Ok(r) => {
-                    let mut block = stack(r);
-                    if compress {
-                        // Compressed on the pool, so that the writer thread only copies.
-                        block.chunks = pool.install(|| filter_block(&block.images));
-                        block.images = Vec::new();
-                    }
-                    if tx.send(block).is_err() {
+                    // Compressed system by system on the pool, so that the writer thread only
+                    // copies.
+                    let block = timed(timing, |t| &t.stack, || stack(r));
+                    if timed(timing, |t| &t.waiting, || tx.send(block)).is_err() {
                         break; // the writer stopped on an error, reported below
                     }
                 }

@@ -183,6 +183,29 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: String,
     },
+    /// The host's ceiling for `sim generate` on a GPU: a run whose ray shooting costs nothing
+    /// (every system gets one prepared set of ideal images and image count), with the time of
+    /// each stage: sampling, rendering, observing, cataloguing, stacking, compressing, writing.
+    BenchHost {
+        /// A survey preset or file.
+        #[arg(long, default_value = "euclid")]
+        survey: String,
+        /// A population preset or file.
+        #[arg(long, default_value = "sglc2")]
+        population: String,
+        /// Systems.
+        #[arg(short = 'n', default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(1..=10_000_000))]
+        n: u64,
+        /// Systems per block.
+        #[arg(long, default_value_t = 512, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+        block: usize,
+        /// Worker threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// The scratch file (removed afterwards).
+        #[arg(long, default_value = "bench-host.h5")]
+        out: PathBuf,
+    },
     /// Print a survey's bands: background noise, sky and background-limited depths.
     Survey {
         /// A survey preset (euclid, euclid-sglc2, kids, des, lsst) or a survey TOML file.
@@ -472,6 +495,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 renderer,
                 stop: Some(stop),
+                timing: None,
             };
             let summary = generate(&config, &out, &opts, &|k| {
                 // The first call gives the systems a resumed file already holds.
@@ -606,6 +630,40 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 per_band.join(", "),
                 if l.is_lens { "lens" } else { "not a lens" }
             );
+        }
+        Command::BenchHost {
+            survey,
+            population,
+            n,
+            block,
+            threads,
+            out,
+        } => {
+            let config = RunConfig {
+                generate: RunSettings::new(n, 1),
+                survey: Survey::load(&survey)?,
+                population: PopulationConfig::load(&population)?,
+            };
+            let r = sim::bench::host_ceiling(&config, &out, block, threads)?;
+            let threads = if threads == 0 {
+                rayon::current_num_threads()
+            } else {
+                threads
+            };
+            println!(
+                "{} systems in {:.1} s: {:.1} systems/s on {threads} threads, blocks of {block} \
+                 (prepared images: no ray shooting)",
+                r.systems,
+                r.seconds,
+                r.systems as f64 / r.seconds
+            );
+            println!("{:<42} {:>9} {:>12}", "stage", "seconds", "ms/system");
+            for (stage, secs) in r.stages.seconds() {
+                println!(
+                    "{stage:<42} {secs:>9.2} {:>12.3}",
+                    1e3 * secs / r.systems.max(1) as f64
+                );
+            }
         }
         Command::BenchDeflect {
             survey,

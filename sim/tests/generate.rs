@@ -476,3 +476,35 @@ fn a_population_driven_out_of_range_stops_the_run_and_leaves_nothing() {
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn timing_a_run_changes_nothing_it_writes_and_times_every_stage() {
+    // `sim bench-host` times a run's stages: the file must be the one an untimed run writes,
+    // and every stage that ran must have taken time (a stage never timed would read 0).
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(12, 5);
+    let (plain, timed) = (dir.path().join("plain.h5"), dir.path().join("timed.h5"));
+    run(&cfg, &plain, Shard::WHOLE, 2);
+    let stages = std::sync::Arc::new(sim::generate::StageTimes::default());
+    let opts = GenerateOptions {
+        threads: 2,
+        block: 8,
+        timing: Some(stages.clone()),
+        ..GenerateOptions::default()
+    };
+    generate(&cfg, &timed, &opts, &|_| {}).unwrap();
+    assert_eq!(contents(&plain), contents(&timed));
+    for (stage, seconds) in stages.seconds() {
+        if !stage.starts_with("waiting") {
+            assert!(seconds > 0.0, "{stage}: no time recorded");
+        }
+    }
+
+    // The host-ceiling run: every system observed from system 0's prepared ideal images.
+    let r = sim::bench::host_ceiling(&cfg, &dir.path().join("ceiling.h5"), 8, 2).unwrap();
+    assert_eq!(r.systems, 12);
+    assert!(
+        !dir.path().join("ceiling.h5").exists(),
+        "its scratch file is removed"
+    );
+}
