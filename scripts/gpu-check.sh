@@ -11,11 +11,12 @@
 #                               train's own kernels against their CPU twins and Burn's CUDA ops,
 #                               the lens finder block by block in both precisions), the
 #                               deflection kernel's rays/s, 20,000 Euclid systems into HDF5 on the
-#                               GPU (and 5,000 on the CPU), caustics on the same GPU (its wheels in
+#                               GPU (and 5,000 on the CPU), the host's ceiling for generation
+#                               stage by stage (`sim bench-host`), caustics on the same GPU (its wheels in
 #                               target/gpu-pack/wheels), the training benchmark on CUDA (B2 in
 #                               both precisions, B0, the Jacobs CNN, ViT-B/16, batch 64) and
 #                               PyTorch's two-branch B2 on the same GPU, and print the figures.
-#                               Every step has its own time limit; they add up to 8 minutes.
+#                               Every step has its own time limit; they add up to 7¾ minutes.
 #
 # With the device tool: `scripts/gpu-check.sh pack`, then run `bash scripts/gpu-check.sh run`
 # with carry = ["target/gpu-pack"].
@@ -76,7 +77,7 @@ run)
     status=0
     started=$SECONDS
     # step SECONDS TITLE COMMAND...: one step under its own time limit. The limits add up to
-    # 460 s, so that the whole run fits in one 8-minute call of the device tool.
+    # 465 s, so that the whole run fits in one 8-minute call of the device tool.
     step() {
         local limit=$1 title=$2
         shift 2
@@ -93,7 +94,7 @@ run)
     }
     # Limits from the H200 run of 2026-11-28 (sim's tests 9 s, train's 25 s; B2's first
     # benchmark 35 s with its kernels' compilation, B0 alone about 45 s).
-    test_limit() { case "$(basename "$1")" in sim-*) echo 40 ;; *) echo 60 ;; esac; }
+    test_limit() { case "$(basename "$1")" in sim-*) echo 30 ;; *) echo 60 ;; esac; }
     # The GPU tests: sim's kernels against the CPU (labels included); train's own kernels
     # against their CPU twins and Burn's CUDA ops, and the lens finder block by block in both
     # precisions.
@@ -111,6 +112,8 @@ run)
         "$pack/bin/sim" generate --survey euclid -n 5000 --seed 1 --device cpu \
         --out /tmp/lensforge-euclid-cpu.h5
     rm -f /tmp/lensforge-euclid-cpu.h5
+    step 20 "sim bench-host: the host's ceiling on this machine's cores (no ray shooting), stage by stage" \
+        "$pack/bin/sim" bench-host --survey euclid -n 20000 --block 4096 --out /tmp/lensforge-bench-host.h5
     if [ -d target/gpu-pack/wheels ] && [ -f "$pack/bench/caustics_w1.py" ]; then
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
             --target /tmp/site target/gpu-pack/wheels/*.whl || status=1
@@ -129,7 +132,7 @@ run)
         "$pack/bin/train" bench --device cuda --variant jacobs --batch 64 --steps 10
     step 20 "train bench on CUDA: ViT-B/16, batch 64" \
         "$pack/bin/train" bench --device cuda --variant vit --batch 64 --steps 5
-    step 15 "train bench on this machine's CPU: two-branch B2, batch 8, 2 steps" \
+    step 10 "train bench on this machine's CPU: two-branch B2, batch 8, 2 steps" \
         "$pack/bin/train" bench --device cpu --variant b2 --batch 8 --steps 2
     if [ -f "$pack/bench/pytorch_two_branch.py" ]; then
         step 45 "PyTorch + timm, the same two-branch B2 on the same GPU, batch 64" \
