@@ -1,0 +1,195 @@
+//! `sim generate`: a population's systems into an HDF5 training set or a challenge-style folder.
+
+use super::{batch_renderer, NewFolders};
+use anyhow::{bail, Context};
+use format::progress::Progress;
+use sim::caustics::CausticGrid;
+use sim::dataset::sglc::SglcOptions;
+use sim::generate::{generate, GenerateOptions, OutputFormat, RunConfig, RunSettings, Shard};
+use sim::observe::Survey;
+use sim::population::PopulationConfig;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// What `sim generate` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One HDF5 file (DESIGN.md).
+    Hdf5,
+    /// A challenge-style folder: FITS stamps per band and a CSV catalogue.
+    Sglc,
+}
+
+/// `sim generate`'s arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A survey preset (euclid, euclid-sglc2, kids, des, lsst) or a survey TOML file.
+    #[arg(long, default_value = "euclid")]
+    pub survey: String,
+    /// Systems in the whole run.
+    #[arg(short = 'n', long = "n", default_value_t = 500)]
+    pub n: u64,
+    /// A population preset (sglc2, des-search) or a population TOML file.
+    #[arg(long, default_value = "sglc2")]
+    pub population: String,
+    /// Seed of the population and the noise: system k depends only on (seed, k).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub seed: u64,
+    /// Output HDF5 file [default: datasets/<survey>-<population>-n<N>-s<seed>[-<i>of<n>].h5].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Generate only shard i of n (0-based), e.g. 0/4; join shards with `sim merge`.
+    #[arg(long, default_value = "0/1", value_parser = Shard::parse)]
+    pub shard: Shard,
+    /// Worker threads [default: one per core].
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Sub-pixels per pixel side.
+    #[arg(long, default_value_t = 2)]
+    pub supersample: usize,
+    /// Do not convolve with the PSF.
+    #[arg(long)]
+    pub no_psf: bool,
+    /// Do not add noise.
+    #[arg(long)]
+    pub no_noise: bool,
+    /// Continue an interrupted run with the same configuration from its last written block.
+    #[arg(long)]
+    pub resume: bool,
+    /// Systems computed and written per block.
+    #[arg(long, default_value_t = 64)]
+    pub block: usize,
+    /// What to write: `hdf5` (DESIGN.md) or `sglc`, a folder in the layout of a Strong
+    /// Gravitational Lensing Challenge (FITS stamps and a CSV catalogue: II SGLC for VIS, Y,
+    /// J, H surveys, I SGLC for u, g, r, i).
+    #[arg(long, value_enum, default_value_t = Format::Hdf5)]
+    pub format: Format,
+    /// With --format sglc: ID of system 0 (system k is ID + k), as the challenges numbered.
+    #[arg(long, default_value_t = 100000)]
+    pub first_id: u64,
+    /// With --format sglc: a blind test set, images only; the catalogue goes to --truth.
+    #[arg(long)]
+    pub blind: bool,
+    /// Where a blind set's catalogue goes [default: <out>.truth.csv beside the folder].
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// What ray-traces: `auto` (the GPU when the binary has CUDA and a GPU answers, else
+    /// the CPU), `cpu`, or `cuda` (the CUDA kernels, each block in one launch per band
+    /// grid; use a large --block, e.g. 4096).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+/// Runs `sim generate`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let Args {
+        survey,
+        n,
+        population,
+        seed,
+        out,
+        shard,
+        threads,
+        supersample,
+        no_psf,
+        no_noise,
+        resume,
+        block,
+        format,
+        first_id,
+        blind,
+        truth,
+        device,
+    } = args;
+    let start = Instant::now();
+    if format == Format::Hdf5 && (blind || truth.is_some()) {
+        bail!("--blind and --truth need --format sglc");
+    }
+    let survey = Survey::load(&survey)?;
+    let population = PopulationConfig::load(&population)?;
+    let out = out.unwrap_or_else(|| {
+        let part = if shard.count > 1 {
+            format!("-{}of{}", shard.index, shard.count)
+        } else {
+            String::new()
+        };
+        let ext = match format {
+            Format::Hdf5 => ".h5",
+            Format::Sglc if blind => "-blind",
+            Format::Sglc => "",
+        };
+        PathBuf::from(format!(
+            "datasets/{}-{}-n{n}-s{seed}{part}{ext}",
+            survey.name, population.name
+        ))
+    });
+    let folders = NewFolders::above(&out)?;
+    let config = RunConfig {
+        generate: RunSettings {
+            n,
+            seed,
+            supersample,
+            caustic_step: CausticGrid::DEFAULT_STEP,
+            psf: !no_psf,
+            noise: !no_noise,
+        },
+        survey,
+        population,
+    };
+    let (renderer, line) = batch_renderer(&device)?;
+    println!("{line}");
+    let (a, b) = shard.range(n);
+    let progress = Progress::new(b - a, "systems");
+    let started = AtomicBool::new(false);
+    let stop = format::progress::stop_on_ctrl_c(
+        "stopping after the block in hand",
+        "rerun the same command with --resume to go on from the last block written",
+    )
+    .context("cannot install the Ctrl-C handler")?;
+    let opts = GenerateOptions {
+        shard,
+        threads,
+        block,
+        resume,
+        format: match format {
+            Format::Hdf5 => OutputFormat::Hdf5,
+            Format::Sglc => OutputFormat::Sglc(SglcOptions {
+                first_id,
+                blind,
+                truth,
+            }),
+        },
+        renderer,
+        stop: Some(stop),
+        timing: None,
+    };
+    let summary = generate(&config, &out, &opts, &|k| {
+        // The first call gives the systems a resumed file already holds.
+        match started.swap(true, Ordering::Relaxed) {
+            false => progress.start_at(k),
+            true => progress.set_position(k),
+        }
+    });
+    progress.finish();
+    let s = summary?;
+    let secs = start.elapsed().as_secs_f64();
+    let resumed = if s.resumed_at > 0 {
+        format!(" (resumed at system {})", s.resumed_at)
+    } else {
+        String::new()
+    };
+    if let Some(why) = &s.restarted {
+        eprintln!("note: --resume: {why}");
+    }
+    println!(
+        "generated {} systems, {} lenses ({:.1} %), into {} in {secs:.1} s: {:.1} systems/s{resumed}",
+        s.systems,
+        s.lenses,
+        100.0 * s.lenses as f64 / s.systems.max(1) as f64,
+        s.path.display(),
+        s.generated as f64 / secs,
+    );
+    folders.keep();
+    Ok(())
+}
