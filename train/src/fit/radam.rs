@@ -15,7 +15,7 @@ use burn::record::Record;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorPrimitive};
 
-use crate::ops::{RAdamStep, TrainAutodiff, TrainOps};
+use crate::ops::{AdamState, RAdamStep, TrainAutodiff, TrainOps};
 
 /// RAdam's hyper-parameters.
 #[derive(Config, Debug)]
@@ -111,13 +111,12 @@ impl<B: TrainOps> SimpleOptimizer<B> for RAdam {
             None => (1, grad.zeros_like(), grad.zeros_like()),
         };
         let float = |t: Tensor<B, D>| t.into_primitive().tensor();
-        let (param, m, v) = B::radam_update(
-            float(tensor),
-            float(grad),
-            float(m),
-            float(v),
-            self.step_at(time, lr),
-        );
+        let state = AdamState {
+            param: float(tensor),
+            m: float(m),
+            v: float(v),
+        };
+        let AdamState { param, m, v } = B::radam_update(state, float(grad), self.step_at(time, lr));
         let tensor = |t| Tensor::from_primitive(TensorPrimitive::Float(t));
         (
             tensor(param),

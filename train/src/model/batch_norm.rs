@@ -11,7 +11,7 @@ use burn::module::{Initializer, Module, Param, RunningState};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorPrimitive};
 
-use crate::ops::{Activation, TrainOps};
+use crate::ops::{Activation, Normalisation, TrainOps};
 
 /// BatchNorm with a fused activation.
 #[derive(Module, Debug)]
@@ -78,14 +78,14 @@ impl<B: TrainOps> BatchNorm<B> {
                 self.running_var.value().to_device(&device),
             )
         };
-        Tensor::from_primitive(TensorPrimitive::Float(B::batch_norm(
-            float(x),
-            float(mean),
-            float(var),
-            float(self.gamma.val()),
-            float(self.beta.val()),
-            self.epsilon,
+        Tensor::from_primitive(TensorPrimitive::Float(B::batch_norm(Normalisation {
+            x: float(x),
+            mean: float(mean),
+            var: float(var),
+            gamma: float(self.gamma.val()),
+            beta: float(self.beta.val()),
+            epsilon: self.epsilon,
             act,
-        )))
+        })))
     }
 }

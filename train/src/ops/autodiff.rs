@@ -12,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Shape, TensorMetadata};
 
-use super::{Activation, DepthwiseGeometry, RAdamStep, TrainOps};
+use super::{Activation, AdamState, DepthwiseGeometry, Normalisation, RAdamStep, TrainOps};
 
 #[derive(Debug)]
 struct DepthwiseBackward;
@@ -98,8 +98,18 @@ impl<B: TrainOps> Backward<B, 3> for BatchNormBackward {
         let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_state);
         let gamma: FloatTensor<B> = checkpointer.retrieve_node_output(gamma_state);
         let beta: FloatTensor<B> = checkpointer.retrieve_node_output(beta_state);
-        let (dx, dgamma, dbeta) =
-            B::batch_norm_backward(x, mean, var, gamma, beta, grad, epsilon, act);
+        let (dx, dgamma, dbeta) = B::batch_norm_backward(
+            Normalisation {
+                x,
+                mean,
+                var,
+                gamma,
+                beta,
+                epsilon,
+                act,
+            },
+            grad,
+        );
         if let Some(node) = node_x {
             grads.register::<B>(node.id, dx);
         }
@@ -182,15 +192,16 @@ impl<B: TrainOps, C: CheckpointStrategy> TrainOps for Autodiff<B, C> {
         (Self::from_inner(mean), Self::from_inner(var))
     }
 
-    fn batch_norm(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
-    ) -> FloatTensor<Self> {
+    fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self> {
+        let Normalisation {
+            x,
+            mean,
+            var,
+            gamma,
+            beta,
+            epsilon,
+            act,
+        } = n;
         let (mean, var) = (Self::inner(mean), Self::inner(var));
         match BatchNormBackward
             .prepare::<C>([x.node.clone(), gamma.node.clone(), beta.node.clone()])
@@ -201,50 +212,44 @@ impl<B: TrainOps, C: CheckpointStrategy> TrainOps for Autodiff<B, C> {
                 let x_state = prep.checkpoint(&x);
                 let gamma_state = prep.checkpoint(&gamma);
                 let beta_state = prep.checkpoint(&beta);
-                let y = B::batch_norm(
-                    x.primitive,
-                    mean.clone(),
-                    var.clone(),
-                    gamma.primitive,
-                    beta.primitive,
+                let y = B::batch_norm(Normalisation {
+                    x: x.primitive,
+                    mean: mean.clone(),
+                    var: var.clone(),
+                    gamma: gamma.primitive,
+                    beta: beta.primitive,
                     epsilon,
                     act,
-                );
+                });
                 let state = (x_state, gamma_state, beta_state, mean, var, epsilon, act);
                 prep.finish(state, y)
             }
-            OpsKind::UnTracked(prep) => prep.finish(B::batch_norm(
-                x.primitive,
+            OpsKind::UnTracked(prep) => prep.finish(B::batch_norm(Normalisation {
+                x: x.primitive,
                 mean,
                 var,
-                gamma.primitive,
-                beta.primitive,
+                gamma: gamma.primitive,
+                beta: beta.primitive,
                 epsilon,
                 act,
-            )),
+            })),
         }
     }
 
     fn batch_norm_backward(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
+        n: Normalisation<Self>,
         grad: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (dx, dgamma, dbeta) = B::batch_norm_backward(
-            Self::inner(x),
-            Self::inner(mean),
-            Self::inner(var),
-            Self::inner(gamma),
-            Self::inner(beta),
-            Self::inner(grad),
-            epsilon,
-            act,
-        );
+        let n = Normalisation {
+            x: Self::inner(n.x),
+            mean: Self::inner(n.mean),
+            var: Self::inner(n.var),
+            gamma: Self::inner(n.gamma),
+            beta: Self::inner(n.beta),
+            epsilon: n.epsilon,
+            act: n.act,
+        };
+        let (dx, dgamma, dbeta) = B::batch_norm_backward(n, Self::inner(grad));
         (
             Self::from_inner(dx),
             Self::from_inner(dgamma),
@@ -253,23 +258,20 @@ impl<B: TrainOps, C: CheckpointStrategy> TrainOps for Autodiff<B, C> {
     }
 
     fn radam_update(
-        param: FloatTensor<Self>,
+        state: AdamState<Self>,
         grad: FloatTensor<Self>,
-        m: FloatTensor<Self>,
-        v: FloatTensor<Self>,
         step: RAdamStep,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (p, m, v) = B::radam_update(
-            Self::inner(param),
-            Self::inner(grad),
-            Self::inner(m),
-            Self::inner(v),
-            step,
-        );
-        (
-            Self::from_inner(p),
-            Self::from_inner(m),
-            Self::from_inner(v),
-        )
+    ) -> AdamState<Self> {
+        let state = AdamState {
+            param: Self::inner(state.param),
+            m: Self::inner(state.m),
+            v: Self::inner(state.v),
+        };
+        let AdamState { param, m, v } = B::radam_update(state, Self::inner(grad), step);
+        AdamState {
+            param: Self::from_inner(param),
+            m: Self::from_inner(m),
+            v: Self::from_inner(v),
+        }
     }
 }

@@ -8,7 +8,9 @@ use burn::tensor::ops::{FloatTensor, FloatTensorOps};
 use burn::tensor::{TensorData, TensorMetadata};
 use std::borrow::Cow;
 
-use super::{batch_norm, depthwise, radam, Activation, DepthwiseGeometry, RAdamStep, TrainOps};
+use super::{
+    batch_norm, depthwise, radam, AdamState, DepthwiseGeometry, Normalisation, RAdamStep, TrainOps,
+};
 
 /// A float32 tensor's values in row-major order, borrowed where they already are.
 fn values(t: &FlexTensor) -> Cow<'_, [f32]> {
@@ -76,15 +78,16 @@ impl TrainOps for Flex {
         let (m, v) = batch_norm::channel_moments(&values(&x), d[1], plane);
         (tensor(m, &[d[1]]), tensor(v, &[d[1]]))
     }
-    fn batch_norm(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
-    ) -> FloatTensor<Self> {
+    fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self> {
+        let Normalisation {
+            x,
+            mean,
+            var,
+            gamma,
+            beta,
+            epsilon,
+            act,
+        } = n;
         let d = dims(&x);
         let plane = d[2..].iter().product();
         let y = batch_norm::forward(
@@ -100,15 +103,18 @@ impl TrainOps for Flex {
         tensor(y, &d)
     }
     fn batch_norm_backward(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
+        n: Normalisation<Self>,
         grad: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let Normalisation {
+            x,
+            mean,
+            var,
+            gamma,
+            beta,
+            epsilon,
+            act,
+        } = n;
         let d = dims(&x);
         let plane = d[2..].iter().product();
         let (dx, dg, db) = batch_norm::backward(
@@ -126,12 +132,11 @@ impl TrainOps for Flex {
     }
 
     fn radam_update(
-        param: FloatTensor<Self>,
+        state: AdamState<Self>,
         grad: FloatTensor<Self>,
-        m: FloatTensor<Self>,
-        v: FloatTensor<Self>,
         step: RAdamStep,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+    ) -> AdamState<Self> {
+        let AdamState { param, m, v } = state;
         let d = dims(&param);
         let (p, m, v) = radam::update(
             &values(&param),
@@ -140,6 +145,10 @@ impl TrainOps for Flex {
             &values(&v),
             &step,
         );
-        (tensor(p, &d), tensor(m, &d), tensor(v, &d))
+        AdamState {
+            param: tensor(p, &d),
+            m: tensor(m, &d),
+            v: tensor(v, &d),
+        }
     }
 }

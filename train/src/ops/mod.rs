@@ -40,6 +40,35 @@ pub enum Activation {
     Silu,
 }
 
+/// A BatchNorm's operands (float32), with the activation that follows inside the same
+/// operation.
+pub struct Normalisation<B: Backend> {
+    /// The input [N, C, H, W].
+    pub x: FloatTensor<B>,
+    /// Per-channel mean [C].
+    pub mean: FloatTensor<B>,
+    /// Per-channel biased variance [C].
+    pub var: FloatTensor<B>,
+    /// Scale γ [C].
+    pub gamma: FloatTensor<B>,
+    /// Shift β [C].
+    pub beta: FloatTensor<B>,
+    /// Added to the variance, ε.
+    pub epsilon: f64,
+    /// Applied to the normalised, scaled and shifted value.
+    pub act: Activation,
+}
+
+/// A parameter and its two Rectified Adam moments (float32, one shape).
+pub struct AdamState<B: Backend> {
+    /// The parameter θ.
+    pub param: FloatTensor<B>,
+    /// The first moment m.
+    pub m: FloatTensor<B>,
+    /// The second moment v.
+    pub v: FloatTensor<B>,
+}
+
 /// A Burn backend with lensforge's own operations. Tensors are NCHW, float32.
 pub trait TrainOps: Backend {
     /// Depthwise convolution of `x` [N, C, H, W] with `weight` [C, 1, k, k] (Burn's grouped
@@ -70,20 +99,12 @@ pub trait TrainOps: Backend {
     /// [`TrainOps::batch_norm`]'s).
     fn channel_moments(x: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>);
 
-    /// act((x − mean)/√(var + ε)·γ + β) per channel, with `mean`, `var`, `gamma`, `beta` [C].
+    /// act((x − mean)/√(var + ε)·γ + β) per channel ([`Normalisation`]).
     ///
     /// On an autodiff backend the gradient is batch normalisation's in training: `mean` and
     /// `var` must be `x`'s own [`TrainOps::channel_moments`], and the gradient flows through
     /// them. Evaluation with running statistics calls it on a backend without autodiff.
-    fn batch_norm(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
-    ) -> FloatTensor<Self>;
+    fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self>;
 
     /// The float32 matrix product of `lhs` [.., m, k] and `rhs` [.., k, n] (batch dimensions
     /// broadcast as Burn's `matmul` does), in the precision of [`crate::device::Precision`]:
@@ -91,28 +112,19 @@ pub trait TrainOps: Backend {
     fn matmul_f32(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
 
     /// The gradients (x [N, C, H, W], γ [C], β [C]) of training-mode batch normalisation with
-    /// batch statistics `mean` and `var`, given the output's gradient `grad`.
-    #[allow(clippy::too_many_arguments)]
+    /// batch statistics `n.mean` and `n.var`, given the output's gradient `grad`.
     fn batch_norm_backward(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
+        n: Normalisation<Self>,
         grad: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
-    /// One Rectified Adam step on a parameter `param` with gradient `grad` and moments `m`, `v`
-    /// (all of one shape), in one pass ([`radam`]): (param′, m′, v′). Not differentiated.
+    /// One Rectified Adam step on a parameter and its moments given its gradient `grad` (all of
+    /// one shape), in one pass ([`radam`]). Not differentiated.
     fn radam_update(
-        param: FloatTensor<Self>,
+        state: AdamState<Self>,
         grad: FloatTensor<Self>,
-        m: FloatTensor<Self>,
-        v: FloatTensor<Self>,
         step: RAdamStep,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    ) -> AdamState<Self>;
 }
 
 /// `lhs`·`rhs` through [`TrainOps::matmul_f32`] (the precision of [`crate::device::Precision`]).

@@ -19,7 +19,7 @@ use train::fit::radam::RAdamConfig;
 use train::model::batch_norm::BatchNorm;
 use train::model::depthwise::DepthwiseConv;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
-use train::ops::{Activation, DepthwiseGeometry, TrainAutodiff, TrainOps};
+use train::ops::{Activation, AdamState, DepthwiseGeometry, TrainAutodiff, TrainOps};
 
 /// Largest |a − b| over the largest |b| (the reference's scale).
 pub fn relative<B: burn::tensor::backend::Backend, const D: usize>(
@@ -298,13 +298,12 @@ pub fn op_results<B: TrainAutodiff>(device: &B::Device) -> Vec<(String, Vec<f32>
                 .tensor()
         };
         let v = Tensor::<B, 2>::from_data(data(&[7, 13], 1.9), device).abs();
-        let (p, m, v) = B::radam_update(
-            float(0.3),
-            float(0.8),
-            float(1.4),
-            v.into_primitive().tensor(),
-            step,
-        );
+        let state = AdamState {
+            param: float(0.3),
+            m: float(1.4),
+            v: v.into_primitive().tensor(),
+        };
+        let AdamState { param: p, m, v } = B::radam_update(state, float(0.8), step);
         for (what, t) in [("parameter", p), ("first moment", m), ("second moment", v)] {
             let t = Tensor::<B, 2>::from_primitive(TensorPrimitive::Float(t));
             out.push((format!("RAdam step {time} {what}"), values(t)));

@@ -16,7 +16,7 @@ use burn_cubecl::{CubeBackend, CubeRuntime, FloatElement, IntElement};
 use cubecl::{calculate_cube_count_elemwise, CubeCount, CubeDim};
 
 use super::radam::factors::RAdamFactorsLaunch;
-use super::{Activation, DepthwiseGeometry, RAdamStep, TrainOps};
+use super::{Activation, AdamState, DepthwiseGeometry, Normalisation, RAdamStep, TrainOps};
 use kernels::{DwShapeLaunch, BLOCK};
 
 /// Values each unit of a reduction cube sums before the cube adds them up.
@@ -272,15 +272,16 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
         (mean, var)
     }
 
-    fn batch_norm(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
-    ) -> FloatTensor<Self> {
+    fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self> {
+        let Normalisation {
+            x,
+            mean,
+            var,
+            gamma,
+            beta,
+            epsilon,
+            act,
+        } = n;
         let [x, mean, var, gamma, beta] = [x, mean, var, gamma, beta].map(f32_contiguous);
         let d = dims(&x);
         let (channels, plane) = (d[1], d[2..].iter().product::<usize>());
@@ -313,15 +314,18 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
     }
 
     fn batch_norm_backward(
-        x: FloatTensor<Self>,
-        mean: FloatTensor<Self>,
-        var: FloatTensor<Self>,
-        gamma: FloatTensor<Self>,
-        beta: FloatTensor<Self>,
+        n: Normalisation<Self>,
         grad: FloatTensor<Self>,
-        epsilon: f64,
-        act: Activation,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let Normalisation {
+            x,
+            mean,
+            var,
+            gamma,
+            beta,
+            epsilon,
+            act,
+        } = n;
         let [x, mean, var, gamma, beta, grad] =
             [x, mean, var, gamma, beta, grad].map(f32_contiguous);
         let d = dims(&x);
@@ -389,18 +393,21 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
     }
 
     fn radam_update(
-        param: FloatTensor<Self>,
+        state: AdamState<Self>,
         grad: FloatTensor<Self>,
-        m: FloatTensor<Self>,
-        v: FloatTensor<Self>,
         step: RAdamStep,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+    ) -> AdamState<Self> {
+        let AdamState { param, m, v } = state;
         let [param, grad, m, v] = [param, grad, m, v].map(f32_contiguous);
         let d = dims(&param);
         let [p_out, m_out, v_out] = [0; 3].map(|_| empty(&param, &d));
         let n = p_out.meta.num_elements();
         if n == 0 {
-            return (p_out, m_out, v_out);
+            return AdamState {
+                param: p_out,
+                m: m_out,
+                v: v_out,
+            };
         }
         let f = step.factors();
         let (count, dim) = elementwise(&p_out, n);
@@ -432,6 +439,10 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
                 step.rectifier.is_some(),
             );
         }
-        (p_out, m_out, v_out)
+        AdamState {
+            param: p_out,
+            m: m_out,
+            v: v_out,
+        }
     }
 }
