@@ -193,15 +193,7 @@ impl<B: TrainOps, C: CheckpointStrategy> TrainOps for Autodiff<B, C> {
     }
 
     fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self> {
-        let Normalisation {
-            x,
-            mean,
-            var,
-            gamma,
-            beta,
-            epsilon,
-            act,
-        } = n;
+        let ([x, mean, var, gamma, beta], epsilon, act) = n.into_parts();
         let (mean, var) = (Self::inner(mean), Self::inner(var));
         match BatchNormBackward
             .prepare::<C>([x.node.clone(), gamma.node.clone(), beta.node.clone()])

@@ -79,15 +79,7 @@ impl TrainOps for Flex {
         (tensor(m, &[d[1]]), tensor(v, &[d[1]]))
     }
     fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self> {
-        let Normalisation {
-            x,
-            mean,
-            var,
-            gamma,
-            beta,
-            epsilon,
-            act,
-        } = n;
+        let ([x, mean, var, gamma, beta], epsilon, act) = n.into_parts();
         let d = dims(&x);
         let plane = d[2..].iter().product();
         let y = batch_norm::forward(
@@ -106,15 +98,7 @@ impl TrainOps for Flex {
         n: Normalisation<Self>,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let Normalisation {
-            x,
-            mean,
-            var,
-            gamma,
-            beta,
-            epsilon,
-            act,
-        } = n;
+        let ([x, mean, var, gamma, beta], epsilon, act) = n.into_parts();
         let d = dims(&x);
         let plane = d[2..].iter().product();
         let (dx, dg, db) = batch_norm::backward(

@@ -59,6 +59,14 @@ pub struct Normalisation<B: Backend> {
     pub act: Activation,
 }
 
+impl<B: Backend> Normalisation<B> {
+    /// ([x, mean, var, γ, β], ε, activation).
+    pub fn into_parts(self) -> ([FloatTensor<B>; 5], f64, Activation) {
+        let t = [self.x, self.mean, self.var, self.gamma, self.beta];
+        (t, self.epsilon, self.act)
+    }
+}
+
 /// A parameter and its two Rectified Adam moments (float32, one shape).
 pub struct AdamState<B: Backend> {
     /// The parameter θ.

@@ -273,15 +273,7 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
     }
 
     fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self> {
-        let Normalisation {
-            x,
-            mean,
-            var,
-            gamma,
-            beta,
-            epsilon,
-            act,
-        } = n;
+        let ([x, mean, var, gamma, beta], epsilon, act) = n.into_parts();
         let [x, mean, var, gamma, beta] = [x, mean, var, gamma, beta].map(f32_contiguous);
         let d = dims(&x);
         let (channels, plane) = (d[1], d[2..].iter().product::<usize>());
@@ -317,15 +309,7 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
         n: Normalisation<Self>,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let Normalisation {
-            x,
-            mean,
-            var,
-            gamma,
-            beta,
-            epsilon,
-            act,
-        } = n;
+        let ([x, mean, var, gamma, beta], epsilon, act) = n.into_parts();
         let [x, mean, var, gamma, beta, grad] =
             [x, mean, var, gamma, beta, grad].map(f32_contiguous);
         let d = dims(&x);
