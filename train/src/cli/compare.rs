@@ -1,6 +1,6 @@
 //! `train compare`: how far several lens finders agree on the same objects.
 
-use super::TableArgs;
+use super::{print_report, TableArgs};
 use std::path::PathBuf;
 
 /// `train compare`'s arguments.
@@ -42,11 +42,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bins,
     };
     let r = train::compare::compare_to_folder(&joined, &settings, &out)?;
-    if json {
-        println!("{}", serde_json::to_string(&r)?);
-    } else {
-        print!("{}", train::compare::table(&r));
-        println!("report and rank histograms in {}", out.display());
-    }
-    Ok(())
+    let then = format!("report and rank histograms in {}", out.display());
+    print_report(json, &r, train::compare::table, &then)
 }

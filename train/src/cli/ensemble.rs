@@ -1,6 +1,6 @@
 //! `train ensemble`: several lens finders' scores combined six ways.
 
-use super::TableArgs;
+use super::{print_report, TableArgs};
 use std::path::PathBuf;
 
 /// `train ensemble`'s arguments.
@@ -51,11 +51,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         completeness,
     };
     let r = train::ensemble::run_to_folder(&joined, &settings, &out)?;
-    if json {
-        println!("{}", serde_json::to_string(&r)?);
-    } else {
-        print!("{}", train::ensemble::table(&r));
-        println!("report, bar chart and scores in {}", out.display());
-    }
-    Ok(())
+    let then = format!("report, bar chart and scores in {}", out.display());
+    print_report(json, &r, train::ensemble::table, &then)
 }

@@ -70,3 +70,21 @@ pub fn announce_device(device: &str) -> anyhow::Result<Choice> {
     println!("{line}");
     Ok(choice)
 }
+
+/// Prints report `r` as one JSON object when `json`, else as its `table` followed by `then`.
+pub fn print_report<T: serde::Serialize>(
+    json: bool,
+    r: &T,
+    table: impl FnOnce(&T) -> String,
+    then: &str,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(r)?);
+    } else {
+        print!("{}", table(r));
+        if !then.is_empty() {
+            println!("{then}");
+        }
+    }
+    Ok(())
+}

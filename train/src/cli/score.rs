@@ -1,5 +1,6 @@
 //! `train score`: a submission to a blind challenge-style set, scored.
 
+use super::print_report;
 use std::path::PathBuf;
 
 /// `train score`'s arguments.
@@ -33,10 +34,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t = train::challenge::read_truth(&truth)?;
     let scores = train::challenge::read_submission(&submission, &t)?;
     let r = train::challenge::score(&t, &scores, bins)?;
-    if json {
-        println!("{}", serde_json::to_string(&r)?);
-    } else {
-        print!("{}", train::challenge::table(&r));
-    }
-    Ok(())
+    print_report(json, &r, train::challenge::table, "")
 }

@@ -1,5 +1,6 @@
 //! `train sweep-npix`: the detection limit by lensed-source pixels.
 
+use super::print_report;
 use std::path::PathBuf;
 
 /// `train sweep-npix`'s arguments.
@@ -52,15 +53,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         beta2,
     };
     let r = train::sweep::sweep_run(&run, &settings)?;
-    if json {
-        println!("{}", serde_json::to_string(&r)?);
-    } else {
-        print!("{}", train::sweep::table(&r));
-        println!(
-            "{} folds; report and figure in {}",
-            r.folds,
-            run.join("sweep-npix.{json,png}").display()
-        );
-    }
-    Ok(())
+    let then = format!(
+        "{} folds; report and figure in {}",
+        r.folds,
+        run.join("sweep-npix.{json,png}").display()
+    );
+    print_report(json, &r, train::sweep::table, &then)
 }
