@@ -438,7 +438,7 @@ fn record(
             )
         },
     );
-    let catalog_start = std::time::Instant::now();
+    let catalog_start = timing.map(|_| std::time::Instant::now());
     rendered.check_finite(Path::new(&origin))?;
     let mut cols = catalog(
         &spec,
@@ -462,9 +462,9 @@ fn record(
             Column::I64(vec![truth.n_neighbours as i64]),
         ),
     ]);
-    if let Some(t) = timing {
+    if let (Some(t), Some(start)) = (timing, catalog_start) {
         t.catalog
-            .fetch_add(catalog_start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
     }
     let mut images: Vec<ndarray::Array2<f32>> =
         rendered.observed.into_iter().map(|o| o.image).collect();

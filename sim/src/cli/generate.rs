@@ -1,6 +1,6 @@
 //! `sim generate`: a population's systems into an HDF5 training set or a challenge-style folder.
 
-use super::{batch_renderer, NewFolders};
+use super::{batch_renderer, NewFolders, Observation};
 use anyhow::{bail, Context};
 use format::progress::Progress;
 use sim::caustics::CausticGrid;
@@ -45,15 +45,8 @@ pub struct Args {
     /// Worker threads [default: one per core].
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Sub-pixels per pixel side.
-    #[arg(long, default_value_t = 2)]
-    pub supersample: usize,
-    /// Do not convolve with the PSF.
-    #[arg(long)]
-    pub no_psf: bool,
-    /// Do not add noise.
-    #[arg(long)]
-    pub no_noise: bool,
+    #[command(flatten)]
+    pub observation: Observation,
     /// Continue an interrupted run with the same configuration from its last written block.
     #[arg(long)]
     pub resume: bool,
@@ -91,9 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out,
         shard,
         threads,
-        supersample,
-        no_psf,
-        no_noise,
+        observation,
         resume,
         block,
         format,
@@ -129,10 +120,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         generate: RunSettings {
             n,
             seed,
-            supersample,
+            supersample: observation.supersample,
             caustic_step: CausticGrid::DEFAULT_STEP,
-            psf: !no_psf,
-            noise: !no_noise,
+            psf: observation.psf(),
+            noise: observation.noise(),
         },
         survey,
         population,

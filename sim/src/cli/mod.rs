@@ -93,3 +93,29 @@ impl Drop for NewFolders {
         }
     }
 }
+
+/// How `sim render` and `sim generate` observe: ray-shooting resolution, PSF and noise.
+#[derive(clap::Args)]
+pub struct Observation {
+    /// Sub-pixels per pixel side.
+    #[arg(long, default_value_t = 2)]
+    pub supersample: usize,
+    /// Do not convolve with the PSF.
+    #[arg(long)]
+    pub no_psf: bool,
+    /// Do not add noise.
+    #[arg(long)]
+    pub no_noise: bool,
+}
+
+impl Observation {
+    /// Whether to convolve with the PSF.
+    pub fn psf(&self) -> bool {
+        !self.no_psf
+    }
+
+    /// Whether to add noise.
+    pub fn noise(&self) -> bool {
+        !self.no_noise
+    }
+}

@@ -1,6 +1,6 @@
 //! `sim render`: one system spec rendered in every band of a survey, with its labels.
 
-use super::{batch_renderer, NewFolders};
+use super::{batch_renderer, NewFolders, Observation};
 use sim::observe::Survey;
 use sim::render::{render_spec, RenderOptions};
 use sim::spec::SystemSpec;
@@ -22,15 +22,8 @@ pub struct Args {
     /// Also write a contact sheet (first band grey, next three as colour) to this PNG.
     #[arg(long)]
     pub png: Option<PathBuf>,
-    /// Sub-pixels per pixel side.
-    #[arg(long, default_value_t = 2)]
-    pub supersample: usize,
-    /// Do not convolve with the PSF.
-    #[arg(long)]
-    pub no_psf: bool,
-    /// Do not add noise.
-    #[arg(long)]
-    pub no_noise: bool,
+    #[command(flatten)]
+    pub observation: Observation,
     /// Seed of the noise.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     pub seed: u64,
@@ -47,18 +40,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         survey,
         out,
         png,
-        supersample,
-        no_psf,
-        no_noise,
+        observation,
         seed,
         device,
     } = args;
     let start = Instant::now();
     let survey = Survey::load(&survey)?;
     let opts = RenderOptions {
-        supersample,
-        psf: !no_psf,
-        noise: !no_noise,
+        supersample: observation.supersample,
+        psf: observation.psf(),
+        noise: observation.noise(),
         seed,
         ..RenderOptions::default()
     };

@@ -13,7 +13,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::PadMode;
 use burn::tensor::{Slice, Tensor};
 
-use crate::ops::{matmul, TrainOps};
+use crate::ops::{matmul, DepthwiseGeometry, TrainOps};
 
 /// Kernel side.
 const K: usize = 3;
@@ -25,14 +25,6 @@ const STRIDE: usize = 2;
 pub struct StemConv<B: Backend> {
     /// Kernel [out, in, 3, 3].
     pub weight: Param<Tensor<B, 4>>,
-}
-
-/// TensorFlow's 'same' padding of one axis of `size` values at stride 2: (output size, zeros
-/// before, zeros after).
-pub fn same_padding(size: usize) -> (usize, usize, usize) {
-    let out = size.div_ceil(STRIDE);
-    let total = ((out.max(1) - 1) * STRIDE + K).saturating_sub(size);
-    (out, total / 2, total - total / 2)
 }
 
 impl<B: Backend> StemConv<B> {
@@ -59,9 +51,12 @@ impl<B: TrainOps> StemConv<B> {
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [n, cin, h, w] = x.dims();
         let [cout, _, _, _] = self.weight.dims();
-        let (ho, top, bottom) = same_padding(h);
-        let (wo, left, right) = same_padding(w);
-        let x = x.pad((left, right, top, bottom), PadMode::Constant(0.0));
+        let g = DepthwiseGeometry::same([h, w], K, STRIDE);
+        let ([ho, wo], [bottom, right]) = (g.output, g.pad_after());
+        let x = x.pad(
+            (g.pad_left, right, g.pad_top, bottom),
+            PadMode::Constant(0.0),
+        );
         // Sampling (a, b) holds x[2i + a, 2j + b] of the padded image, in the kernel's order.
         let taps: Vec<Tensor<B, 4>> = (0..K * K)
             .map(|s| {
@@ -87,15 +82,6 @@ mod tests {
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::PaddingConfig2d;
     use burn::tensor::Distribution;
-
-    #[test]
-    fn tensorflow_same_padding_at_stride_2() {
-        // TensorFlow: out = ⌈n/2⌉, total = max((out − 1)·2 + 3 − n, 0), before = total/2.
-        assert_eq!(same_padding(200), (100, 0, 1));
-        assert_eq!(same_padding(66), (33, 0, 1));
-        assert_eq!(same_padding(7), (4, 1, 1));
-        assert_eq!(same_padding(1), (1, 1, 1));
-    }
 
     #[test]
     fn equals_burns_convolution_forward_and_backward() {

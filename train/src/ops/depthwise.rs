@@ -64,6 +64,16 @@ impl DepthwiseGeometry {
         }
     }
 
+    /// Zero rows below and columns right of the image (the larger half of TensorFlow's
+    /// padding, so at stride 2 the extra one).
+    pub fn pad_after(&self) -> [usize; 2] {
+        let after = |axis: usize, before: usize| {
+            ((self.output[axis].max(1) - 1) * self.stride + self.kernel)
+                .saturating_sub(self.input[axis] + before)
+        };
+        [after(0, self.pad_top), after(1, self.pad_left)]
+    }
+
     fn in_plane(&self) -> usize {
         self.input[0] * self.input[1]
     }
@@ -512,6 +522,14 @@ mod tests {
         assert_eq!((g.output, g.pad_top), ([25, 25], 1));
         let g = DepthwiseGeometry::same([7, 9], 3, 1);
         assert_eq!((g.output, g.pad_top, g.pad_left), ([7, 9], 1, 1));
+        assert_eq!(g.pad_after(), [1, 1]);
+        // EfficientNet's stem (3 × 3, stride 2) on the Euclid stamps and small ones.
+        let g = DepthwiseGeometry::same([200, 66], 3, 2);
+        assert_eq!((g.output, g.pad_top, g.pad_left), ([100, 33], 0, 0));
+        assert_eq!(g.pad_after(), [1, 1]);
+        let g = DepthwiseGeometry::same([7, 1], 3, 2);
+        assert_eq!((g.output, g.pad_top, g.pad_left), ([4, 1], 1, 1));
+        assert_eq!(g.pad_after(), [1, 1]);
     }
 
     /// (kernel, stride, height, width): kernels 3 and 5, strides 1 to 3, odd and even sizes,
