@@ -192,10 +192,17 @@ mod tests {
     fn the_fused_step_gives_the_op_by_op_steps_bits() {
         // Twelve steps (un-rectified while ρ_t < 5, the first five; rectified after), gradients
         // that change sign and size, some exactly zero: the parameter and both moments must equal
-        // the op-by-op composition bit for bit, so that training on the CPU is unchanged.
+        // the op-by-op composition bit for bit, so that training on the CPU is unchanged. A small
+        // tensor takes the one-pass path, a large one (90,300 values) the path in pieces on
+        // rayon's threads.
+        for (rows, cols) in [(5, 11), (300, 301)] {
+            fused_steps_equal_op_by_op(rows, cols);
+        }
+    }
+
+    fn fused_steps_equal_op_by_op(rows: usize, cols: usize) {
         let device = Default::default();
         let opt = RAdamConfig::new().build();
-        let (rows, cols) = (5, 11);
         let grad_at = |step: usize| {
             let v: Vec<f32> = (0..rows * cols)
                 .map(|i| {

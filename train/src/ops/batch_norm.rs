@@ -14,6 +14,7 @@
 
 use rayon::prelude::*;
 
+use super::pieces::par_pieces;
 use super::Activation;
 
 /// e^x in single precision, vectorisable: x = k·ln 2 + r with |r| ≤ ln 2 / 2, e^r by the
@@ -240,18 +241,17 @@ pub fn forward(
 ) -> Vec<f32> {
     let channels = mean.len();
     let inv = inverse_std(var, epsilon);
-    let mut y = vec![0f32; x.len()];
-    if y.is_empty() {
-        return y;
-    }
-    y.par_chunks_mut(plane)
-        .zip(x.par_chunks(plane))
-        .enumerate()
-        .for_each(|(p, (out, v))| {
+    let (y, _) = par_pieces(
+        x.len(),
+        plane,
+        || (),
+        |_, p, out| {
             let c = p % channels;
             let scale = inv[c] * gamma[c];
+            let v = &x[p * plane..(p + 1) * plane];
             forward_plane(v, out, scale, beta[c] - mean[c] * scale, act);
-        });
+        },
+    );
     y
 }
 
@@ -270,20 +270,23 @@ pub fn backward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let channels = mean.len();
     let inv = inverse_std(var, epsilon);
-    let mut dx = vec![0f32; x.len()];
-    if dx.is_empty() {
-        return (dx, vec![0.0; channels], vec![0.0; channels]);
+    if x.is_empty() {
+        return (Vec::new(), vec![0.0; channels], vec![0.0; channels]);
     }
     // Pass 1: dz into dx's buffer, and per plane Σ dz and Σ dz·x̂.
-    let partial: Vec<(f64, f64)> = dx
-        .par_chunks_mut(plane)
-        .zip(x.par_chunks(plane).zip(grad.par_chunks(plane)))
-        .enumerate()
-        .map(|(p, (dz, (v, g)))| {
+    let (mut dx, partial) = par_pieces(
+        x.len(),
+        plane,
+        || (),
+        |_, p, dz| {
             let c = p % channels;
+            let (v, g) = (
+                &x[p * plane..(p + 1) * plane],
+                &grad[p * plane..(p + 1) * plane],
+            );
             backward_plane_sums(v, g, dz, mean[c], inv[c], gamma[c], beta[c], act)
-        })
-        .collect();
+        },
+    );
     let (mut dbeta, mut dgamma) = (vec![0f64; channels], vec![0f64; channels]);
     for (p, (dz, dzx)) in partial.iter().enumerate() {
         dbeta[p % channels] += dz;

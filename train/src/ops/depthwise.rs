@@ -18,6 +18,8 @@
 
 use rayon::prelude::*;
 
+use super::pieces::par_pieces;
+
 /// Where a depthwise convolution's kernel lies on its input: kernel side, stride, the padding
 /// before the first row and column, and the input and output sizes (rows, columns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -387,15 +389,16 @@ fn backward_weight_plane(
 pub fn forward(x: &[f32], weight: &[f32], channels: usize, g: &DepthwiseGeometry) -> Vec<f32> {
     let k2 = g.kernel * g.kernel;
     let planes = x.len() / g.in_plane().max(1);
-    let mut y = vec![0f32; planes * g.out_plane()];
-    if y.is_empty() {
-        return y;
+    if planes * g.out_plane() == 0 {
+        return vec![0.0; planes * g.out_plane()];
     }
     let split = input_split(g);
     let taps = split.tap_offsets(g.kernel);
-    y.par_chunks_mut(g.out_plane())
-        .enumerate()
-        .for_each_init(Vec::new, |buf, (p, out)| {
+    let (y, _) = par_pieces(
+        planes * g.out_plane(),
+        g.out_plane(),
+        Vec::new,
+        |buf, p, out| {
             let c = p % channels;
             let xin = &x[p * g.in_plane()..(p + 1) * g.in_plane()];
             forward_plane(
@@ -407,7 +410,8 @@ pub fn forward(x: &[f32], weight: &[f32], channels: usize, g: &DepthwiseGeometry
                 &taps,
                 buf,
             );
-        });
+        },
+    );
     y
 }
 
@@ -421,14 +425,15 @@ pub fn backward_x(
 ) -> Vec<f32> {
     let k2 = g.kernel * g.kernel;
     let planes = grad.len() / g.out_plane().max(1);
-    let mut dx = vec![0f32; planes * g.in_plane()];
-    if dx.is_empty() || g.out_plane() == 0 {
-        return dx;
+    if planes * g.in_plane() == 0 || g.out_plane() == 0 {
+        return vec![0.0; planes * g.in_plane()];
     }
     let (phases, padded) = grad_phases(g);
-    dx.par_chunks_mut(g.in_plane())
-        .enumerate()
-        .for_each_init(Vec::new, |buf, (p, dplane)| {
+    let (dx, _) = par_pieces(
+        planes * g.in_plane(),
+        g.in_plane(),
+        Vec::new,
+        |buf, p, dplane| {
             let c = p % channels;
             let gy = &grad[p * g.out_plane()..(p + 1) * g.out_plane()];
             backward_x_plane(
@@ -440,7 +445,8 @@ pub fn backward_x(
                 &padded,
                 buf,
             );
-        });
+        },
+    );
     dx
 }
 

@@ -22,6 +22,7 @@ pub mod batch_norm;
 pub mod cube;
 pub mod depthwise;
 pub mod flex;
+pub mod pieces;
 pub mod radam;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
