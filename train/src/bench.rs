@@ -69,6 +69,7 @@ pub fn training_steps<B: TrainAutodiff>(
                 KERAS_BN_MOMENTUM,
                 branches,
                 VisChannels::Repeated,
+                3,
                 device,
             );
             (m, branches)

@@ -189,14 +189,21 @@ impl TrainConfig {
             if let Some(problem) = m.vit.problem() {
                 return Err(bad("model.vit", problem));
             }
-        } else if m.branches != Branches::Vis && d.nir_bands.len() != 3 {
-            return Err(bad(
-                "data.nir_bands",
-                format!(
-                    "the NIR branch takes exactly 3 bands, {} given",
-                    d.nir_bands.len()
-                ),
-            ));
+        } else if m.branches != Branches::Vis {
+            // The NIR branch's stem takes as many channels as bands: 3 for H, J, Y, 1 for the
+            // seed's Y + VIS. Pretrained stems (ImageNet's RGB) take 3.
+            if d.nir_bands.is_empty() {
+                return Err(bad("data.nir_bands", "at least one band is needed".into()));
+            }
+            if d.nir_bands.len() != 3 && !m.init.as_os_str().is_empty() {
+                return Err(bad(
+                    "model.init",
+                    format!(
+                        "pretrained weights take 3 input channels, not the NIR branch's {}",
+                        d.nir_bands.len()
+                    ),
+                ));
+            }
         }
         for (f, v) in [("model.width", m.width), ("model.depth", m.depth)] {
             if !(v == 0.0 || (v > 0.0 && v <= 4.0)) {
@@ -300,13 +307,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("b9"), "{e}");
+        // One NIR band is the seed's Y + VIS; no band is an error, and so are pretrained
+        // (3-channel) weights on a one-band branch.
+        let y_vis = DEFAULT.replace("nir_bands = [\"H\", \"J\", \"Y\"]", "nir_bands = [\"Y\"]");
+        assert!(TrainConfig::from_toml(&y_vis, Path::new("t.toml")).is_ok());
         let e = TrainConfig::from_toml(
-            &DEFAULT.replace("nir_bands = [\"H\", \"J\", \"Y\"]", "nir_bands = [\"H\"]"),
+            &DEFAULT.replace("nir_bands = [\"H\", \"J\", \"Y\"]", "nir_bands = []"),
             Path::new("t.toml"),
         )
         .unwrap_err()
         .to_string();
         assert!(e.contains("data.nir_bands"), "{e}");
+        let e = TrainConfig::from_toml(
+            &y_vis.replace("init = \"\"", "init = \"b2.safetensors\""),
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("model.init") && e.contains("not the NIR branch's 1"),
+            "{e}"
+        );
         let jacobs = DEFAULT.replace(
             "architecture = \"efficientnet\"",
             "architecture = \"jacobs\"",

@@ -48,6 +48,7 @@ fn timm_weights_load_into_both_branches() {
         0.01,
         Branches::Both,
         VisChannels::Repeated,
+        3,
         &device,
     );
     let r = load_pretrained(&mut model, &fixture("init_small.safetensors"), 0.3).unwrap();
@@ -91,6 +92,7 @@ fn timm_weights_load_into_both_branches() {
         0.01,
         Branches::Vis,
         VisChannels::Repeated,
+        3,
         &device,
     );
     let e = load_pretrained(&mut wider, &fixture("init_small.safetensors"), 0.3)

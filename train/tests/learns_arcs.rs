@@ -66,6 +66,7 @@ fn run(seed: u64) -> (f64, Vec<f64>) {
         0.1,
         Branches::Both,
         VisChannels::Repeated,
+        3,
         &device,
     );
     let (train, _) = batches::<A>(seed, 8, 16, &device);

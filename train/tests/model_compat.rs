@@ -42,6 +42,7 @@ fn small<B: train::ops::TrainOps>(device: &B::Device) -> LensFinder<B> {
         0.9,
         Branches::Both,
         VisChannels::Repeated,
+        3,
         device,
     )
 }

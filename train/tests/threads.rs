@@ -31,6 +31,7 @@ fn logits_after_two_steps() -> Vec<f32> {
         0.1,
         Branches::Both,
         VisChannels::Repeated,
+        3,
         &device,
     );
     let mut optim = RAdamConfig::new().init::<A, LensFinder<A>>();

@@ -352,6 +352,7 @@ fn fresh_model<B: TrainOps>(config: &TrainConfig, device: &B::Device) -> LensFin
                 m.bn_momentum,
                 m.branches,
                 m.vis_channels,
+                bands,
                 device,
             )
         }

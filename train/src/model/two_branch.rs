@@ -84,23 +84,26 @@ impl<B: TrainOps> LensFinder<B> {
             KERAS_BN_MOMENTUM,
             branches,
             vis_channels,
+            3,
             device,
         )
     }
 
     /// The same with branches at any compound scaling (width, depth) and BatchNorm momentum
-    /// (Burn's convention); see [`EfficientNet::scaled`].
+    /// (Burn's convention), see [`EfficientNet::scaled`], and a NIR branch on `nir_bands`
+    /// channels (3 for H, J, Y; 1 for the seed's Y + VIS).
     pub fn scaled(
         width: f64,
         depth: f64,
         bn_momentum: f64,
         branches: Branches,
         vis_channels: VisChannels,
+        nir_bands: usize,
         device: &B::Device,
     ) -> Self {
-        let branch = || EfficientNet::scaled(width, depth, 3, 0.2, bn_momentum, device);
-        let vis = (branches != Branches::Nir).then(branch);
-        let nir = (branches != Branches::Vis).then(branch);
+        let branch = |bands| EfficientNet::scaled(width, depth, bands, 0.2, bn_momentum, device);
+        let vis = (branches != Branches::Nir).then(|| branch(3));
+        let nir = (branches != Branches::Vis).then(|| branch(nir_bands));
         let features = vis.as_ref().map_or(0, EfficientNet::features)
             + nir.as_ref().map_or(0, EfficientNet::features);
         Self {
@@ -232,5 +235,32 @@ mod tests {
                 .dims(),
             [1, 1]
         );
+    }
+
+    #[test]
+    fn a_one_band_nir_branch_has_a_one_channel_stem() {
+        // The seed's Y + VIS: the NIR branch reads Y alone. Its stem's kernel is 3×3 over one
+        // channel instead of three (stem width 32 for B0: 32·3·3·(3 − 1) fewer parameters), and
+        // the network scores a one-band NIR image.
+        let device = Default::default();
+        let (w, d) = Variant::B0.coefficients();
+        let make = |bands| {
+            LensFinder::<Cpu>::scaled(
+                w,
+                d,
+                0.01,
+                Branches::Both,
+                VisChannels::Zeros,
+                bands,
+                &device,
+            )
+        };
+        assert_eq!(make(3).num_params() - make(1).num_params(), 32 * 3 * 3 * 2);
+        let out = make(1).forward(
+            Some(Tensor::zeros([2, 1, 64, 64], &device)),
+            Some(Tensor::zeros([2, 1, 24, 24], &device)),
+            false,
+        );
+        assert_eq!(out.dims(), [2, 1]);
     }
 }

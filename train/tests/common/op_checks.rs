@@ -373,7 +373,7 @@ pub fn same_weights<G: TrainOps>(gpu: &Device<G>) -> (LensFinder<Cpu>, LensFinde
     let cpu = Default::default();
     let make = || (0.5, 0.5, 0.9, Branches::Both, VisChannels::Repeated);
     let (w, d, m, b, v) = make();
-    let net = LensFinder::<Autodiff<Cpu>>::scaled(w, d, m, b, v, &cpu);
+    let net = LensFinder::<Autodiff<Cpu>>::scaled(w, d, m, b, v, 3, &cpu);
     for pass in 0..2 {
         let shift = 0.1 * pass as f32;
         let _ = net.forward(
@@ -386,10 +386,10 @@ pub fn same_weights<G: TrainOps>(gpu: &Device<G>) -> (LensFinder<Cpu>, LensFinde
     let path = dir.path().join("net");
     let recorder = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
     net.valid().save_file(&path, &recorder).unwrap();
-    let on_cpu = LensFinder::<Cpu>::scaled(w, d, m, b, v, &cpu)
+    let on_cpu = LensFinder::<Cpu>::scaled(w, d, m, b, v, 3, &cpu)
         .load_file(&path, &recorder, &cpu)
         .unwrap();
-    let on_gpu = LensFinder::<G>::scaled(w, d, m, b, v, gpu)
+    let on_gpu = LensFinder::<G>::scaled(w, d, m, b, v, 3, gpu)
         .load_file(&path, &recorder, gpu)
         .unwrap();
     (on_cpu, on_gpu)
