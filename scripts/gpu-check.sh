@@ -17,9 +17,15 @@
 #                               both precisions, B0, the Jacobs CNN, ViT-B/16, batch 64) and
 #                               PyTorch's two-branch B2 on the same GPU, and print the figures.
 #                               Every step has its own time limit; they add up to 7¾ minutes.
+#   scripts/gpu-check.sh seed [study|table1] [SECONDS]
+#                               there, instead of `run`: the seed study sized to SECONDS (420 by
+#                               default) with datasets/recipes/seed-gpu.sh on the packed binaries
+#                               (study: generate, train the two-branch B2, sweep-npix; table1:
+#                               the seed's Table 1 grid), its summary, table and PNGs written to
+#                               $OUT/seed-<mode> ($OUT: the device tool's folder, else runs/).
 #
 # With the device tool: `scripts/gpu-check.sh pack`, then run `bash scripts/gpu-check.sh run`
-# with carry = ["target/gpu-pack"].
+# (or `seed`) with carry = ["target/gpu-pack"].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pack=target/gpu-stage
@@ -68,6 +74,15 @@ for line in sys.stdin:
         echo "note: pip could not fetch the caustics wheels; the caustics comparison will be skipped"
     du -sh "$pack" target/gpu-pack
     echo "packed: $(ls "$pack/bin" "$pack/tests" | tr '\n' ' ')"
+    ;;
+seed)
+    [ -f target/gpu-pack/pack.tar.xz ] || { echo "no target/gpu-pack/pack.tar.xz: run \`scripts/gpu-check.sh pack\` here and carry target/gpu-pack"; exit 2; }
+    pack=/tmp/lensforge-gpu-pack
+    rm -rf "$pack" && mkdir -p "$pack" && tar -xJf target/gpu-pack/pack.tar.xz -C "$pack"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+    mode=${2:-study}
+    BIN="$pack/bin" DEVICE=cuda BUDGET="${3:-420}" OUT="${OUT:-runs}/seed-$mode" \
+        exec datasets/recipes/seed-gpu.sh "$mode"
     ;;
 run)
     [ -f target/gpu-pack/pack.tar.xz ] || { echo "no target/gpu-pack/pack.tar.xz: run \`scripts/gpu-check.sh pack\` here and carry target/gpu-pack"; exit 2; }
@@ -142,7 +157,7 @@ run)
     exit $status
     ;;
 *)
-    echo "usage: scripts/gpu-check.sh pack | run"
+    echo "usage: scripts/gpu-check.sh pack | run | seed [study|table1] [SECONDS]"
     exit 2
     ;;
 esac

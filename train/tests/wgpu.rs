@@ -102,3 +102,26 @@ fn vulkan_ops_equal_their_cpu_twins() {
         "an operation differs from its CPU twin by {worst:e}"
     );
 }
+
+#[test]
+fn the_seed_recipes_kernel_cache_setting_is_one_cubecl_reads() {
+    // datasets/recipes/seed-gpu.sh writes a cubecl.toml so that its processes share compiled
+    // kernels. CubeCL panics on a file it cannot parse, so the text the recipe writes must
+    // deserialise into CubeCL's own configuration with the cache where the recipe puts it.
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../datasets/recipes/seed-gpu.sh"
+    ))
+    .unwrap();
+    let start = script.find("cat >\"$WORK/cubecl.toml\" <<EOF\n").unwrap();
+    let body = &script[start..];
+    let body = &body[body.find('\n').unwrap() + 1..body.find("\nEOF\n").unwrap()];
+    let text = body.replace("$WORK", "/tmp/work");
+    let config: cubecl::config::CubeClRuntimeConfig = toml::from_str(&text).unwrap();
+    match config.compilation.cache {
+        Some(cubecl::config::cache::CacheConfig::File(path)) => {
+            assert_eq!(path, std::path::Path::new("/tmp/work/kernel-cache"))
+        }
+        other => panic!("the recipe's cubecl.toml gives the cache {other:?}"),
+    }
+}
