@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::preprocess::Clipping;
 use crate::model::efficientnet::Variant;
 use crate::model::two_branch::{Architecture, Branches, VisChannels};
 use crate::model::vit::VitShape;
-use crate::preprocess::Clipping;
 
 /// The embedded default configuration.
 pub const DEFAULT: &str = include_str!("../../configs/train/default.toml");

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
+use crate::evaluate::metrics::{pr_curve, roc_curve};
 use crate::fit::kfold::RunReport;
-use crate::metrics::{pr_curve, roc_curve};
 
 /// DejaVu Sans (Bitstream Vera licence, `assets/DejaVuSans-LICENSE.txt`), embedded so that the
 /// plots need no fonts on the machine.
@@ -30,7 +30,7 @@ pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// A curve from (labels, scores).
-type Curve = fn(&[bool], &[f64]) -> Result<Vec<(f64, f64)>, crate::metrics::MetricsError>;
+type Curve = fn(&[bool], &[f64]) -> Result<Vec<(f64, f64)>, crate::evaluate::metrics::MetricsError>;
 /// A named line of (x, y) points.
 type Series = (String, Vec<(f64, f64)>);
 
@@ -264,7 +264,10 @@ pub fn plot_finetune(
 /// Draws the N_pix sweep (`train sweep-npix`): ROC AUC, PR AUC and F_β of the folds' models,
 /// mean with a ±1 standard-deviation bar, against the bin's lower bound N (the seed study's
 /// Fig. 11). Bins without figures are left out.
-pub fn plot_sweep(report: &crate::sweep::SweepReport, path: &Path) -> Result<(), PlotError> {
+pub fn plot_sweep(
+    report: &crate::evaluate::sweep::SweepReport,
+    path: &Path,
+) -> Result<(), PlotError> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     let err = |e: &dyn std::fmt::Display| PlotError {
         path: path.into(),
@@ -298,7 +301,7 @@ pub fn plot_sweep(report: &crate::sweep::SweepReport, path: &Path) -> Result<(),
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(|e| err(&e))?;
-    type Pick = fn(&crate::sweep::SweepBin) -> Option<crate::fit::kfold::MeanStd>;
+    type Pick = fn(&crate::evaluate::sweep::SweepBin) -> Option<crate::fit::kfold::MeanStd>;
     let metrics: [(&str, Pick); 3] = [
         ("ROC AUC", |b| b.roc_auc),
         ("PR AUC", |b| b.pr_auc),
@@ -414,7 +417,7 @@ pub fn plot_explanation(
 /// bin pair, white for none and darker blue for more objects (on a log scale), the count
 /// written in each non-empty cell.
 pub fn plot_rank_histogram(
-    h: &crate::compare::RankHistogram,
+    h: &crate::combine::compare::RankHistogram,
     path: &Path,
 ) -> Result<(), PlotError> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
@@ -483,7 +486,10 @@ pub fn plot_rank_histogram(
 /// Draws `train ensemble`'s bar chart (the DES study's Fig. 13): each finder's and each
 /// ensemble's maximum F1 on the test part, the bootstrap mean as the bar and ± its standard
 /// deviation as the whisker; finders grey, ensembles blue, the best finder's level dashed.
-pub fn plot_ensemble(r: &crate::ensemble::EnsembleReport, path: &Path) -> Result<(), PlotError> {
+pub fn plot_ensemble(
+    r: &crate::combine::ensemble::EnsembleReport,
+    path: &Path,
+) -> Result<(), PlotError> {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     let err = |e: &dyn std::fmt::Display| PlotError {
         path: path.into(),

@@ -8,11 +8,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use train::compare::{bottom_set, compare, dense_ranks, jaccard, top_set, CompareSettings};
-use train::ensemble::{bayes_combine, fit, run, EnsembleSettings, Method};
-use train::isotonic::Isotonic;
-use train::metrics::f_beta_curve;
-use train::tables::{join, FinderFile, TableError, TruthFile};
+use train::combine::compare::{
+    bottom_set, compare, dense_ranks, jaccard, top_set, CompareSettings,
+};
+use train::combine::ensemble::{bayes_combine, fit, run, EnsembleSettings, Method};
+use train::combine::isotonic::Isotonic;
+use train::combine::tables::{join, FinderFile, TableError, TruthFile};
+use train::evaluate::metrics::f_beta_curve;
 
 fn fixture() -> serde_json::Value {
     serde_json::from_str(include_str!("fixtures/combine.json")).unwrap()
@@ -98,8 +100,9 @@ fn f1_curves_agree_with_scikit_learn() {
     for name in ["a", "b", "c"] {
         let want = &f["f1_curves"][name];
         let curve = f_beta_curve(&labels, &floats(&f["scores"][name]), 1.0).unwrap();
-        let col =
-            |g: fn(&train::metrics::CurvePoint) -> f64| curve.iter().map(g).collect::<Vec<_>>();
+        let col = |g: fn(&train::evaluate::metrics::CurvePoint) -> f64| {
+            curve.iter().map(g).collect::<Vec<_>>()
+        };
         close(
             &col(|p| p.threshold),
             &floats(&want["thresholds"]),
@@ -130,7 +133,7 @@ fn bayes_with_one_finder_returns_its_calibrated_probability() {
     let iso = &f["isotonic"][0];
     assert_eq!(iso["finder"], "a");
     let calibrated = floats(&iso["at_training"]);
-    let floor = train::ensemble::PROBABILITY_FLOOR;
+    let floor = train::combine::ensemble::PROBABILITY_FLOOR;
     for (p, q) in combiner.score(&rows).iter().zip(&calibrated) {
         assert!(
             (p - q.clamp(floor, 1.0 - floor)).abs() < 1e-12,

@@ -116,7 +116,7 @@ fn finetune_starts_from_the_source_network_and_reports_every_group() {
 
     // The untrained source scores: the source fold model on the resized target stamps.
     {
-        use train::batches::{BatchReader, Scalings};
+        use train::data::batches::{BatchReader, Scalings};
         let device = Default::default();
         let (model, _) = train::fit::kfold::load_fold::<Cpu>(&c, &src, 0, &device).unwrap();
         let (data, labels) = train::fit::kfold::open_labelled(&r.config).unwrap();

@@ -15,7 +15,7 @@ use train::fit::epochs::{fit, predict, Batch};
 
 mod common;
 use common::stamp;
-use train::metrics::roc_auc;
+use train::evaluate::metrics::roc_auc;
 use train::model::two_branch::{Branches, LensFinder, VisChannels};
 
 type A = Autodiff<Cpu>;

@@ -3,7 +3,7 @@
 //! Expected values: tests/fixtures/metrics.json, made by tests/fixtures/make_metrics.py with
 //! scikit-learn 1.9.1 (roc_auc_score, average_precision_score, brute-force F_β).
 
-use train::metrics::evaluate;
+use train::evaluate::metrics::evaluate;
 
 #[test]
 fn metrics_agree_with_scikit_learn_to_1e_9() {

@@ -99,7 +99,7 @@ fn train_run_learns_obvious_arcs_writes_its_report_and_resumes_exactly() {
     // unperturbed system the very score the run gave it; a PNG per system and a JSON appear.
     let settings = train::explain::LimeSettings {
         samples: 60,
-        slic: train::superpixels::SlicSettings {
+        slic: train::explain::superpixels::SlicSettings {
             n_segments: 9,
             compactness: 0.1,
             iterations: 5,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use train::challenge::{read_submission, read_truth, score};
+use train::evaluate::challenge::{read_submission, read_truth, score};
 
 /// A II SGLC truth catalogue of 14 objects, IDs 200000…200013, written as `sim generate
 /// --format sglc --blind` writes it (comment lines, unnamed index, the 27 columns). Objects
@@ -226,7 +226,7 @@ fn a_table_with_a_repeated_column_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let scores = dir.path().join("s.csv");
     write(&scores, "id,label,score,score\n1,1,0.9,0.1\n2,0,0.2,0.8\n");
-    let e = train::scores::read_scores(&scores, "label", "score")
+    let e = train::evaluate::scores::read_scores(&scores, "label", "score")
         .unwrap_err()
         .to_string();
     assert!(e.contains("s.csv") && e.contains("`score` twice"), "{e}");

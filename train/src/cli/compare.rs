@@ -36,12 +36,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         json,
     } = args;
     let joined = tables.join()?;
-    let settings = train::compare::CompareSettings {
+    let settings = train::combine::compare::CompareSettings {
         k,
         rank_threshold,
         bins,
     };
-    let r = train::compare::compare_to_folder(&joined, &settings, &out)?;
+    let r = train::combine::compare::compare_to_folder(&joined, &settings, &out)?;
     let then = format!("report and rank histograms in {}", out.display());
-    print_report(json, &r, train::compare::table, &then)
+    print_report(json, &r, train::combine::compare::table, &then)
 }

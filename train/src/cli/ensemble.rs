@@ -44,13 +44,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("--truth is needed: the ensembles are fitted to labels");
     }
     let joined = tables.join()?;
-    let settings = train::ensemble::EnsembleSettings {
+    let settings = train::combine::ensemble::EnsembleSettings {
         test_fraction,
         seed,
         bootstraps,
         completeness,
     };
-    let r = train::ensemble::run_to_folder(&joined, &settings, &out)?;
+    let r = train::combine::ensemble::run_to_folder(&joined, &settings, &out)?;
     let then = format!("report, bar chart and scores in {}", out.display());
-    print_report(json, &r, train::ensemble::table, &then)
+    print_report(json, &r, train::combine::ensemble::table, &then)
 }

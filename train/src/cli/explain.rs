@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let settings = train::explain::LimeSettings {
         samples,
-        slic: train::superpixels::SlicSettings {
+        slic: train::explain::superpixels::SlicSettings {
             n_segments: segments,
             compactness,
             iterations: 10,

@@ -1,8 +1,8 @@
 //! `train metrics`: ROC AUC, PR AUC and F_β of any lens finder's scores.
 
 use std::path::PathBuf;
-use train::metrics::evaluate;
-use train::scores::read_scores;
+use train::evaluate::metrics::evaluate;
+use train::evaluate::scores::read_scores;
 
 /// `train metrics`'s arguments.
 #[derive(clap::Args)]

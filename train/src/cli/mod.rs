@@ -40,19 +40,24 @@ pub struct TableArgs {
 }
 
 impl TableArgs {
-    pub fn join(&self) -> anyhow::Result<train::tables::Joined> {
+    pub fn join(&self) -> anyhow::Result<train::combine::tables::Joined> {
         let finders = self
             .finders
             .iter()
-            .map(|f| train::tables::FinderFile::parse(f, &self.id_column, &self.score_column))
+            .map(|f| {
+                train::combine::tables::FinderFile::parse(f, &self.id_column, &self.score_column)
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let truth = self.truth.as_ref().map(|path| train::tables::TruthFile {
-            path: path.clone(),
-            id_column: self.id_column.clone(),
-            label_column: self.label_column.clone(),
-            grade_column: self.grade_column.clone(),
-        });
-        Ok(train::tables::join(&finders, truth.as_ref())?)
+        let truth = self
+            .truth
+            .as_ref()
+            .map(|path| train::combine::tables::TruthFile {
+                path: path.clone(),
+                id_column: self.id_column.clone(),
+                label_column: self.label_column.clone(),
+                grade_column: self.grade_column.clone(),
+            });
+        Ok(train::combine::tables::join(&finders, truth.as_ref())?)
     }
 }
 

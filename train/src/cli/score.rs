@@ -31,8 +31,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if bins == 0 {
         anyhow::bail!("--bins 0: at least one bin is needed");
     }
-    let t = train::challenge::read_truth(&truth)?;
-    let scores = train::challenge::read_submission(&submission, &t)?;
-    let r = train::challenge::score(&t, &scores, bins)?;
-    print_report(json, &r, train::challenge::table, "")
+    let t = train::evaluate::challenge::read_truth(&truth)?;
+    let scores = train::evaluate::challenge::read_submission(&submission, &t)?;
+    let r = train::evaluate::challenge::score(&t, &scores, bins)?;
+    print_report(json, &r, train::evaluate::challenge::table, "")
 }

@@ -44,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         beta2,
         json,
     } = args;
-    let settings = train::sweep::SweepSettings {
+    let settings = train::evaluate::sweep::SweepSettings {
         first,
         last,
         step,
@@ -52,11 +52,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed,
         beta2,
     };
-    let r = train::sweep::sweep_run(&run, &settings)?;
+    let r = train::evaluate::sweep::sweep_run(&run, &settings)?;
     let then = format!(
         "{} folds; report and figure in {}",
         r.folds,
         run.join("sweep-npix.{json,png}").display()
     );
-    print_report(json, &r, train::sweep::table, &then)
+    print_report(json, &r, train::evaluate::sweep::table, &then)
 }

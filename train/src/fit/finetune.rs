@@ -3,7 +3,7 @@
 //!
 //! The target survey's bands take the source network's places (KiDS r in the VIS branch; u, g, i
 //! in the near-infrared one) and its stamps are resized to the sizes the source network was
-//! trained on (bilinear, half-pixel centres: [`crate::batches::resize_square`]). The target
+//! trained on (bilinear, half-pixel centres: [`crate::data::batches::resize_square`]). The target
 //! dataset is cut into k stratified test groups. For test group g and each N_img, N_img training
 //! and N_img validation systems are drawn from the other groups, each with the dataset's lens
 //! fraction (at least one of each class) and nested (the draw for a smaller N_img is the start
@@ -28,13 +28,13 @@ use super::kfold::{
     folder_err, for_each_batch, load_fold, open_labelled, read_json, remove_checkpoints,
     train_fold, write_json, Event, FoldResult, MeanStd, RunError, RunReport,
 };
-use crate::batches::{BatchReader, Scalings};
 use crate::config::TrainConfig;
+use crate::data::batches::{BatchReader, Scalings};
+use crate::data::split::stratified_kfold;
 use crate::data::Dataset;
-use crate::metrics::{evaluate, Report};
+use crate::evaluate::metrics::{evaluate, Report};
 use crate::model::two_branch::Branches;
 use crate::ops::TrainAutodiff;
-use crate::split::stratified_kfold;
 
 /// What `train finetune` is asked to do; `None` takes the source run's value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ pub fn draw(
             .filter(|&i| labels[i] == class)
             .collect();
         idx.sort_unstable();
-        idx.shuffle(&mut crate::batches::stream(
+        idx.shuffle(&mut crate::data::batches::stream(
             seed,
             0xF17E + c as u64,
             group as u64,

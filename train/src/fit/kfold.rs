@@ -20,13 +20,13 @@ use serde::{Deserialize, Serialize};
 
 use super::epochs::{batch_loss, batch_scores, train_step, Batch, EpochLog};
 use super::radam::RAdamConfig;
-use crate::batches::{stream, BatchReader, Scalings};
 use crate::config::TrainConfig;
+use crate::data::batches::{stream, BatchReader, Scalings};
+use crate::data::split::stratified_kfold;
 use crate::data::{Dataset, LabelRule};
-use crate::metrics::{evaluate, Report};
+use crate::evaluate::metrics::{evaluate, Report};
 use crate::model::two_branch::{Architecture, Branches, LensFinder};
 use crate::ops::{TrainAutodiff, TrainOps};
-use crate::split::stratified_kfold;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,7 @@ pub enum RunError {
         /// The dataset.
         file: PathBuf,
         /// Why.
-        source: crate::split::SplitError,
+        source: crate::data::split::SplitError,
     },
     /// Pretrained weights that do not load.
     #[error(transparent)]

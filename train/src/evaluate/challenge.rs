@@ -2,12 +2,12 @@
 //! Strong Gravitational Lensing Challenges (Metcalf et al. 2019), overall and by bins of the
 //! Einstein radius, the lensed-source pixel count and the lensed-source flux.
 //!
-//! - ROC AUC, as [`crate::metrics::roc_auc`].
+//! - ROC AUC, as [`crate::evaluate::metrics::roc_auc`].
 //! - TPR₀: the fraction of lenses scored above every non-lens (the true-positive rate reached
 //!   before the first false positive).
 //! - TPR₁₀: the fraction of lenses scored above the tenth-highest non-lens (fewer than ten false
 //!   positives); every lens when there are fewer than ten non-lenses.
-//! - F_β with β² = 0.001, maximised over the threshold ([`crate::metrics::best_f_beta`]).
+//! - F_β with β² = 0.001, maximised over the threshold ([`crate::evaluate::metrics::best_f_beta`]).
 //!
 //! In a bin, the lenses are those whose quantity falls in it and the non-lenses are all of
 //! them: the figures say how well lenses of that kind are told from the whole background, as
@@ -21,7 +21,7 @@ use serde::Serialize;
 use format::challenge::{sglc1, sglc2};
 use format::labels::LabelCriteria;
 
-use crate::metrics::{best_f_beta, roc_auc, MetricsError};
+use crate::evaluate::metrics::{best_f_beta, roc_auc, MetricsError};
 
 /// The challenges' F_β weight (β² = 0.001: a false positive costs a thousand missed lenses).
 pub const CHALLENGE_BETA2: f64 = 0.001;
@@ -110,10 +110,10 @@ pub fn read_truth(path: &Path) -> Result<Truth, ScoreError> {
         .from_path(path)
         .map_err(read_err(&file))?;
     let header = reader.headers().map_err(read_err(&file))?.clone();
-    if let Some(c) = crate::tables::repeated_column(&header) {
+    if let Some(c) = crate::combine::tables::repeated_column(&header) {
         return Err(ScoreError::Read {
             file: file.clone(),
-            message: crate::tables::repeated_message(&c),
+            message: crate::combine::tables::repeated_message(&c),
         });
     }
     let find = |name: &str| header.iter().position(|h| h == name);

@@ -13,12 +13,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::Transform;
 use crate::config::TrainConfig;
+use crate::data::augment::Transform;
+use crate::data::preprocess::{BandScaling, Clipping};
 use crate::data::{DataError, Dataset};
 use crate::fit::epochs::Batch;
 use crate::model::two_branch::Branches;
-use crate::preprocess::{BandScaling, Clipping};
 
 /// The clipping bounds of every band a network reads, learnt on its training split and stored
 /// with the model.

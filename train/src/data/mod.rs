@@ -1,6 +1,14 @@
 //! Reading a lensforge dataset (DESIGN.md, HDF5 format version 1) a batch at a time, and its
 //! labels: the stored `/labels/is_lens`, or a rule over catalogue columns such as
-//! `n_pix_source>20 and mag_eff_VIS>1.6` to relabel without regenerating.
+//! `n_pix_source>20 and mag_eff_VIS>1.6` to relabel without regenerating; and what turns its
+//! systems into the network's input: [`split`] (test set and k folds), [`preprocess`]
+//! (percentile clipping), [`augment`] (rotation, mirroring, zoom) and [`batches`] (a dataset's
+//! systems as tensors).
+
+pub mod augment;
+pub mod batches;
+pub mod preprocess;
+pub mod split;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tables::Joined;
+use crate::combine::tables::Joined;
 
 /// Dense normalised ranks of `scores`: 1 for the highest, 1/(distinct scores) for the lowest.
 pub fn dense_ranks(scores: &[f64]) -> Vec<f64> {

@@ -36,11 +36,11 @@ use smartcore::tree::decision_tree_regressor::{
     DecisionTreeRegressor, DecisionTreeRegressorParameters,
 };
 
+use crate::combine::isotonic::{Isotonic, IsotonicError};
+use crate::combine::tables::Joined;
+use crate::data::split::{stratified_kfold, SplitError};
+use crate::evaluate::metrics::{best_f_beta, roc_auc, MetricsError};
 use crate::fit::kfold::MeanStd;
-use crate::isotonic::{Isotonic, IsotonicError};
-use crate::metrics::{best_f_beta, roc_auc, MetricsError};
-use crate::split::{stratified_kfold, SplitError};
-use crate::tables::Joined;
 
 /// How close to 0 or 1 a calibrated probability may come in the Bayesian combination.
 pub const PROBABILITY_FLOOR: f64 = 1e-3;

@@ -57,10 +57,10 @@ pub fn read_scores(
         .from_path(path)
         .map_err(read_err)?;
     let header = reader.headers().map_err(read_err)?.clone();
-    if let Some(c) = crate::tables::repeated_column(&header) {
+    if let Some(c) = crate::combine::tables::repeated_column(&header) {
         return Err(ScoresError::Read {
             file: file.clone(),
-            message: crate::tables::repeated_message(&c),
+            message: crate::combine::tables::repeated_message(&c),
         });
     }
     let find = |column: &str| {

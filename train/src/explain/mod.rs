@@ -2,7 +2,7 @@
 //! as the `lime` package's `LimeImageExplainer` does it, on the two-branch lens finder.
 //!
 //! 1. The VIS stamp (the first NIR band for a NIR-only network), as the network sees it
-//!    (clipped and scaled to [0, 1]), is cut into SLIC superpixels ([`crate::superpixels`]);
+//!    (clipped and scaled to [0, 1]), is cut into SLIC superpixels ([`crate::explain::superpixels`]);
 //!    the NIR stamps take the same segments by sky position. This happens at the stored stamp
 //!    size; a run that resizes its stamps (`data.vis_size`, `data.nir_size`) scores every
 //!    perturbed copy resized, as it was trained.
@@ -15,11 +15,13 @@
 //! 4. The two superpixels of largest positive weight speak for the lens class (green), the two
 //!    of most negative weight for the non-lens class (yellow).
 
+pub mod superpixels;
+
 use ndarray::Array2;
 use serde::Serialize;
 
-use crate::batches::stream;
-use crate::superpixels::{count, resample, slic, SlicSettings};
+use crate::data::batches::stream;
+use crate::explain::superpixels::{count, resample, slic, SlicSettings};
 
 /// LIME's settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -262,7 +264,7 @@ mod tests {
         // tests/fixtures/ridge.json, made by tests/fixtures/make_ridge.py with scikit-learn's
         // Ridge(alpha=1.0).fit(X, y, sample_weight=w).
         let f: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/fixtures/ridge.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/fixtures/ridge.json")).unwrap();
         let rows = |v: &serde_json::Value| -> Vec<Vec<f64>> {
             v.as_array()
                 .unwrap()
@@ -451,7 +453,7 @@ pub fn explain_run<B: crate::ops::TrainOps>(
     let mut explained = Vec::new();
     for &i in &systems {
         let read = |band: &str,
-                    sc: &crate::preprocess::BandScaling|
+                    sc: &crate::data::preprocess::BandScaling|
          -> Result<Array2<f32>, ExplainError> {
             let a = data.read_images(band, &[i])?;
             let mut img = a.index_axis(ndarray::Axis(0), 0).to_owned();
@@ -492,7 +494,7 @@ pub fn explain_run<B: crate::ops::TrainOps>(
                     copies.iter().map(|c| &c.vis.as_ref().unwrap().0).collect(),
                     1,
                 );
-                crate::batches::resize_square(t, config.data.vis_size)
+                crate::data::batches::resize_square(t, config.data.vis_size)
             });
             let nir = copies[0].nir.as_ref().map(|(bands, _)| {
                 let t = stack(
@@ -502,7 +504,7 @@ pub fn explain_run<B: crate::ops::TrainOps>(
                         .collect(),
                     bands.len(),
                 );
-                crate::batches::resize_square(t, config.data.nir_size)
+                crate::data::batches::resize_square(t, config.data.nir_size)
             });
             let p = burn::tensor::activation::sigmoid(model.forward(vis, nir, false));
             let v: Vec<f32> = p.into_data().to_vec().expect("f32 probabilities");

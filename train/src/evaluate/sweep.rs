@@ -15,10 +15,10 @@ use format::dataset::columns;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
-use crate::batches::stream;
+use crate::data::batches::stream;
 use crate::data::{DataError, Dataset};
+use crate::evaluate::metrics::evaluate;
 use crate::fit::kfold::{MeanStd, RunReport};
-use crate::metrics::evaluate;
 
 /// The sweep's settings.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -224,7 +224,7 @@ pub fn sweep(report: &RunReport, systems: &TestSystems, settings: &SweepSettings
                     evaluate(&labels, &scores, settings.beta2).ok()
                 })
                 .collect();
-            let of = |g: fn(&crate::metrics::Report) -> f64| {
+            let of = |g: fn(&crate::evaluate::metrics::Report) -> f64| {
                 MeanStd::of(&reports.iter().map(g).collect::<Vec<_>>())
             };
             bin.roc_auc = of(|r| r.roc_auc);
@@ -427,7 +427,7 @@ mod tests {
     fn bins_come_from_the_test_split_alone() {
         // A split as `train run` makes it: no bin member is in a training or validation fold.
         let labels: Vec<bool> = (0..300).map(|k| k % 2 == 0).collect();
-        let splits = crate::split::stratified_kfold(&labels, 5, 0.3, 7).unwrap();
+        let splits = crate::data::split::stratified_kfold(&labels, 5, 0.3, 7).unwrap();
         let s = TestSystems {
             indices: splits.test.clone(),
             n_pix: splits.test.iter().map(|&i| (i % 120) as f64).collect(),

@@ -1,0 +1,8 @@
+//! Judging a lens finder: [`metrics`] (ROC AUC, PR AUC, F_β; `train metrics`), [`scores`] (a
+//! score table read back), [`sweep`] (`train sweep-npix`, the detection limit by lensed-source
+//! pixels) and [`challenge`] (`train score`, the challenges' figures for a submission).
+
+pub mod challenge;
+pub mod metrics;
+pub mod scores;
+pub mod sweep;
