@@ -32,7 +32,7 @@ fn metrics_of_a_csv_as_json_and_as_a_table() {
 }
 
 #[test]
-fn bad_scores_files_are_named_with_row_and_column() {
+fn bad_scores_files_are_named_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("bad.csv");
     std::fs::write(&csv, "ID,is_lens,score\n1,1,0.9\n2,maybe,0.2\n").unwrap();
@@ -41,7 +41,8 @@ fn bad_scores_files_are_named_with_row_and_column() {
     assert!(
         !o.status.success()
             && err.contains("bad.csv")
-            && err.contains("row 2")
+            // `maybe` is on the file's third line (the header is line 1), as an editor shows it.
+            && err.contains("line 3")
             && err.contains("is_lens"),
         "{err}"
     );

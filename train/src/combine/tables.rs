@@ -178,8 +178,13 @@ pub(crate) fn repeated_message(column: &str) -> String {
     format!("the header holds column `{column}` twice: which one is meant cannot be told")
 }
 
-/// Reads `columns` (besides `id_column`) from every row of `path`, refusing duplicate IDs.
-fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, TableError> {
+/// The texts of `columns` in every row of `path`, with each row's line: the one CSV reading of
+/// score tables, truth tables and `train metrics`'s input (trimmed fields, `#` comments, a
+/// header whose names are unique and hold every column asked for).
+pub(crate) fn read_columns(
+    path: &Path,
+    columns: &[&str],
+) -> Result<Vec<(u64, Vec<String>)>, TableError> {
     let file = path.display().to_string();
     let read_err = |e: csv::Error| TableError::Read {
         file: file.clone(),
@@ -207,14 +212,28 @@ fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, Tab
                 header: header.iter().collect::<Vec<_>>().join(", "),
             })
     };
-    let id_at = find(id_column)?;
     let at: Vec<usize> = columns.iter().map(|c| find(c)).collect::<Result<_, _>>()?;
-    let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(read_err)?;
         let line = record.position().map_or(0, |p| p.line());
-        let id = record.get(id_at).unwrap_or("").to_string();
+        let values = at
+            .iter()
+            .map(|&k| record.get(k).unwrap_or("").to_string())
+            .collect();
+        rows.push((line, values));
+    }
+    Ok(rows)
+}
+
+/// Reads `columns` (besides `id_column`) from every row of `path`, refusing duplicate IDs.
+fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, TableError> {
+    let file = path.display().to_string();
+    let all: Vec<&str> = std::iter::once(id_column).chain(columns.iter().copied()).collect();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
+    let mut rows = Vec::new();
+    for (line, mut values) in read_columns(path, &all)? {
+        let id = values.remove(0);
         if id.is_empty() {
             return Err(TableError::BadValue {
                 file: file.clone(),
@@ -233,10 +252,6 @@ fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, Tab
             });
         }
         first_line.insert(id.clone(), line);
-        let values = at
-            .iter()
-            .map(|&k| record.get(k).unwrap_or("").to_string())
-            .collect();
         rows.push((id, line, values));
     }
     if rows.is_empty() {
@@ -245,7 +260,7 @@ fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, Tab
     Ok(rows)
 }
 
-fn number(file: &Path, line: u64, column: &str, text: &str) -> Result<f64, TableError> {
+pub(crate) fn number(file: &Path, line: u64, column: &str, text: &str) -> Result<f64, TableError> {
     text.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
@@ -258,7 +273,7 @@ fn number(file: &Path, line: u64, column: &str, text: &str) -> Result<f64, Table
         })
 }
 
-fn label(file: &Path, line: u64, column: &str, text: &str) -> Result<bool, TableError> {
+pub(crate) fn label(file: &Path, line: u64, column: &str, text: &str) -> Result<bool, TableError> {
     match text.to_ascii_lowercase().as_str() {
         "1" | "1.0" | "true" => Ok(true),
         "0" | "0.0" | "false" => Ok(false),
