@@ -7,3 +7,4 @@ pub mod dataset;
 pub mod h5;
 pub mod labels;
 pub mod progress;
+pub mod stamps;

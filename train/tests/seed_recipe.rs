@@ -9,15 +9,12 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The folder of the binaries, if `sim` is there too.
+#[path = "common/binaries.rs"]
+mod binaries;
+
+/// The folder of the binaries, if `sim` is there too and so are the recipe's tools.
 fn binaries() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_BIN_EXE_train"))
-        .parent()?
-        .to_path_buf();
-    if !dir.join("sim").is_file() {
-        eprintln!("skipped: no sim binary beside train (run `cargo test --workspace`)");
-        return None;
-    }
+    let dir = binaries::with_sim()?;
     for tool in ["bash", "awk", "python3"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])

@@ -37,17 +37,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let choice = announce_device(&device)?;
     struct Job<'a>(&'a std::path::Path, Option<&'a std::path::Path>, usize);
     impl OnBackend for Job<'_> {
-        type Output = Result<train::fit::kfold::Prediction, train::fit::kfold::RunError>;
+        type Output = Result<train::evaluate::predict::Prediction, train::fit::kfold::RunError>;
         fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
             let Job(run, data, batch) = self;
-            train::fit::kfold::predict::<B::InnerBackend>(run, data, batch, device)
+            train::evaluate::predict::predict::<B::InnerBackend>(run, data, batch, device)
         }
     }
     let p = run_on(choice, Job(&run, data.as_deref(), batch))?;
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["id", "score", "is_lens"])?;
-    for ((id, s), l) in p.ids.iter().zip(&p.scores).zip(&p.labels) {
-        w.write_record([id.as_str(), &s.to_string(), if *l { "1" } else { "0" }])?;
+    // A blind set's table has no labels: `id,score`, a challenge submission.
+    match &p.labels {
+        Some(labels) => {
+            w.write_record(["id", "score", "is_lens"])?;
+            for ((id, s), l) in p.ids.iter().zip(&p.scores).zip(labels) {
+                w.write_record([id.as_str(), &s.to_string(), if *l { "1" } else { "0" }])?;
+            }
+        }
+        None => {
+            w.write_record(["id", "score"])?;
+            for (id, s) in p.ids.iter().zip(&p.scores) {
+                w.write_record([id.as_str(), &s.to_string()])?;
+            }
+        }
     }
     let text = String::from_utf8(w.into_inner()?)?;
     train::report::write_text(&out, &text)

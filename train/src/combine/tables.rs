@@ -229,7 +229,9 @@ pub(crate) fn read_columns(
 /// Reads `columns` (besides `id_column`) from every row of `path`, refusing duplicate IDs.
 fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, TableError> {
     let file = path.display().to_string();
-    let all: Vec<&str> = std::iter::once(id_column).chain(columns.iter().copied()).collect();
+    let all: Vec<&str> = std::iter::once(id_column)
+        .chain(columns.iter().copied())
+        .collect();
     let mut first_line: HashMap<String, u64> = HashMap::new();
     let mut rows = Vec::new();
     for (line, mut values) in read_columns(path, &all)? {

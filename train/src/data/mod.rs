@@ -7,6 +7,7 @@
 
 pub mod augment;
 pub mod batches;
+pub mod folder;
 pub mod preprocess;
 pub mod split;
 
@@ -45,11 +46,18 @@ pub enum DataError {
     },
 }
 
-/// An open dataset: the contract's checked [`format::dataset::Dataset`], read a batch at a time.
+/// An open dataset: the contract's checked [`format::dataset::Dataset`], or a challenge folder
+/// of FITS stamps ([`folder::Folder`]), read a batch at a time.
 #[derive(Debug)]
 pub struct Dataset {
-    data: format::dataset::Dataset,
+    source: Source,
     bands: Vec<String>,
+}
+
+#[derive(Debug)]
+enum Source {
+    File(format::dataset::Dataset),
+    Folder(folder::Folder),
 }
 
 impl From<DatasetError> for DataError {
@@ -62,22 +70,38 @@ impl From<DatasetError> for DataError {
 }
 
 impl Dataset {
-    /// Opens `path` (a finished dataset: a partial file is refused) and checks the contract:
-    /// format attributes, square stamps, and one image, label and catalogue value per system.
+    /// Opens `path`: a challenge folder (II or I SGLC layout, as `sim generate --format sglc`
+    /// writes it), or a dataset file (a finished one: a partial file is refused), checking the
+    /// contract: format attributes, square stamps, and one image, label and catalogue value per
+    /// system.
     pub fn open(path: &Path) -> Result<Self, DataError> {
+        if path.is_dir() && format::stamps::ChallengeFolder::is_one(path) {
+            let f = folder::Folder::open(path)?;
+            let bands = f.bands();
+            return Ok(Self {
+                source: Source::Folder(f),
+                bands,
+            });
+        }
         let data = format::dataset::Dataset::open(path)?;
         let bands = data.bands().iter().map(|(b, _)| b.clone()).collect();
-        Ok(Self { data, bands })
+        Ok(Self {
+            source: Source::File(data),
+            bands,
+        })
     }
 
     /// Number of systems.
     pub fn len(&self) -> usize {
-        self.data.len()
+        match &self.source {
+            Source::File(d) => d.len(),
+            Source::Folder(f) => f.len(),
+        }
     }
 
     /// Whether the dataset holds no system.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.len() == 0
     }
 
     /// The bands, by name.
@@ -85,18 +109,36 @@ impl Dataset {
         &self.bands
     }
 
+    /// Whether the systems have labels (a blind challenge folder has none).
+    pub fn is_labelled(&self) -> bool {
+        match &self.source {
+            Source::File(_) => true,
+            Source::Folder(f) => f.catalogue().is_some(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        match &self.source {
+            Source::File(d) => d.path(),
+            Source::Folder(f) => f.path(),
+        }
+    }
+
     fn h5(&self, message: String) -> DataError {
         DataError::Hdf5 {
-            file: self.data.path().into(),
+            file: self.path().into(),
             message,
         }
     }
 
-    /// The images of `band` for the systems `indices`, (len, H, W), e⁻/s per pixel, decoded on
-    /// the current rayon pool.
+    /// The images of `band` for the systems `indices`, (len, H, W), e⁻/s per pixel (a folder's
+    /// stamps in their own units), decoded on the current rayon pool.
     pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
-        let im = self
-            .data
+        let data = match &self.source {
+            Source::File(d) => d,
+            Source::Folder(f) => return f.read_images(band, indices),
+        };
+        let im = data
             .images(band)
             .map_err(|_| self.h5(format!("/images/{band}: no such band")))?;
         let [_, h, w] = im.shape();
@@ -112,15 +154,44 @@ impl Dataset {
         Ok(Array3::from_shape_vec((indices.len(), h, w), out).expect("read_many's length"))
     }
 
-    /// A catalogue column as f64, whatever its stored numeric type; one value per system.
+    /// A catalogue column as f64, whatever its stored numeric type; one value per system. A
+    /// challenge folder has the `id` column only (its objects' IDs, from the file names).
     pub fn column(&self, name: &str) -> Result<Vec<f64>, DataError> {
-        self.data.column_f64(name).map_err(|e| self.h5(e.message))
+        match &self.source {
+            Source::File(d) => d.column_f64(name).map_err(|e| self.h5(e.message)),
+            Source::Folder(f) if name == format::dataset::columns::ID => {
+                Ok(f.ids().iter().map(|&id| id as f64).collect())
+            }
+            Source::Folder(f) => Err(DataError::Format {
+                file: f.path().into(),
+                message: format!(
+                    "a challenge folder gives its objects' IDs and labels, not the column `{name}`"
+                ),
+            }),
+        }
+    }
+
+    /// The systems' IDs as text: the catalogue's `id` column (a folder's: from its file names),
+    /// or the index where a dataset has none (one assembled by hand).
+    pub fn ids(&self) -> Vec<String> {
+        match &self.source {
+            Source::Folder(f) => f.ids().iter().map(|id| id.to_string()).collect(),
+            Source::File(_) => match self.column(format::dataset::columns::ID) {
+                Ok(id) => id.into_iter().map(|v| format!("{v}")).collect(),
+                Err(_) => (0..self.len()).map(|i| i.to_string()).collect(),
+            },
+        }
     }
 
     /// The pixel scale of `band` in arcsec, from the survey recorded in the file's `config`
-    /// attribute (`sim generate` and `sim render` record it); `None` where it is not there.
+    /// attribute (`sim generate` and `sim render` record it), or from a folder's stamp
+    /// headers; `None` where it is not there.
     pub fn pixel_scale(&self, band: &str) -> Option<f64> {
-        let text = self.data.attr_str("config")?;
+        let data = match &self.source {
+            Source::File(d) => d,
+            Source::Folder(f) => return f.pixel_scale(band),
+        };
+        let text = data.attr_str("config")?;
         let config: toml::Value = toml::from_str(text).ok()?;
         config
             .get("survey")?
@@ -132,10 +203,19 @@ impl Dataset {
             .as_float()
     }
 
-    /// The label criteria stored with `/labels/is_lens`.
+    /// The label criteria stored with `/labels/is_lens` (a dataset file's).
     pub fn label_criteria(&self) -> Result<format::labels::LabelCriteria, DataError> {
         use format::labels::{LabelCriteria, MIN_GROUPS, MIN_MAG_EFF, MIN_N_PIX};
-        let number = |name| self.data.label_attr(name).map_err(|e| self.h5(e.message));
+        let data = match &self.source {
+            Source::File(d) => d,
+            Source::Folder(f) => {
+                return Err(DataError::Format {
+                    file: f.path().into(),
+                    message: "a challenge folder records no label criteria".into(),
+                })
+            }
+        };
+        let number = |name| data.label_attr(name).map_err(|e| self.h5(e.message));
         Ok(LabelCriteria {
             detection_band: None,
             min_n_pix: number(MIN_N_PIX)? as u32,
@@ -144,16 +224,17 @@ impl Dataset {
         })
     }
 
-    /// The labels: `/labels/is_lens`, or `rule` evaluated on the catalogue.
+    /// The labels: `/labels/is_lens` (a folder's: its catalogue's, by the challenge's rule),
+    /// or `rule` evaluated on the catalogue.
     pub fn labels(&self, rule: Option<&LabelRule>) -> Result<Vec<bool>, DataError> {
-        match rule {
-            None => Ok(self
-                .data
+        match (rule, &self.source) {
+            (None, Source::File(d)) => Ok(d
                 .labels(0, self.len())?
                 .into_iter()
                 .map(|v| v == 1)
                 .collect()),
-            Some(rule) => {
+            (None, Source::Folder(f)) => f.labels(),
+            (Some(rule), _) => {
                 let mut out = vec![true; self.len()];
                 for c in &rule.clauses {
                     let col = self.column(&c.column).map_err(|e| DataError::Rule {

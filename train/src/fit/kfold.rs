@@ -375,76 +375,27 @@ pub fn load_fold<B: TrainOps>(
     Ok((model, scalings))
 }
 
-/// Every system of a dataset scored by a finished run's models.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Prediction {
-    /// The catalogue's `id` of each system (its index where the dataset has no catalogue).
-    pub ids: Vec<String>,
-    /// The dataset's labels (by the run's rule when it relabelled).
-    pub labels: Vec<bool>,
-    /// The mean over the run's fold models of each system's lens probability.
-    pub scores: Vec<f64>,
-}
-
-/// Scores every system of `data_file` (the run's own dataset when None) with the mean lens
-/// probability of the fold models of the finished run in `run_dir`, `batch` systems at a
-/// time, each fold model with its own band scalings. The dataset must hold the run's bands.
-pub fn predict<B: TrainOps>(
-    run_dir: &Path,
-    data_file: Option<&Path>,
-    batch: usize,
-    device: &B::Device,
-) -> Result<Prediction, RunError> {
-    let max = crate::config::MAX_BATCH;
-    if !(1..=max).contains(&batch) {
-        return Err(RunError::Config(crate::config::ConfigError {
-            file: "(command line)".into(),
-            field: "--batch".into(),
-            reason: format!("{batch} is outside [1, {max}] systems"),
-        }));
-    }
-    let mut config = TrainConfig::from_file(&run_dir.join("config.toml"))?;
-    if let Some(f) = data_file {
-        config.data.file = f.to_path_buf();
-    }
-    let report = RunReport::read(run_dir)?;
-    let (data, labels) = open_labelled(&config)?;
-    // A dataset without a catalogue `id` (one assembled by hand) is named by index.
-    let ids: Vec<String> = match data.column(format::dataset::columns::ID) {
-        Ok(id) => id.into_iter().map(|v| format!("{v}")).collect(),
-        Err(_) => (0..data.len()).map(|i| i.to_string()).collect(),
-    };
-    let reader = BatchReader::new(&data, &config, &labels);
-    let all: Vec<usize> = (0..data.len()).collect();
-    let mut sum = vec![0.0; data.len()];
-    for fold in &report.folds {
-        let (model, scalings) = load_fold::<B>(&config, run_dir, fold.fold, device)?;
-        let mut at = 0;
-        for_each_batch(&reader, &scalings, &all, batch, device, |b| {
-            for s in batch_scores(&model, &b) {
-                sum[at] += s;
-                at += 1;
-            }
-        })?;
-    }
-    let folds = report.folds.len().max(1) as f64;
-    Ok(Prediction {
-        ids,
-        labels,
-        scores: sum.into_iter().map(|s| s / folds).collect(),
-    })
-}
-
 /// The dataset of `config` and its labels (by the configured rule, if any), refused when it
 /// lacks a band the network reads.
 pub fn open_labelled(config: &TrainConfig) -> Result<(Dataset, Vec<bool>), RunError> {
-    let data = Dataset::open(&config.data.file)?;
+    let data = open_for(config)?;
+    let labels = labels_of(&data, config)?;
+    Ok((data, labels))
+}
+
+/// The labels of `data` by `config`'s rule (the stored ones when it has none).
+pub(crate) fn labels_of(data: &Dataset, config: &TrainConfig) -> Result<Vec<bool>, RunError> {
     let rule: Option<LabelRule> = if config.data.label.trim().is_empty() {
         None
     } else {
         Some(config.data.label.parse()?)
     };
-    let labels = data.labels(rule.as_ref())?;
+    Ok(data.labels(rule.as_ref())?)
+}
+
+/// The dataset of `config`, refused when it lacks a band the network reads.
+pub(crate) fn open_for(config: &TrainConfig) -> Result<Dataset, RunError> {
+    let data = Dataset::open(&config.data.file)?;
     let vis = (config.model.branches != Branches::Nir).then_some(&config.data.vis_band);
     for b in vis.into_iter().chain(&config.data.nir_bands) {
         if !data.bands().contains(b) {
@@ -458,7 +409,7 @@ pub fn open_labelled(config: &TrainConfig) -> Result<(Dataset, Vec<bool>), RunEr
             .into());
         }
     }
-    Ok((data, labels))
+    Ok(data)
 }
 
 /// Calls `each` with the batches of `indices` in order, `size` at a time, without augmentation,
