@@ -211,7 +211,9 @@ impl Dataset {
             Source::Folder(f) => {
                 return Err(DataError::Format {
                     file: f.path().into(),
-                    message: "a challenge folder records no label criteria".into(),
+                    message: "a challenge folder records no label criteria or per-band \
+                              catalogue columns: use the HDF5 dataset of the same systems"
+                        .into(),
                 })
             }
         };
