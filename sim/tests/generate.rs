@@ -508,3 +508,60 @@ fn timing_a_run_changes_nothing_it_writes_and_times_every_stage() {
         "its scratch file is removed"
     );
 }
+
+/// Issue #22: datasets/recipes/slurm-generate.sh, its array tasks run as plain processes (as
+/// Slurm would, each with its own SLURM_ARRAY_TASK_ID, in any order) and then its merge, writes
+/// what one whole run of the same seed writes.
+#[test]
+fn the_slurm_recipe_s_tasks_and_merge_give_the_whole_run() {
+    let has_bash = std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_bash {
+        eprintln!("skipped: no bash");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let recipe =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/recipes/slurm-generate.sh");
+    let out = dir.path().join("set");
+    let env = [
+        ("SIM", env!("CARGO_BIN_EXE_sim")),
+        ("SURVEY", "euclid"),
+        ("N", "14"),
+        ("SEED", "11"),
+        ("TASKS", "3"),
+        ("DEVICE", "cpu"),
+        ("OUT", out.to_str().unwrap()),
+    ];
+    let step = |what: &str, task: Option<usize>| {
+        let mut c = std::process::Command::new("bash");
+        c.arg(&recipe).arg(what).envs(env);
+        if let Some(i) = task {
+            c.env("SLURM_ARRAY_TASK_ID", i.to_string())
+                .env("SLURM_ARRAY_TASK_COUNT", "3");
+        }
+        let o = c.output().unwrap();
+        assert!(
+            o.status.success(),
+            "{what} {task:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    for i in [2, 0, 1] {
+        step("task", Some(i));
+    }
+    step("merge", None);
+    let whole = dir.path().join("whole.h5");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args([
+            "generate", "--survey", "euclid", "-n", "14", "--seed", "11", "--device", "cpu",
+        ])
+        .arg("--out")
+        .arg(&whole)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_same(&whole, &dir.path().join("set.h5"));
+}
