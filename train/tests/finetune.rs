@@ -155,7 +155,7 @@ fn finetune_starts_from_the_source_network_and_reports_every_group() {
         "the scratch network gave the source's scores"
     );
     assert!(out.join("finetune.json").exists());
-    train::report::plot_finetune(&r, &out.join("finetune.png")).unwrap();
+    train::fit::plots::plot_finetune(&r, &out.join("finetune.png")).unwrap();
     assert!(out.join("finetune.png").exists());
     assert!(!out.join("g0/n4/finetuned/checkpoint.json").exists());
 

@@ -85,7 +85,7 @@ fn train_run_learns_obvious_arcs_writes_its_report_and_resumes_exactly() {
         assert!(out.join(format!("fold{}/scalings.json", f.fold)).exists());
         assert!(!out.join(format!("fold{}/checkpoint.json", f.fold)).exists());
     }
-    train::report::write_plots(&report, &out).unwrap();
+    train::fit::plots::write_plots(&report, &out).unwrap();
     for f in [
         "report.json",
         "config.toml",

@@ -134,7 +134,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         on_event: &mut on_event,
     };
     let report = run_on(choice, job)?;
-    train::report::plot_finetune(&report, &out.join("finetune.png"))?;
+    train::fit::plots::plot_finetune(&report, &out.join("finetune.png"))?;
     print!("{}", train::fit::finetune::table(&report));
     println!(
         "{} systems ({} lenses) in {} test groups, in {:.1} s; report and figure in {}",

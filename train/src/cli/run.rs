@@ -244,7 +244,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let report = run_on(choice, job)?;
     bar.finish();
-    train::report::write_plots(&report, &args.out)?;
+    train::fit::plots::write_plots(&report, &args.out)?;
     let pm = |m: Option<train::fit::kfold::MeanStd>| {
         m.map_or("n/a".to_string(), |m| {
             format!("{:.4} ± {:.4}", m.mean, m.std)

@@ -358,7 +358,7 @@ pub fn compare_to_folder(
         let name = format!("ranks-{}-{}.png", file_stem(&h.a), file_stem(&h.b));
         format::atomic::write_via(
             &out.join(&name),
-            |tmp| crate::report::plot_rank_histogram(h, tmp).map_err(|e| output(tmp, &e)),
+            |tmp| plot_rank_histogram(h, tmp).map_err(|e| output(tmp, &e)),
             |png, e| output(png, &e),
         )?;
     }
@@ -411,6 +411,78 @@ pub fn table(r: &CompareReport) -> String {
         }
     }
     s
+}
+
+/// Draws a 2-D histogram of two finders' dense normalised ranks (`train compare`): one cell per
+/// bin pair, white for none and darker blue for more objects (on a log scale), the count
+/// written in each non-empty cell.
+pub fn plot_rank_histogram(
+    h: &crate::combine::compare::RankHistogram,
+    path: &std::path::Path,
+) -> Result<(), crate::report::PlotError> {
+    use crate::report::{register_font, PlotError};
+    use plotters::prelude::*;
+    register_font();
+    let err = |e: &dyn std::fmt::Display| PlotError {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let bins = h.counts.len().max(1);
+    let most = h.counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
+    let root = BitMapBackend::new(path, (700, 700)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("Dense normalised ranks: {} against {}", h.b, h.a),
+            ("sans-serif", 22),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(format!("rank by {}", h.a))
+        .y_desc(format!("rank by {}", h.b))
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| err(&e))?;
+    let w = 1.0 / bins as f64;
+    let cells = h
+        .counts
+        .iter()
+        .enumerate()
+        .flat_map(|(iy, row)| row.iter().enumerate().map(move |(ix, &c)| (ix, iy, c)));
+    let show_counts = bins <= 25;
+    for (ix, iy, c) in cells {
+        if c == 0 {
+            continue;
+        }
+        // Log scale from 1 to the fullest cell: pale for one object, dark for the most.
+        let f = (c as f64).ln_1p() / most.ln_1p();
+        let shade = |full: f64| (255.0 - f * (255.0 - full)).round() as u8;
+        let colour = RGBColor(shade(20.0), shade(60.0), shade(140.0));
+        let (x0, y0) = (ix as f64 * w, iy as f64 * w);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x0, y0), (x0 + w, y0 + w)],
+                colour.filled(),
+            )))
+            .map_err(|e| err(&e))?;
+        if show_counts {
+            let text_colour = if f > 0.6 { WHITE } else { BLACK };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    c.to_string(),
+                    (x0 + 0.15 * w, y0 + 0.65 * w),
+                    ("sans-serif", 11).into_font().color(&text_colour),
+                )))
+                .map_err(|e| err(&e))?;
+        }
+    }
+    root.present().map_err(|e| err(&e))
 }
 
 #[cfg(test)]

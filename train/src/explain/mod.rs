@@ -15,6 +15,7 @@
 //! 4. The two superpixels of largest positive weight speak for the lens class (green), the two
 //!    of most negative weight for the non-lens class (yellow).
 
+pub mod plot;
 pub mod superpixels;
 
 use ndarray::Array2;
@@ -513,7 +514,7 @@ pub fn explain_run<B: crate::ops::TrainOps>(
         let explanation = explain(&stamps, &mut score, settings);
         let png = format!("system-{i}.png");
         let (reference, _) = stamps.reference();
-        crate::report::plot_explanation(
+        plot::plot_explanation(
             &out.join(&png),
             reference,
             &explanation,
