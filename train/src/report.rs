@@ -39,10 +39,7 @@ pub(crate) fn plot(
     y: (f64, f64),
     series: &[Series],
 ) -> Result<(), PlotError> {
-    let err = |e: &dyn std::fmt::Display| PlotError {
-        path: path.into(),
-        message: e.to_string(),
-    };
+    let err = figure(path);
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     draw_lines(&root, title, (x_label, y_label), x, y, series, None).map_err(|e| err(&e))?;
@@ -107,8 +104,13 @@ pub(crate) fn draw_lines(
     Ok(())
 }
 
-/// Registers the embedded font as plotters' "sans-serif" (registering it twice is harmless; a
-/// failure only means plotters draws no text).
-pub(crate) fn register_font() {
+/// Starts the figure in `path`: registers the embedded font as plotters' "sans-serif"
+/// (registering it twice is harmless; a failure only means plotters draws no text) and gives the
+/// maker of this figure's errors.
+pub(crate) fn figure(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> PlotError + '_ {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    move |e| PlotError {
+        path: path.into(),
+        message: e.to_string(),
+    }
 }

@@ -420,13 +420,9 @@ pub fn plot_rank_histogram(
     h: &crate::combine::compare::RankHistogram,
     path: &std::path::Path,
 ) -> Result<(), crate::report::PlotError> {
-    use crate::report::{register_font, PlotError};
+    use crate::report::figure;
     use plotters::prelude::*;
-    register_font();
-    let err = |e: &dyn std::fmt::Display| PlotError {
-        path: path.into(),
-        message: e.to_string(),
-    };
+    let err = figure(path);
     let bins = h.counts.len().max(1);
     let most = h.counts.iter().flatten().copied().max().unwrap_or(0).max(1) as f64;
     let root = BitMapBackend::new(path, (700, 700)).into_drawing_area();

@@ -343,13 +343,9 @@ pub fn plot_sweep(
     report: &crate::evaluate::sweep::SweepReport,
     path: &std::path::Path,
 ) -> Result<(), crate::report::PlotError> {
-    use crate::report::{register_font, PlotError};
+    use crate::report::figure;
     use plotters::prelude::*;
-    register_font();
-    let err = |e: &dyn std::fmt::Display| PlotError {
-        path: path.into(),
-        message: e.to_string(),
-    };
+    let err = figure(path);
     let x_max = report
         .bins
         .iter()

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::report::{register_font, PlotError};
+use crate::report::{figure, PlotError};
 
 /// Draws one LIME explanation (`train explain`): the stamp in grey (2× enlarged), the two
 /// superpixels that speak most for a lens tinted green and the two for a non-lens yellow,
@@ -15,11 +15,7 @@ pub fn plot_explanation(
     explanation: &crate::explain::Explanation,
     caption: &str,
 ) -> Result<(), PlotError> {
-    register_font();
-    let err = |e: &dyn std::fmt::Display| PlotError {
-        path: path.into(),
-        message: e.to_string(),
-    };
+    let err = figure(path);
     const ZOOM: u32 = 2;
     const TOP: u32 = 60;
     let (h, w) = image.dim();

@@ -9,14 +9,13 @@ use plotters::prelude::*;
 
 use crate::evaluate::metrics::{pr_curve, roc_curve};
 use crate::fit::kfold::RunReport;
-use crate::report::{draw_lines, plot, register_font, PlotError, Series};
+use crate::report::{draw_lines, figure, plot, PlotError, Series};
 
 /// A curve from (labels, scores).
 type Curve = fn(&[bool], &[f64]) -> Result<Vec<(f64, f64)>, crate::evaluate::metrics::MetricsError>;
 
 /// Draws `roc.png`, `pr.png` and `loss.png` of `report` into `dir`.
 pub fn write_plots(report: &RunReport, dir: &Path) -> Result<(), PlotError> {
-    register_font();
     let labels = &report.test_labels;
     let mut curves: Vec<(String, Vec<f64>)> = report
         .folds
@@ -94,11 +93,7 @@ pub fn plot_finetune(
     path: &Path,
 ) -> Result<(), PlotError> {
     use crate::fit::finetune::Summary;
-    register_font();
-    let err = |e: &dyn std::fmt::Display| PlotError {
-        path: path.into(),
-        message: e.to_string(),
-    };
+    let err = figure(path);
     let labels: Vec<bool> = r.test_labels.concat();
     let curve = |scores: Vec<f64>| roc_curve(&labels, &scores).unwrap_or_default();
     let auc = |s: &Summary| {

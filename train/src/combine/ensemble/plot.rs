@@ -7,13 +7,9 @@ pub fn plot_ensemble(
     r: &super::EnsembleReport,
     path: &std::path::Path,
 ) -> Result<(), crate::report::PlotError> {
-    use crate::report::{register_font, PlotError};
+    use crate::report::figure;
     use plotters::prelude::*;
-    register_font();
-    let err = |e: &dyn std::fmt::Display| PlotError {
-        path: path.into(),
-        message: e.to_string(),
-    };
+    let err = figure(path);
     let n = r.results.len();
     let lo = r
         .results
