@@ -7,20 +7,24 @@
 //! block is compressed and written on a writer thread; memory is bounded by two blocks.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 
-use ndarray::{Array3, Axis};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::chunks::{filter_image, Chunk};
-use crate::dataset::hdf5::{Attributes, Column, DatasetWriter, Layout, Resumed};
+use crate::dataset::hdf5::{Attributes, DatasetWriter, Layout, Resumed};
 use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
 use crate::observe::{Observer, Survey};
-use crate::population::{Population, PopulationConfig, Sampled};
-use crate::render::{catalog, observe_system, render_on_device, RenderOptions};
+use crate::population::{Population, PopulationConfig};
+use crate::render::RenderOptions;
+
+mod system;
+mod timing;
+
+pub use system::{simulate, SystemRecord};
+use system::{simulate_block, stack, Block, Context};
+use timing::timed;
+pub use timing::StageTimes;
 
 /// One slice of a run: shard `index` of `count` (0-based), `--shard i/n` on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,61 +199,6 @@ pub struct GenerateOptions {
     pub timing: Option<std::sync::Arc<StageTimes>>,
 }
 
-/// Where a run's time goes (`sim bench-host`): seconds of each stage, summed over the threads
-/// that run it, in nanoseconds. Sampling, rendering, observing and cataloguing run on the pool,
-/// system by system; stacking a block runs on the main thread; compressing on the pool; writing
-/// on the writer thread; `waiting` is the main thread blocked on a writer that has not taken
-/// the previous block.
-#[derive(Debug, Default)]
-pub struct StageTimes {
-    /// Sampling a system from the population, its critical curves and its build.
-    pub draw: AtomicU64,
-    /// Ray shooting (the CPU's, or the batch renderer's with its image counts).
-    pub render: AtomicU64,
-    /// PSF, noise, labels and (on the CPU) image counting.
-    pub observe: AtomicU64,
-    /// The catalogue row and the finite-pixel check.
-    pub catalog: AtomicU64,
-    /// Stacking a block's stamps and columns (main thread).
-    pub stack: AtomicU64,
-    /// Shuffle + deflate of each system's stamps into the file's chunks (pool).
-    pub compress: AtomicU64,
-    /// Appending a block to the file (writer thread).
-    pub write: AtomicU64,
-    /// The main thread waiting for the writer to take a block.
-    pub waiting: AtomicU64,
-}
-
-impl StageTimes {
-    /// Each stage's name and seconds.
-    pub fn seconds(&self) -> Vec<(&'static str, f64)> {
-        let s = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 * 1e-9;
-        vec![
-            ("draw (sampling, critical curves, build)", s(&self.draw)),
-            ("render (ray shooting, image counts)", s(&self.render)),
-            ("observe (PSF, noise, labels)", s(&self.observe)),
-            ("catalogue", s(&self.catalog)),
-            ("stack (main thread)", s(&self.stack)),
-            ("compress (shuffle + deflate)", s(&self.compress)),
-            ("write (writer thread)", s(&self.write)),
-            ("waiting for the writer (main thread)", s(&self.waiting)),
-        ]
-    }
-}
-
-/// `f()`, its duration added to the stage `slot` picks when timing.
-fn timed<T>(
-    timing: Option<&StageTimes>,
-    slot: fn(&StageTimes) -> &AtomicU64,
-    f: impl FnOnce() -> T,
-) -> T {
-    let Some(t) = timing else { return f() };
-    let start = std::time::Instant::now();
-    let out = f();
-    slot(t).fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    out
-}
-
 /// What a run writes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum OutputFormat {
@@ -326,285 +275,6 @@ pub struct Summary {
     pub restarted: Option<String>,
     /// The file written.
     pub path: PathBuf,
-}
-
-/// One system's images (survey band order), catalogue row and label.
-pub struct SystemRecord {
-    /// Observed images, e⁻/s per pixel (empty when they were compressed into `chunks`).
-    pub images: Vec<ndarray::Array2<f32>>,
-    /// The observed images as the HDF5 file's filtered chunks, one per band (when the run
-    /// writes HDF5: compressed on the worker thread that made them).
-    pub chunks: Vec<Chunk>,
-    /// Catalogue columns of length 1.
-    pub catalog: Vec<(String, Column)>,
-    /// 1 for a lens.
-    pub is_lens: u8,
-}
-
-/// System `index` of the run drawn from the population and built, before ray tracing.
-struct Drawn {
-    index: u64,
-    spec: crate::spec::SystemSpec,
-    truth: crate::population::Truth,
-    curves: Option<crate::caustics::CriticalCurves>,
-    system: crate::raytrace::System,
-    /// What errors about this system name: the population and the system's index.
-    origin: String,
-}
-
-fn draw(
-    population: &Population,
-    survey: &Survey,
-    opts: &RenderOptions,
-    index: u64,
-    timing: Option<&StageTimes>,
-) -> Result<Drawn> {
-    timed(
-        timing,
-        |t| &t.draw,
-        || draw_untimed(population, survey, opts, index),
-    )
-}
-
-fn draw_untimed(
-    population: &Population,
-    survey: &Survey,
-    opts: &RenderOptions,
-    index: u64,
-) -> Result<Drawn> {
-    let Sampled {
-        spec,
-        truth,
-        curves,
-    } = population.sample(opts.seed, index);
-    let origin = format!("population `{}`, system {index}", population.config.name);
-    let system = spec.build(survey, Path::new(&origin))?;
-    Ok(Drawn {
-        index,
-        spec,
-        truth,
-        curves,
-        system,
-        origin,
-    })
-}
-
-/// Observes, labels and catalogues a drawn system, ray-traced here on the CPU or, when
-/// `images` are given, from those ideal images (a batch renderer's).
-fn record(
-    drawn: Drawn,
-    images: Option<Vec<crate::raytrace::BandImage>>,
-    n_images: Option<u32>,
-    ctx: &Context,
-) -> Result<SystemRecord> {
-    let Context {
-        survey,
-        observer,
-        opts,
-        compress,
-        timing,
-        ..
-    } = *ctx;
-    let Drawn {
-        index,
-        spec,
-        truth,
-        curves,
-        system,
-        origin,
-    } = drawn;
-    let source_center = spec.source.light.first().map(|l| l.center());
-    let images = images.unwrap_or_else(|| {
-        timed(
-            timing,
-            |t| &t.render,
-            || crate::raytrace::render(&system, &survey.band_grids(), opts.supersample),
-        )
-    });
-    let rendered = timed(
-        timing,
-        |t| &t.observe,
-        || {
-            observe_system(
-                &system,
-                images,
-                source_center,
-                n_images,
-                survey,
-                observer,
-                opts,
-                index,
-                curves,
-            )
-        },
-    );
-    let catalog_start = timing.map(|_| std::time::Instant::now());
-    rendered.check_finite(Path::new(&origin))?;
-    let mut cols = catalog(
-        &spec,
-        &system,
-        &rendered,
-        survey,
-        index as i64,
-        truth.n_neighbours as usize,
-    );
-    let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
-    cols.extend([
-        f("sigma_v", truth.sigma_v),
-        f("halo_mass", truth.halo_mass),
-        f("concentration", truth.concentration),
-        f("stellar_mass", truth.stellar_mass),
-        f("lens_r_eff", truth.lens_r_eff),
-        f("source_r_eff", truth.source_r_eff),
-        f("source_mag_ref", truth.source_mag_ref),
-        (
-            "n_neighbours".to_string(),
-            Column::I64(vec![truth.n_neighbours as i64]),
-        ),
-    ]);
-    if let (Some(t), Some(start)) = (timing, catalog_start) {
-        t.catalog
-            .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    }
-    let mut images: Vec<ndarray::Array2<f32>> =
-        rendered.observed.into_iter().map(|o| o.image).collect();
-    let chunks = match compress {
-        true => timed(
-            timing,
-            |t| &t.compress,
-            || {
-                std::mem::take(&mut images)
-                    .iter()
-                    .map(|im| filter_image(im.view()))
-                    .collect()
-            },
-        ),
-        false => Vec::new(),
-    };
-    Ok(SystemRecord {
-        images,
-        chunks,
-        catalog: cols,
-        is_lens: u8::from(rendered.labels.is_lens),
-    })
-}
-
-/// Simulates system `index` of the run: sample, ray-shoot, observe, label.
-pub fn simulate(
-    population: &Population,
-    survey: &Survey,
-    observer: &Observer,
-    opts: &RenderOptions,
-    index: u64,
-) -> Result<SystemRecord> {
-    let ctx = Context {
-        population,
-        survey,
-        observer,
-        opts,
-        compress: false,
-        timing: None,
-    };
-    simulate_in(&ctx, index)
-}
-
-/// What every system of a run is made with.
-#[derive(Clone, Copy)]
-struct Context<'a> {
-    population: &'a Population,
-    survey: &'a Survey,
-    observer: &'a Observer,
-    opts: &'a RenderOptions,
-    /// Compress each system's stamps into the file's chunks (HDF5 runs).
-    compress: bool,
-    timing: Option<&'a StageTimes>,
-}
-
-fn simulate_in(ctx: &Context, index: u64) -> Result<SystemRecord> {
-    let drawn = draw(ctx.population, ctx.survey, ctx.opts, index, ctx.timing)?;
-    record(drawn, None, None, ctx)
-}
-
-/// Systems `range` of the run, ray-traced one by one on the pool's CPU threads, or, with a
-/// batch renderer, drawn on the threads, ray-traced together by the renderer and observed on
-/// the threads again.
-fn simulate_block(
-    ctx: &Context,
-    range: std::ops::Range<u64>,
-    renderer: Option<&dyn crate::raytrace::BatchRenderer>,
-) -> Result<Vec<SystemRecord>> {
-    let Some(renderer) = renderer else {
-        return range.into_par_iter().map(|k| simulate_in(ctx, k)).collect();
-    };
-    let (survey, opts, timing) = (ctx.survey, ctx.opts, ctx.timing);
-    let drawn: Vec<Drawn> = range
-        .into_par_iter()
-        .map(|k| draw(ctx.population, survey, opts, k, timing))
-        .collect::<Result<_>>()?;
-    let systems: Vec<&crate::raytrace::System> = drawn.iter().map(|d| &d.system).collect();
-    let centres: Vec<Option<[f64; 2]>> = drawn
-        .iter()
-        .map(|d| d.spec.source.light.first().map(|l| l.center()))
-        .collect();
-    let (images, n_images) = timed(
-        timing,
-        |t| &t.render,
-        || render_on_device(renderer, &systems, &centres, survey, opts.supersample),
-    )?;
-    drawn
-        .into_par_iter()
-        .zip(images)
-        .zip(n_images)
-        .map(|((d, im), n)| record(d, Some(im), n, ctx))
-        .collect()
-}
-
-/// A block of consecutive systems, ready to append: the images as arrays (for the challenge
-/// layout) or, for HDF5, as the file's compressed chunks.
-struct Block {
-    images: Vec<Array3<f32>>,
-    chunks: Vec<Vec<Chunk>>,
-    catalog: Vec<(String, Column)>,
-    is_lens: Vec<u8>,
-}
-
-/// The block of `records`: their stamps stacked per band, or, when they were compressed, their
-/// chunks gathered per band (moved, not copied).
-fn stack(mut records: Vec<SystemRecord>) -> Block {
-    let n_bands = records.first().map_or(0, |r| r.images.len());
-    let images = (0..n_bands)
-        .map(|b| {
-            let views: Vec<_> = records.iter().map(|r| r.images[b].view()).collect();
-            ndarray::stack(Axis(0), &views).expect("every system has the band's stamp size")
-        })
-        .collect();
-    let n_chunked = records.first().map_or(0, |r| r.chunks.len());
-    let mut chunks: Vec<Vec<Chunk>> = (0..n_chunked)
-        .map(|_| Vec::with_capacity(records.len()))
-        .collect();
-    for r in &mut records {
-        for (band, c) in chunks.iter_mut().zip(r.chunks.drain(..)) {
-            band.push(c);
-        }
-    }
-    let mut catalog: Vec<(String, Column)> = Vec::new();
-    let mut is_lens = Vec::with_capacity(records.len());
-    for r in records {
-        if catalog.is_empty() {
-            catalog = r.catalog;
-        } else {
-            for ((_, acc), (_, c)) in catalog.iter_mut().zip(&r.catalog) {
-                acc.extend(c);
-            }
-        }
-        is_lens.push(r.is_lens);
-    }
-    Block {
-        images,
-        chunks,
-        catalog,
-        is_lens,
-    }
 }
 
 /// Generates the shard `opts.shard` of the run `config` into `out`, calling `progress` with
