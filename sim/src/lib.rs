@@ -14,6 +14,8 @@ pub mod cosmology;
 pub mod dataset;
 pub mod error;
 pub mod generate;
+pub mod geometry;
+pub mod gpu_layout;
 pub mod labels;
 pub mod light;
 pub mod limits;
@@ -23,6 +25,7 @@ pub mod population;
 pub mod preview;
 pub mod raytrace;
 pub mod render;
+pub mod run_config;
 pub mod simd;
 pub mod spec;
 

@@ -15,64 +15,12 @@ use format::h5::{AttrValue, Dtype, ObjectId, Writer};
 use ndarray::{Array3, ArrayView2};
 
 use super::chunks::{filter_block, Chunk, DEFLATE_LEVEL};
+pub use super::record::{Attributes, Column};
 use crate::error::{Error, Result};
 use crate::observe::survey::LabelCriteria;
 
 pub use format::dataset::{FORMAT, FORMAT_VERSION, SYSTEMS_WRITTEN};
 use format::labels::{MIN_GROUPS, MIN_MAG_EFF, MIN_N_PIX};
-
-/// File-level attributes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Attributes {
-    /// The survey's name.
-    pub survey: String,
-    /// The run's seed (0 for a single rendered spec).
-    pub seed: u64,
-    /// The full configuration used, as text.
-    pub config: String,
-    /// Index, in its run, of the file's first system (a shard's start; 0 for a whole run).
-    pub first_index: u64,
-    /// Number of systems in the whole run the file belongs to.
-    pub n_total: u64,
-}
-
-/// One catalogue column.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Column {
-    /// 64-bit floats.
-    F64(Vec<f64>),
-    /// 64-bit signed integers.
-    I64(Vec<i64>),
-    /// Bytes (booleans as 0/1).
-    U8(Vec<u8>),
-}
-
-impl Column {
-    /// Number of values.
-    pub fn len(&self) -> usize {
-        match self {
-            Column::F64(v) => v.len(),
-            Column::I64(v) => v.len(),
-            Column::U8(v) => v.len(),
-        }
-    }
-
-    /// True when the column holds no value.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Appends `other`'s values (the same variant) to this column; false if the variants differ.
-    pub fn extend(&mut self, other: &Column) -> bool {
-        match (self, other) {
-            (Column::F64(a), Column::F64(b)) => a.extend_from_slice(b),
-            (Column::I64(a), Column::I64(b)) => a.extend_from_slice(b),
-            (Column::U8(a), Column::U8(b)) => a.extend_from_slice(b),
-            _ => return false,
-        }
-        true
-    }
-}
 
 /// The `/labels/is_lens` dataset and the criteria that made it (stored as its attributes).
 #[derive(Clone, Debug)]

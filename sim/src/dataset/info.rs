@@ -8,8 +8,8 @@ use format::dataset::columns;
 use super::hdf5::Column;
 use super::read::DatasetFile;
 use crate::error::Result;
-use crate::generate::RunConfig;
 use crate::preview::{mosaic, write_png};
+use crate::run_config::RunConfig;
 
 /// A dataset's summary.
 #[derive(Clone, Debug, PartialEq)]

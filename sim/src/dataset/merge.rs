@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use super::hdf5::DatasetWriter;
 use super::read::DatasetFile;
 use crate::error::{Error, Result};
-use crate::generate::RunConfig;
+use crate::run_config::RunConfig;
 
 /// Joins `inputs` (shards of one run, in any order) into `out`. They must hold the same
 /// configuration, survey and seed, and their index ranges must tile [0, N) without gap or

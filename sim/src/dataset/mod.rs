@@ -7,6 +7,7 @@ pub mod hdf5;
 pub mod info;
 pub mod merge;
 pub mod read;
+pub mod record;
 pub mod sglc;
 
 use std::path::Path;

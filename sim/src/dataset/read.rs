@@ -8,7 +8,7 @@ use hdf5_pure::DType;
 use ndarray::{Array2, Array3};
 
 use super::chunks::Chunk;
-use super::hdf5::{Attributes, Column};
+use super::record::{Attributes, Column};
 use crate::error::{Error, Result};
 
 /// An open dataset file: the contract's checked [`Dataset`] with what `sim` reads of it.
@@ -74,7 +74,7 @@ impl DatasetFile {
             n_total: u64_attr("n_total")?,
         };
         // Bands in the order the configuration lists them, else the file's order.
-        let order: Vec<String> = crate::generate::RunConfig::from_toml(&attrs.config, &path)
+        let order: Vec<String> = crate::run_config::RunConfig::from_toml(&attrs.config, &path)
             .map(|c| c.survey.bands.iter().map(|b| b.name.clone()).collect())
             .unwrap_or_default();
         let mut bands = data.bands().to_vec();

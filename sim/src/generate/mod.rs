@@ -9,18 +9,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
-use serde::{Deserialize, Serialize};
-
 use crate::dataset::hdf5::{Attributes, DatasetWriter, Layout, Resumed};
 use crate::dataset::sglc::{SglcOptions, SglcWriter};
 use crate::error::{Error, Result};
-use crate::observe::{Observer, Survey};
-use crate::population::{Population, PopulationConfig};
+use crate::observe::Observer;
+use crate::population::Population;
 use crate::render::RenderOptions;
 
 mod system;
 mod timing;
 
+pub use crate::run_config::{RunConfig, RunSettings};
 pub use system::{simulate, SystemRecord};
 use system::{simulate_block, stack, Block, Context};
 use timing::timed;
@@ -87,59 +86,7 @@ pub const MAX_BLOCK_BYTES: u64 = 2 << 30;
 /// reads a catalogue's IDs as floats when a value is missing).
 pub const MAX_ID: u64 = 1 << 53;
 
-/// Everything that decides a run's systems: stored, as TOML, in the file's `config` attribute
-/// (the same for every shard of a run, so that `sim merge` can check it).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunConfig {
-    /// The run's settings.
-    pub generate: RunSettings,
-    /// The survey.
-    pub survey: Survey,
-    /// The population.
-    pub population: PopulationConfig,
-}
-
-/// A run's settings.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunSettings {
-    /// Systems in the whole run.
-    pub n: u64,
-    /// Seed of the population and the noise.
-    pub seed: u64,
-    /// Sub-pixels per pixel side.
-    pub supersample: usize,
-    /// Grid step of the critical curves, arcsec.
-    pub caustic_step: f64,
-    /// PSF convolution on.
-    pub psf: bool,
-    /// Noise on.
-    pub noise: bool,
-}
-
-impl RunSettings {
-    /// `n` systems of `seed` with `sim generate`'s defaults: supersampling 2, the default
-    /// critical-curve step, PSF and noise on.
-    pub fn new(n: u64, seed: u64) -> Self {
-        Self {
-            n,
-            seed,
-            supersample: 2,
-            caustic_step: crate::caustics::CausticGrid::DEFAULT_STEP,
-            psf: true,
-            noise: true,
-        }
-    }
-}
-
 impl RunConfig {
-    /// Parses the `config` attribute of a generated file.
-    pub fn from_toml(text: &str, file: &Path) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::Parse {
-            file: file.into(),
-            message: format!("its `config` attribute is not a `sim generate` configuration: {e}"),
-        })
-    }
-
     /// The render options these settings stand for.
     pub fn render_options(&self) -> RenderOptions {
         RenderOptions {

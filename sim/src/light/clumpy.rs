@@ -108,10 +108,10 @@ pub struct Clumpy {
 impl Clumpy {
     /// This profile in the CUDA kernels' layout (`kernels/light.cu`): the Sersic body weighted
     /// by its share of the flux, then one Gaussian per knot, all with their fluxes at `flux`.
-    pub(crate) fn gpu(&self, flux: u32) -> Vec<crate::raytrace::gpu::GpuLight> {
+    pub(crate) fn gpu(&self, flux: u32) -> Vec<crate::gpu_layout::GpuLight> {
         let mut v = vec![self.body.gpu(flux, self.body_frac)];
-        v.extend(self.knots.iter().map(|k| crate::raytrace::gpu::GpuLight {
-            kind: crate::raytrace::gpu::light_kind::GAUSSIAN,
+        v.extend(self.knots.iter().map(|k| crate::gpu_layout::GpuLight {
+            kind: crate::gpu_layout::light_kind::GAUSSIAN,
             flux,
             x0: k[0] as f32,
             y0: k[1] as f32,

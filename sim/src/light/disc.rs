@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{BandValues, LightProfile};
+use crate::geometry::{check_finite, Frame};
 use crate::limits::{angular_size, orientation, MAX_ARMS};
-use crate::mass::{check_finite, Frame};
 use crate::simd::{splat, F8};
 
 /// Largest inclination accepted, degrees (a thin disc seen edge-on has no area).
@@ -117,10 +117,10 @@ pub struct Disc {
 impl Disc {
     /// This profile in the CUDA kernels' layout (`kernels/light.cu`), its fluxes at `flux` in
     /// the flux table.
-    pub(crate) fn gpu(&self, flux: u32) -> crate::raytrace::gpu::GpuLight {
+    pub(crate) fn gpu(&self, flux: u32) -> crate::gpu_layout::GpuLight {
         let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
-        crate::raytrace::gpu::GpuLight {
-            kind: crate::raytrace::gpu::light_kind::DISC,
+        crate::gpu_layout::GpuLight {
+            kind: crate::gpu_layout::light_kind::DISC,
             flux,
             x0,
             y0,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{gamma_lr, ln_gamma};
 
 use super::{BandValues, LightProfile};
+use crate::geometry::{check_finite, Frame};
 use crate::limits::{angular_size, axis_ratio, orientation};
-use crate::mass::{check_finite, Frame};
 use crate::simd::{splat, F8};
 
 /// Smallest and largest Sérsic index accepted.
@@ -109,10 +109,10 @@ pub struct Sersic {
 impl Sersic {
     /// This profile, its brightness times `weight`, in the CUDA kernels' layout
     /// (`kernels/light.cu`), its fluxes at `flux` in the flux table.
-    pub(crate) fn gpu(&self, flux: u32, weight: f64) -> crate::raytrace::gpu::GpuLight {
+    pub(crate) fn gpu(&self, flux: u32, weight: f64) -> crate::gpu_layout::GpuLight {
         let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
-        crate::raytrace::gpu::GpuLight {
-            kind: crate::raytrace::gpu::light_kind::SERSIC,
+        crate::gpu_layout::GpuLight {
+            kind: crate::gpu_layout::light_kind::SERSIC,
             flux,
             x0,
             y0,

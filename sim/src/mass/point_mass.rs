@@ -35,9 +35,9 @@ pub struct PointMass {
 
 impl PointMass {
     /// This component in the CUDA kernels' layout (`kernels/mass.cu`).
-    pub(crate) fn gpu(&self) -> crate::raytrace::gpu::GpuMass {
-        crate::raytrace::gpu::GpuMass {
-            kind: crate::raytrace::gpu::kind::POINT,
+    pub(crate) fn gpu(&self) -> crate::gpu_layout::GpuMass {
+        crate::gpu_layout::GpuMass {
+            kind: crate::gpu_layout::kind::POINT,
             x0: self.x0 as f32,
             y0: self.y0 as f32,
             p: [self.theta_e2 as f32, 0.0, 0.0, 0.0],

@@ -43,9 +43,9 @@ pub struct Shear {
 
 impl Shear {
     /// This component in the CUDA kernels' layout (`kernels/mass.cu`).
-    pub(crate) fn gpu(&self) -> crate::raytrace::gpu::GpuMass {
-        crate::raytrace::gpu::GpuMass {
-            kind: crate::raytrace::gpu::kind::SHEAR,
+    pub(crate) fn gpu(&self) -> crate::gpu_layout::GpuMass {
+        crate::gpu_layout::GpuMass {
+            kind: crate::gpu_layout::kind::SHEAR,
             p: [self.g1 as f32, self.g2 as f32, 0.0, 0.0],
             ..Default::default()
         }

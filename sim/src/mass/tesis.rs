@@ -66,10 +66,10 @@ pub struct Tesis {
 
 impl Tesis {
     /// This component in the CUDA kernels' layout (`kernels/mass.cu`).
-    pub(crate) fn gpu(&self) -> crate::raytrace::gpu::GpuMass {
+    pub(crate) fn gpu(&self) -> crate::gpu_layout::GpuMass {
         let (x0, y0, cos_phi, sin_phi) = self.frame.gpu();
-        crate::raytrace::gpu::GpuMass {
-            kind: crate::raytrace::gpu::kind::TESIS,
+        crate::gpu_layout::GpuMass {
+            kind: crate::gpu_layout::kind::TESIS,
             x0,
             y0,
             cos_phi,

@@ -23,6 +23,7 @@ pub mod cube;
 pub mod depthwise;
 pub mod flex;
 pub mod pieces;
+pub mod precision;
 pub mod radam;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -116,7 +117,7 @@ pub trait TrainOps: Backend {
     fn batch_norm(n: Normalisation<Self>) -> FloatTensor<Self>;
 
     /// The float32 matrix product of `lhs` [.., m, k] and `rhs` [.., k, n] (batch dimensions
-    /// broadcast as Burn's `matmul` does), in the precision of [`crate::device::Precision`]:
+    /// broadcast as Burn's `matmul` does), in the precision of [`precision::Precision`]:
     /// Burn's own product, or on a GPU under `strict` one that keeps every factor in f32.
     fn matmul_f32(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self>;
 
@@ -136,7 +137,7 @@ pub trait TrainOps: Backend {
     ) -> AdamState<Self>;
 }
 
-/// `lhs`·`rhs` through [`TrainOps::matmul_f32`] (the precision of [`crate::device::Precision`]).
+/// `lhs`·`rhs` through [`TrainOps::matmul_f32`] (the precision of [`precision::Precision`]).
 pub fn matmul<B: TrainOps, const D: usize>(lhs: Tensor<B, D>, rhs: Tensor<B, D>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(B::matmul_f32(
         lhs.into_primitive().tensor(),

@@ -16,7 +16,7 @@
 //!
 //! Each is scored on test group g; ROC AUC, PR AUC and F_β are reported per N_img as mean ±
 //! standard deviation over the groups, and the groups' test scores pooled give one ROC curve per
-//! N_img ([`super::plots::plot_finetune`]).
+//! N_img (`fit::plots::plot_finetune`).
 
 use std::path::{Path, PathBuf};
 

@@ -138,9 +138,9 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> TrainOps
     for CubeBackend<R, F, I, BT>
 {
     fn matmul_f32(lhs: FloatTensor<Self>, rhs: FloatTensor<Self>) -> FloatTensor<Self> {
-        match crate::device::Precision::current() {
-            crate::device::Precision::Strict => strict_matmul(lhs, rhs),
-            crate::device::Precision::Tf32 => Self::float_matmul(lhs, rhs),
+        match crate::ops::precision::Precision::current() {
+            crate::ops::precision::Precision::Strict => strict_matmul(lhs, rhs),
+            crate::ops::precision::Precision::Tf32 => Self::float_matmul(lhs, rhs),
         }
     }
 
