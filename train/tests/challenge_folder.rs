@@ -2,8 +2,9 @@
 //! an HDF5 dataset, as a labelled II SGLC folder and as a blind one (`sim generate --format
 //! sglc [--blind]`) give `train predict` the same scores to float precision (the stamps hold
 //! the same float32 pixels), the folders' IDs from their file names, the labelled folder the
-//! dataset's labels (from its catalogue, by the same rule), the blind one no labels; and
-//! `train score` scores the blind prediction against the blind set's truth end to end.
+//! dataset's labels (from its catalogue, by the same rule), the blind one no labels; a list of
+//! cutouts naming the same stamps scores the same and carries RA and Dec; and `train score`
+//! scores the blind prediction against the blind set's truth end to end.
 
 #[path = "common/binaries.rs"]
 mod binaries;
@@ -122,22 +123,20 @@ fn a_challenge_folder_scores_as_its_dataset_does() {
             &d("run"),
         ],
     );
+    let predict = |data: &str, out: &str| {
+        let args = [
+            "predict",
+            "--run",
+            &d("run"),
+            "--data",
+            &d(data),
+            "--device",
+            "cpu",
+        ];
+        ok(&bin, "train", &[&args[..], &["--out", &d(out)]].concat())
+    };
     for (data, out) in [("set.h5", "a.csv"), ("open", "b.csv"), ("blind", "c.csv")] {
-        ok(
-            &bin,
-            "train",
-            &[
-                "predict",
-                "--run",
-                &d("run"),
-                "--data",
-                &d(data),
-                "--device",
-                "cpu",
-                "--out",
-                &d(out),
-            ],
-        );
+        predict(data, out);
     }
     let (ha, a) = table(Path::new(&d("a.csv")));
     let (hb, b) = table(Path::new(&d("b.csv")));
@@ -168,6 +167,58 @@ fn a_challenge_folder_scores_as_its_dataset_does() {
         );
         assert_eq!(a[k][2], b[k][2], "system {k}'s label");
     }
+    // Issue #21: the same stamps as a list of cutouts (IDs of any text, paths relative to the
+    // list, positions, labels) score the same, and the table carries the positions.
+    let mut list = String::from("id,VIS,Y,J,H,ra,dec,is_lens\n");
+    for (k, row) in a.iter().enumerate() {
+        let stamp = |b: &str| format!("open/Public/EUC_{b}/imageEUC_{b}-{}.fits", 500 + k);
+        list += &format!(
+            "obj-{k},{},{},{},{},{},-5.25,{}\n",
+            stamp("VIS"),
+            stamp("Y"),
+            stamp("J"),
+            stamp("H"),
+            150.0 + k as f64 * 0.001,
+            row[2]
+        );
+    }
+    std::fs::write(d("list.csv"), list).unwrap();
+    predict("list.csv", "d.csv");
+    let (hd, rows) = table(Path::new(&d("d.csv")));
+    assert_eq!(hd, "id,score,is_lens,ra,dec");
+    for k in 0..40 {
+        assert_eq!(rows[k][0], format!("obj-{k}"));
+        assert_eq!(rows[k][1], a[k][1], "system {k}'s score");
+        assert_eq!(rows[k][2], a[k][2]);
+        let ra: f64 = rows[k][3].parse().unwrap();
+        assert!((ra - (150.0 + k as f64 * 0.001)).abs() < 1e-12 && rows[k][4] == "-5.25");
+    }
+    // A list naming a stamp that is not there is refused with that path and the list's line.
+    std::fs::write(
+        d("bad.csv"),
+        "id,VIS,Y,J,H\nx,open/Public/EUC_VIS/imageEUC_VIS-500.fits,nope.fits,a,b\n",
+    )
+    .unwrap();
+    let o = Command::new(bin.join("train"))
+        .args([
+            "predict",
+            "--run",
+            &d("run"),
+            "--data",
+            &d("bad.csv"),
+            "--device",
+            "cpu",
+        ])
+        .args(["--out", &d("e.csv")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("nope.fits") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(!Path::new(&d("e.csv")).exists());
+
     // The blind prediction is a submission `train score` reads against the truth.
     let said = ok(
         &bin,

@@ -45,20 +45,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let p = run_on(choice, Job(&run, data.as_deref(), batch))?;
     let mut w = csv::Writer::from_writer(Vec::new());
-    // A blind set's table has no labels: `id,score`, a challenge submission.
-    match &p.labels {
-        Some(labels) => {
-            w.write_record(["id", "score", "is_lens"])?;
-            for ((id, s), l) in p.ids.iter().zip(&p.scores).zip(labels) {
-                w.write_record([id.as_str(), &s.to_string(), if *l { "1" } else { "0" }])?;
-            }
+    // `id,score`, then `is_lens` where the systems are labelled (a blind set's table is a
+    // challenge submission without it) and `ra,dec` where their source gives positions.
+    let mut header = vec!["id", "score"];
+    if p.labels.is_some() {
+        header.push("is_lens");
+    }
+    if p.positions.is_some() {
+        header.extend(["ra", "dec"]);
+    }
+    w.write_record(&header)?;
+    for (k, (id, s)) in p.ids.iter().zip(&p.scores).enumerate() {
+        let mut row = vec![id.clone(), s.to_string()];
+        if let Some(labels) = &p.labels {
+            row.push(if labels[k] { "1" } else { "0" }.into());
         }
-        None => {
-            w.write_record(["id", "score"])?;
-            for (id, s) in p.ids.iter().zip(&p.scores) {
-                w.write_record([id.as_str(), &s.to_string()])?;
-            }
+        if let Some(positions) = &p.positions {
+            row.extend(positions[k].iter().map(f64::to_string));
         }
+        w.write_record(&row)?;
     }
     let text = String::from_utf8(w.into_inner()?)?;
     train::report::write_text(&out, &text)

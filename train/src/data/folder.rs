@@ -81,42 +81,22 @@ impl Folder {
             })
     }
 
-    /// The stamps of `band` for the objects `indices`, (len, H, W), read in parallel; a stamp
-    /// of another shape than the band's first, or not square, is refused with its path.
+    /// The stamps of `band` for the objects `indices`, (len, H, W), read in parallel.
     pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
         let b = self.band_index(band)?;
-        let [h, w] = self.first[b].0;
-        if h != w {
-            return Err(format_error(
-                &self.folder.stamp_path(b, self.folder.ids[0]),
-                format!("a {h}×{w} stamp: the network reads square stamps"),
-            ));
-        }
         if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(format_error(
                 &self.folder.root,
                 format!("object {i} requested, the folder holds {}", self.len()),
             ));
         }
-        let mut out = vec![0f32; indices.len() * h * w];
-        out.par_chunks_mut(h * w)
-            .zip(indices.par_iter())
-            .try_for_each(|(o, &i)| {
-                let path = self.folder.stamp_path(b, self.folder.ids[i]);
-                let s = read_stamp(&path)?;
-                if s.shape != [h, w] {
-                    return Err(format_error(
-                        &path,
-                        format!(
-                            "a {}×{} stamp, where the band's others are {h}×{w}",
-                            s.shape[0], s.shape[1]
-                        ),
-                    ));
-                }
-                o.copy_from_slice(&s.pixels);
-                Ok(())
-            })?;
-        Ok(Array3::from_shape_vec((indices.len(), h, w), out).expect("one stamp per object"))
+        let paths: Vec<PathBuf> = indices
+            .iter()
+            .map(|&i| self.folder.stamp_path(b, self.folder.ids[i]))
+            .collect();
+        let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        let first = self.folder.stamp_path(b, self.folder.ids[0]);
+        read_stamps(self.first[b].0, &first, &paths)
     }
 
     /// The pixel scale of `band`, arcsec, from its first stamp's header.
@@ -154,4 +134,38 @@ impl Folder {
             })
             .collect()
     }
+}
+
+/// The stamps in `paths`, (len, H, W), read in parallel: every one of `shape` (the band's first
+/// stamp's, in `first`), which must be square; one that is not is refused with its path.
+pub(super) fn read_stamps(
+    shape: [usize; 2],
+    first: &Path,
+    paths: &[&Path],
+) -> Result<Array3<f32>, DataError> {
+    let [h, w] = shape;
+    if h != w {
+        return Err(format_error(
+            first,
+            format!("a {h}×{w} stamp: the network reads square stamps"),
+        ));
+    }
+    let mut out = vec![0f32; paths.len() * h * w];
+    out.par_chunks_mut(h * w)
+        .zip(paths.par_iter())
+        .try_for_each(|(o, path)| {
+            let s = read_stamp(path)?;
+            if s.shape != [h, w] {
+                return Err(format_error(
+                    path,
+                    format!(
+                        "a {}×{} stamp, where the band's others are {h}×{w}",
+                        s.shape[0], s.shape[1]
+                    ),
+                ));
+            }
+            o.copy_from_slice(&s.pixels);
+            Ok(())
+        })?;
+    Ok(Array3::from_shape_vec((paths.len(), h, w), out).expect("one stamp per object"))
 }

@@ -7,6 +7,7 @@
 
 pub mod augment;
 pub mod batches;
+pub mod cutouts;
 pub mod folder;
 pub mod preprocess;
 pub mod split;
@@ -58,6 +59,7 @@ pub struct Dataset {
 enum Source {
     File(format::dataset::Dataset),
     Folder(folder::Folder),
+    Cutouts(cutouts::Cutouts),
 }
 
 impl From<DatasetError> for DataError {
@@ -75,6 +77,18 @@ impl Dataset {
     /// contract: format attributes, square stamps, and one image, label and catalogue value per
     /// system.
     pub fn open(path: &Path) -> Result<Self, DataError> {
+        if path.is_file()
+            && path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            let c = cutouts::Cutouts::open(path)?;
+            let bands = c.bands().to_vec();
+            return Ok(Self {
+                source: Source::Cutouts(c),
+                bands,
+            });
+        }
         if path.is_dir() && format::stamps::ChallengeFolder::is_one(path) {
             let f = folder::Folder::open(path)?;
             let bands = f.bands();
@@ -96,6 +110,7 @@ impl Dataset {
         match &self.source {
             Source::File(d) => d.len(),
             Source::Folder(f) => f.len(),
+            Source::Cutouts(c) => c.len(),
         }
     }
 
@@ -114,6 +129,7 @@ impl Dataset {
         match &self.source {
             Source::File(_) => true,
             Source::Folder(f) => f.catalogue().is_some(),
+            Source::Cutouts(c) => c.labels().is_some(),
         }
     }
 
@@ -121,6 +137,7 @@ impl Dataset {
         match &self.source {
             Source::File(d) => d.path(),
             Source::Folder(f) => f.path(),
+            Source::Cutouts(c) => c.path(),
         }
     }
 
@@ -137,6 +154,7 @@ impl Dataset {
         let data = match &self.source {
             Source::File(d) => d,
             Source::Folder(f) => return f.read_images(band, indices),
+            Source::Cutouts(c) => return c.read_images(band, indices),
         };
         let im = data
             .images(band)
@@ -162,10 +180,11 @@ impl Dataset {
             Source::Folder(f) if name == format::dataset::columns::ID => {
                 Ok(f.ids().iter().map(|&id| id as f64).collect())
             }
-            Source::Folder(f) => Err(DataError::Format {
-                file: f.path().into(),
+            Source::Folder(_) | Source::Cutouts(_) => Err(DataError::Format {
+                file: self.path().into(),
                 message: format!(
-                    "a challenge folder gives its objects' IDs and labels, not the column `{name}`"
+                    "a challenge folder or a list of cutouts gives its objects' IDs and labels, \
+                     not the column `{name}`"
                 ),
             }),
         }
@@ -176,10 +195,20 @@ impl Dataset {
     pub fn ids(&self) -> Vec<String> {
         match &self.source {
             Source::Folder(f) => f.ids().iter().map(|id| id.to_string()).collect(),
+            Source::Cutouts(c) => c.ids().to_vec(),
             Source::File(_) => match self.column(format::dataset::columns::ID) {
                 Ok(id) => id.into_iter().map(|v| format!("{v}")).collect(),
                 Err(_) => (0..self.len()).map(|i| i.to_string()).collect(),
             },
+        }
+    }
+
+    /// Each system's (RA, Dec) in degrees, where the source gives them (a list of cutouts with
+    /// `ra` and `dec`).
+    pub fn positions(&self) -> Option<Vec<[f64; 2]>> {
+        match &self.source {
+            Source::Cutouts(c) => c.positions().map(<[[f64; 2]]>::to_vec),
+            _ => None,
         }
     }
 
@@ -190,6 +219,7 @@ impl Dataset {
         let data = match &self.source {
             Source::File(d) => d,
             Source::Folder(f) => return f.pixel_scale(band),
+            Source::Cutouts(c) => return c.pixel_scale(band),
         };
         let text = data.attr_str("config")?;
         let config: toml::Value = toml::from_str(text).ok()?;
@@ -208,9 +238,9 @@ impl Dataset {
         use format::labels::{LabelCriteria, MIN_GROUPS, MIN_MAG_EFF, MIN_N_PIX};
         let data = match &self.source {
             Source::File(d) => d,
-            Source::Folder(f) => {
+            Source::Folder(_) | Source::Cutouts(_) => {
                 return Err(DataError::Format {
-                    file: f.path().into(),
+                    file: self.path().into(),
                     message: "a challenge folder records no label criteria or per-band \
                               catalogue columns: use the HDF5 dataset of the same systems"
                         .into(),
@@ -236,6 +266,14 @@ impl Dataset {
                 .map(|v| v == 1)
                 .collect()),
             (None, Source::Folder(f)) => f.labels(),
+            (None, Source::Cutouts(c)) => {
+                c.labels()
+                    .map(<[bool]>::to_vec)
+                    .ok_or_else(|| DataError::Format {
+                        file: c.path().into(),
+                        message: "no `is_lens` column, so no labels".into(),
+                    })
+            }
             (Some(rule), _) => {
                 let mut out = vec![true; self.len()];
                 for c in &rule.clauses {

@@ -17,6 +17,8 @@ pub struct Prediction {
     /// The dataset's labels (by the run's rule when it relabelled); `None` for a blind
     /// challenge folder, which has none.
     pub labels: Option<Vec<bool>>,
+    /// Each system's (RA, Dec) in degrees, where its source gives them (a list of cutouts).
+    pub positions: Option<Vec<[f64; 2]>>,
     /// The mean over the run's fold models of each system's lens probability.
     pub scores: Vec<f64>,
 }
@@ -68,6 +70,7 @@ pub fn predict<B: TrainOps>(
     Ok(Prediction {
         ids,
         labels,
+        positions: data.positions(),
         scores: sum.into_iter().map(|s| s / folds).collect(),
     })
 }
