@@ -81,8 +81,10 @@ seed)
     rm -rf "$pack" && mkdir -p "$pack" && tar -xJf target/gpu-pack/pack.tar.xz -C "$pack"
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
     mode=${2:-study}
-    BIN="$pack/bin" DEVICE=cuda BUDGET="${3:-420}" OUT="${OUT:-runs}/seed-$mode" \
-        exec datasets/recipes/seed-gpu.sh "$mode"
+    budget=${3:-420}
+    # The recipe sizes itself to the budget; the limit ends it 60 s past that whatever happens.
+    BIN="$pack/bin" DEVICE=cuda BUDGET="$budget" OUT="${OUT:-runs}/seed-$mode" \
+        exec timeout --kill-after=5 $((budget + 60)) datasets/recipes/seed-gpu.sh "$mode"
     ;;
 run)
     [ -f target/gpu-pack/pack.tar.xz ] || { echo "no target/gpu-pack/pack.tar.xz: run \`scripts/gpu-check.sh pack\` here and carry target/gpu-pack"; exit 2; }

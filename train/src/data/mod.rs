@@ -11,6 +11,7 @@ pub mod cutouts;
 pub mod folder;
 pub mod preprocess;
 pub mod split;
+pub mod stamps;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -48,7 +49,7 @@ pub enum DataError {
 }
 
 /// An open dataset: the contract's checked [`format::dataset::Dataset`], or a challenge folder
-/// of FITS stamps ([`folder::Folder`]), read a batch at a time.
+/// of FITS stamps or a list of cutouts ([`stamps::Stamps`]), read a batch at a time.
 #[derive(Debug)]
 pub struct Dataset {
     source: Source,
@@ -58,8 +59,7 @@ pub struct Dataset {
 #[derive(Debug)]
 enum Source {
     File(format::dataset::Dataset),
-    Folder(folder::Folder),
-    Cutouts(cutouts::Cutouts),
+    Stamps(stamps::Stamps),
 }
 
 impl From<DatasetError> for DataError {
@@ -82,20 +82,10 @@ impl Dataset {
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
         {
-            let c = cutouts::Cutouts::open(path)?;
-            let bands = c.bands().to_vec();
-            return Ok(Self {
-                source: Source::Cutouts(c),
-                bands,
-            });
+            return Ok(Self::stamps(cutouts::open(path)?));
         }
         if path.is_dir() && format::stamps::ChallengeFolder::is_one(path) {
-            let f = folder::Folder::open(path)?;
-            let bands = f.bands();
-            return Ok(Self {
-                source: Source::Folder(f),
-                bands,
-            });
+            return Ok(Self::stamps(folder::open(path)?));
         }
         let data = format::dataset::Dataset::open(path)?;
         let bands = data.bands().iter().map(|(b, _)| b.clone()).collect();
@@ -105,12 +95,18 @@ impl Dataset {
         })
     }
 
+    fn stamps(s: stamps::Stamps) -> Self {
+        Self {
+            bands: s.bands().to_vec(),
+            source: Source::Stamps(s),
+        }
+    }
+
     /// Number of systems.
     pub fn len(&self) -> usize {
         match &self.source {
             Source::File(d) => d.len(),
-            Source::Folder(f) => f.len(),
-            Source::Cutouts(c) => c.len(),
+            Source::Stamps(s) => s.len(),
         }
     }
 
@@ -128,16 +124,14 @@ impl Dataset {
     pub fn is_labelled(&self) -> bool {
         match &self.source {
             Source::File(_) => true,
-            Source::Folder(f) => f.catalogue().is_some(),
-            Source::Cutouts(c) => c.labels().is_some(),
+            Source::Stamps(s) => s.labels().is_ok(),
         }
     }
 
     fn path(&self) -> &Path {
         match &self.source {
             Source::File(d) => d.path(),
-            Source::Folder(f) => f.path(),
-            Source::Cutouts(c) => c.path(),
+            Source::Stamps(s) => s.path(),
         }
     }
 
@@ -153,8 +147,7 @@ impl Dataset {
     pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
         let data = match &self.source {
             Source::File(d) => d,
-            Source::Folder(f) => return f.read_images(band, indices),
-            Source::Cutouts(c) => return c.read_images(band, indices),
+            Source::Stamps(s) => return s.read_images(band, indices),
         };
         let im = data
             .images(band)
@@ -177,10 +170,17 @@ impl Dataset {
     pub fn column(&self, name: &str) -> Result<Vec<f64>, DataError> {
         match &self.source {
             Source::File(d) => d.column_f64(name).map_err(|e| self.h5(e.message)),
-            Source::Folder(f) if name == format::dataset::columns::ID => {
-                Ok(f.ids().iter().map(|&id| id as f64).collect())
-            }
-            Source::Folder(_) | Source::Cutouts(_) => Err(DataError::Format {
+            // A folder's IDs are numbers (its file names'); a list's may be any text.
+            Source::Stamps(s) if name == format::dataset::columns::ID => s
+                .ids()
+                .iter()
+                .map(|id| id.parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| DataError::Format {
+                    file: self.path().into(),
+                    message: "the objects' IDs are not all numbers".into(),
+                }),
+            Source::Stamps(_) => Err(DataError::Format {
                 file: self.path().into(),
                 message: format!(
                     "a challenge folder or a list of cutouts gives its objects' IDs and labels, \
@@ -194,8 +194,7 @@ impl Dataset {
     /// or the index where a dataset has none (one assembled by hand).
     pub fn ids(&self) -> Vec<String> {
         match &self.source {
-            Source::Folder(f) => f.ids().iter().map(|id| id.to_string()).collect(),
-            Source::Cutouts(c) => c.ids().to_vec(),
+            Source::Stamps(s) => s.ids().to_vec(),
             Source::File(_) => match self.column(format::dataset::columns::ID) {
                 Ok(id) => id.into_iter().map(|v| format!("{v}")).collect(),
                 Err(_) => (0..self.len()).map(|i| i.to_string()).collect(),
@@ -207,7 +206,7 @@ impl Dataset {
     /// `ra` and `dec`).
     pub fn positions(&self) -> Option<Vec<[f64; 2]>> {
         match &self.source {
-            Source::Cutouts(c) => c.positions().map(<[[f64; 2]]>::to_vec),
+            Source::Stamps(s) => s.positions().map(<[[f64; 2]]>::to_vec),
             _ => None,
         }
     }
@@ -218,8 +217,7 @@ impl Dataset {
     pub fn pixel_scale(&self, band: &str) -> Option<f64> {
         let data = match &self.source {
             Source::File(d) => d,
-            Source::Folder(f) => return f.pixel_scale(band),
-            Source::Cutouts(c) => return c.pixel_scale(band),
+            Source::Stamps(s) => return s.pixel_scale(band),
         };
         let text = data.attr_str("config")?;
         let config: toml::Value = toml::from_str(text).ok()?;
@@ -238,7 +236,7 @@ impl Dataset {
         use format::labels::{LabelCriteria, MIN_GROUPS, MIN_MAG_EFF, MIN_N_PIX};
         let data = match &self.source {
             Source::File(d) => d,
-            Source::Folder(_) | Source::Cutouts(_) => {
+            Source::Stamps(_) => {
                 return Err(DataError::Format {
                     file: self.path().into(),
                     message: "a challenge folder records no label criteria or per-band \
@@ -265,13 +263,12 @@ impl Dataset {
                 .into_iter()
                 .map(|v| v == 1)
                 .collect()),
-            (None, Source::Folder(f)) => f.labels(),
-            (None, Source::Cutouts(c)) => {
-                c.labels()
+            (None, Source::Stamps(s)) => {
+                s.labels()
                     .map(<[bool]>::to_vec)
-                    .ok_or_else(|| DataError::Format {
-                        file: c.path().into(),
-                        message: "no `is_lens` column, so no labels".into(),
+                    .map_err(|why| DataError::Format {
+                        file: s.path().into(),
+                        message: why.into(),
                     })
             }
             (Some(rule), _) => {
