@@ -3,8 +3,11 @@
 
 pub mod atomic;
 pub mod challenge;
+pub mod cutouts;
 pub mod dataset;
 pub mod h5;
 pub mod labels;
 pub mod progress;
 pub mod stamps;
+pub mod table;
+pub mod wcs;

@@ -9,15 +9,23 @@
 //!   the catalogue `classifications.csv`.
 //!
 //! The folder given may be the one holding `Public/` or `Public/` itself. An object is a stamp
-//! in every band; one missing in some band is refused with its path.
+//! in every band; one missing in some band is set aside with its path, for the reader to
+//! refuse or skip.
+//!
+//! A stamp is one image of a FITS file, plain or gzipped ([`StampRef`]): the file's first
+//! image, or in a multi-extension file the extension named after the band.
 
 use std::collections::BTreeSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::dataset::DatasetError;
+use fitsio_pure::hdu::{FitsData, Hdu};
 
-/// One stamp: a single image (the primary HDU's, or the first image extension's when the
-/// primary holds none).
+use crate::cutouts::BadCutout;
+use crate::dataset::DatasetError;
+use crate::wcs::{number, text, Wcs};
+
+/// One stamp: a single image with what its header says of its pixels and sky position.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stamp {
     /// Pixel values, row-major (rows along FITS's NAXIS2, columns along NAXIS1), with BSCALE and
@@ -25,9 +33,82 @@ pub struct Stamp {
     pub pixels: Vec<f32>,
     /// [rows, columns].
     pub shape: [usize; 2],
-    /// Arcsec per pixel, from `PIXSCALE`, else the WCS's `CDELT2` or `CD2_2`/`CD2_1` (degrees);
-    /// `None` when the header has none of them.
+    /// Arcsec per pixel, from `PIXSCALE`, else the WCS, else `CDELT2` or `CD2_2`/`CD2_1`
+    /// (degrees); `None` when the header has none of them.
     pub pixel_scale: Option<f64>,
+    /// The celestial WCS, or why there is none.
+    pub wcs: Result<Wcs, String>,
+}
+
+impl Stamp {
+    /// (RA, Dec) of the stamp's centre in degrees, from its WCS.
+    pub fn centre(&self) -> Result<[f64; 2], &str> {
+        self.wcs
+            .as_ref()
+            .map(|w| w.centre(self.shape))
+            .map_err(String::as_str)
+    }
+}
+
+/// Where one stamp is: a FITS file (plain or gzipped), and in a multi-extension file the
+/// extension named (`EXTNAME`) after its band; without one, the file's first image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StampRef {
+    /// The file.
+    pub path: PathBuf,
+    /// The extension's `EXTNAME`, in a multi-extension file.
+    pub extension: Option<String>,
+}
+
+impl fmt::Display for StampRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.extension {
+            Some(e) => write!(f, "{}[{e}]", self.path.display()),
+            None => write!(f, "{}", self.path.display()),
+        }
+    }
+}
+
+impl StampRef {
+    /// The first image of `path`.
+    pub fn file(path: PathBuf) -> Self {
+        Self {
+            path,
+            extension: None,
+        }
+    }
+
+    /// Reads the stamp.
+    pub fn read(&self) -> Result<Stamp, DatasetError> {
+        let (bytes, fits) = parse(&self.path)?;
+        let path = &self.path;
+        let hdu = match &self.extension {
+            None => fits
+                .iter()
+                .find(|h| is_image(h))
+                .ok_or_else(|| bad(path, "no image in any HDU"))?,
+            Some(name) => fits
+                .iter()
+                .find(|h| extname(h) == Some(name.as_str()))
+                .ok_or_else(|| {
+                    bad(
+                        path,
+                        format!(
+                            "no extension named {name} (it has: {})",
+                            extension_names_of(&fits).join(", ")
+                        ),
+                    )
+                })?,
+        };
+        stamp_of(&bytes, hdu).map_err(|m| {
+            bad(
+                path,
+                self.extension
+                    .as_ref()
+                    .map_or(m.clone(), |e| format!("extension {e}: {m}")),
+            )
+        })
+    }
 }
 
 fn bad(path: &Path, message: impl Into<String>) -> DatasetError {
@@ -37,52 +118,66 @@ fn bad(path: &Path, message: impl Into<String>) -> DatasetError {
     }
 }
 
-/// The header value of `key` as a number, if present and numeric.
-fn number(cards: &[fitsio_pure::header::Card], key: &str) -> Option<f64> {
-    use fitsio_pure::value::Value;
-    match cards
-        .iter()
-        .find(|c| c.keyword_str() == key)?
-        .value
-        .as_ref()?
-    {
-        Value::Float(v) => Some(*v),
-        Value::Integer(v) => Some(*v as f64),
-        _ => None,
+/// The file's bytes (gunzipped when gzipped) and its HDUs.
+fn parse(path: &Path) -> Result<(Vec<u8>, FitsData), DatasetError> {
+    let mut bytes = std::fs::read(path).map_err(|e| bad(path, e.to_string()))?;
+    if fitsio_pure::gzip::is_gzip(&bytes) {
+        bytes = fitsio_pure::gzip::decompress(&bytes)
+            .map_err(|e| bad(path, format!("gzipped, but not readable ({e:?})")))?;
     }
-}
-
-/// Reads the stamp in `path`.
-pub fn read_stamp(path: &Path) -> Result<Stamp, DatasetError> {
-    let bytes = std::fs::read(path).map_err(|e| bad(path, e.to_string()))?;
     let fits = fitsio_pure::hdu::parse_fits(&bytes)
         .map_err(|e| bad(path, format!("not a FITS file ({e:?})")))?;
-    let hdu = fits
-        .iter()
-        .find(|h| fitsio_pure::image::image_dimensions(h).is_ok_and(|d| !d.is_empty()))
-        .ok_or_else(|| bad(path, "no image in any HDU"))?;
-    let dims =
-        fitsio_pure::image::image_dimensions(hdu).map_err(|e| bad(path, format!("{e:?}")))?;
+    Ok((bytes, fits))
+}
+
+fn is_image(hdu: &Hdu) -> bool {
+    fitsio_pure::image::image_dimensions(hdu).is_ok_and(|d| !d.is_empty())
+}
+
+fn extname(hdu: &Hdu) -> Option<&str> {
+    text(&hdu.cards, "EXTNAME")
+}
+
+fn extension_names_of(fits: &FitsData) -> Vec<String> {
+    fits.iter()
+        .filter(|h| is_image(h))
+        .filter_map(|h| extname(h).map(str::to_string))
+        .collect()
+}
+
+/// The `EXTNAME`s of the image extensions of `path`, in file order: the bands of a
+/// multi-extension cutout.
+pub fn extension_names(path: &Path) -> Result<Vec<String>, DatasetError> {
+    Ok(extension_names_of(&parse(path)?.1))
+}
+
+fn stamp_of(bytes: &[u8], hdu: &Hdu) -> Result<Stamp, String> {
+    let dims = fitsio_pure::image::image_dimensions(hdu).map_err(|e| format!("{e:?}"))?;
     if dims.len() != 2 {
-        return Err(bad(
-            path,
-            format!("the image has {} axes: a stamp has 2", dims.len()),
-        ));
+        return Err(format!("the image has {} axes: a stamp has 2", dims.len()));
     }
-    let pixels = fitsio_pure::image::read_image_physical_f32(&bytes, hdu)
-        .map_err(|e| bad(path, format!("its image cannot be read ({e:?})")))?;
+    let pixels = fitsio_pure::image::read_image_physical_f32(bytes, hdu)
+        .map_err(|e| format!("its image cannot be read ({e:?})"))?;
+    let wcs = Wcs::from_header(&hdu.cards);
     let degrees = number(&hdu.cards, "CDELT2").or_else(|| {
         let (c21, c22) = (number(&hdu.cards, "CD2_1")?, number(&hdu.cards, "CD2_2")?);
         Some(c21.hypot(c22))
     });
     let pixel_scale = number(&hdu.cards, "PIXSCALE")
+        .or(wcs.as_ref().ok().map(Wcs::pixel_scale))
         .or(degrees.map(|d| d.abs() * 3600.0))
         .filter(|s| s.is_finite() && *s > 0.0);
     Ok(Stamp {
         pixels,
         shape: [dims[1], dims[0]],
         pixel_scale,
+        wcs,
     })
+}
+
+/// Reads the stamp in `path` (its first image).
+pub fn read_stamp(path: &Path) -> Result<Stamp, DatasetError> {
+    StampRef::file(path.to_path_buf()).read()
 }
 
 /// Which challenge's layout a folder has.
@@ -135,8 +230,11 @@ pub struct ChallengeFolder {
     pub layout: Layout,
     /// (band, its folder), in the layout's order.
     pub bands: Vec<(String, PathBuf)>,
-    /// The objects' IDs, ascending.
+    /// The IDs of the objects with a stamp in some band, ascending.
     pub ids: Vec<u64>,
+    /// The objects that lack a stamp in some band, with the file that is missing, per band
+    /// (in the layout's order): `missing[band]` holds (ID, what is wrong).
+    pub missing: Vec<Vec<(u64, BadCutout)>>,
     /// The catalogue, when the folder has one (a blind set has none).
     pub catalogue: Option<PathBuf>,
 }
@@ -150,8 +248,8 @@ impl ChallengeFolder {
             .any(|p| p.join("EUC_VIS").is_dir() || p.join("Band1").is_dir())
     }
 
-    /// Opens the folder `path`: finds its layout and every band's stamps, and refuses an object
-    /// that lacks a stamp in some band, naming the file that is missing.
+    /// Opens the folder `path`: finds its layout and every band's stamps; an object that lacks a
+    /// stamp in some band is noted in [`Self::missing`] with the file that is missing.
     pub fn open(path: &Path) -> Result<Self, DatasetError> {
         let (root, public) = if path.join("Public").is_dir() {
             (path.to_path_buf(), path.join("Public"))
@@ -194,28 +292,41 @@ impl ChallengeFolder {
             per_band.push(ids);
         }
         let all: BTreeSet<u64> = per_band.iter().flatten().copied().collect();
-        for (k, ids) in per_band.iter().enumerate() {
-            if let Some(&id) = all.difference(ids).next() {
-                let (_, dir, prefix) = &layout.bands()[k];
-                return Err(bad(
-                    &public.join(dir).join(format!("{prefix}{id}.fits")),
-                    format!(
-                        "missing: object {id} has stamps in other bands but none in {}",
-                        bands[k].0
-                    ),
-                ));
-            }
-        }
         if all.is_empty() {
             return Err(bad(&public, "no stamps in the challenge folder"));
         }
+        let mut missing = vec![Vec::new(); bands.len()];
+        for &id in &all {
+            for (k, ids) in per_band.iter().enumerate() {
+                if !ids.contains(&id) {
+                    let (_, dir, prefix) = &layout.bands()[k];
+                    missing[k].push((
+                        id,
+                        BadCutout {
+                            id: id.to_string(),
+                            at: public
+                                .join(dir)
+                                .join(format!("{prefix}{id}.fits"))
+                                .display()
+                                .to_string(),
+                            reason: format!(
+                                "missing: object {id} has stamps in other bands but none in {}",
+                                bands[k].0
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+        let ids = all.into_iter().collect();
         let catalogue = Some(root.join(layout.catalogue_name())).filter(|c| c.is_file());
         Ok(Self {
             root,
             layout,
             bands,
-            ids: all.into_iter().collect(),
+            ids,
             catalogue,
+            missing,
         })
     }
 
@@ -231,7 +342,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_folder_with_a_missing_stamp_is_refused_naming_it() {
+    fn a_folder_object_missing_a_stamp_is_noted_naming_it() {
         // Two objects in VIS, Y and H, one of them absent from J: the J file is named.
         let dir = tempfile::tempdir().unwrap();
         for (band, ids) in [("VIS", [7, 9]), ("Y", [7, 9]), ("J", [7, 7]), ("H", [9, 7])] {
@@ -241,9 +352,14 @@ mod tests {
                 std::fs::write(d.join(format!("imageEUC_{band}-{id}.fits")), b"").unwrap();
             }
         }
-        let e = ChallengeFolder::open(dir.path()).unwrap_err();
-        assert!(e.file.ends_with("Public/EUC_J/imageEUC_J-9.fits"), "{e:?}");
-        assert!(e.message.contains("object 9"), "{e:?}");
+        let folder = ChallengeFolder::open(dir.path()).unwrap();
+        assert_eq!(folder.ids, [7, 9]);
+        assert!(folder.missing[0].is_empty() && folder.missing[3].is_empty());
+        assert_eq!(folder.missing[2].len(), 1);
+        let (id, b) = &folder.missing[2][0];
+        assert_eq!(*id, 9);
+        assert!(b.at.ends_with("Public/EUC_J/imageEUC_J-9.fits"), "{b:?}");
+        assert!(b.reason.contains("object 9"), "{b:?}");
         // Not a challenge folder at all.
         let e = ChallengeFolder::open(&dir.path().join("Public/EUC_J")).unwrap_err();
         assert!(e.message.contains("not a challenge folder"), "{e:?}");

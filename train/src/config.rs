@@ -40,6 +40,8 @@ pub struct DataConfig {
     pub vis_size: usize,
     #[serde(default)]
     pub nir_size: usize,
+    #[serde(default)]
+    pub bad_cutouts: crate::data::stamps::BadCutouts,
 }
 
 #[allow(missing_docs)]

@@ -138,7 +138,9 @@ fn train_run_learns_obvious_arcs_writes_its_report_and_resumes_exactly() {
 
     // `train predict` on the run's own dataset: on the test systems, the mean of the folds'
     // stored scores (the report's ensemble scores).
-    let p = train::evaluate::predict::predict::<Cpu>(&out, None, 7, &Default::default()).unwrap();
+    let p =
+        train::evaluate::predict::predict::<Cpu>(&out, &Default::default(), 7, &Default::default())
+            .unwrap();
     assert_eq!(p.scores.len(), 128);
     for (k, &i) in report.test_indices.iter().enumerate() {
         assert!(

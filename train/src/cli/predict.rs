@@ -2,7 +2,9 @@
 
 use super::announce_device;
 use std::path::PathBuf;
+use train::data::stamps::BadCutouts;
 use train::device::{run_on, OnBackend};
+use train::evaluate::predict::Target;
 use train::ops::TrainAutodiff;
 
 /// `train predict`'s arguments.
@@ -23,6 +25,14 @@ pub struct Args {
     /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// FITS cutouts that cannot be used: `refuse` (stop, naming the first) or `skip` (leave
+    /// them out, saying which) [default: the run's data.bad_cutouts].
+    #[arg(long, value_enum)]
+    pub bad_cutouts: Option<BadCutouts>,
+    /// Every cutout must give its RA and Dec (from the list's `ra`, `dec`, else its WCS); one
+    /// that does not is a bad cutout. Without it they are written where every cutout gives them.
+    #[arg(long)]
+    pub radec: bool,
 }
 
 /// Runs `train predict`.
@@ -33,17 +43,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out,
         batch,
         device,
+        bad_cutouts,
+        radec,
     } = args;
     let choice = announce_device(&device)?;
-    struct Job<'a>(&'a std::path::Path, Option<&'a std::path::Path>, usize);
+    struct Job<'a>(&'a std::path::Path, Target<'a>, usize);
     impl OnBackend for Job<'_> {
         type Output = Result<train::evaluate::predict::Prediction, train::fit::kfold::RunError>;
         fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
-            let Job(run, data, batch) = self;
-            train::evaluate::predict::predict::<B::InnerBackend>(run, data, batch, device)
+            let Job(run, target, batch) = self;
+            train::evaluate::predict::predict::<B::InnerBackend>(run, &target, batch, device)
         }
     }
-    let p = run_on(choice, Job(&run, data.as_deref(), batch))?;
+    let target = Target {
+        data: data.as_deref(),
+        bad_cutouts,
+        need_positions: radec,
+    };
+    let p = run_on(choice, Job(&run, target, batch))?;
     let mut w = csv::Writer::from_writer(Vec::new());
     // `id,score`, then `is_lens` where the systems are labelled (a blind set's table is a
     // challenge submission without it) and `ra,dec` where their source gives positions.

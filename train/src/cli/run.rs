@@ -48,6 +48,10 @@ pub struct Args {
     /// data.nir_size: resize NIR stamps to this many pixels a side (bilinear; 0 = as stored).
     #[arg(long)]
     nir_size: Option<usize>,
+    /// data.bad_cutouts: FITS cutouts that cannot be used are refused (naming the first) or
+    /// skipped (saying which).
+    #[arg(long, value_enum)]
+    bad_cutouts: Option<train::data::stamps::BadCutouts>,
     /// model.variant: b0, b1 or b2.
     #[arg(long)]
     variant: Option<String>,
@@ -126,6 +130,9 @@ impl Args {
         }
         if let Some(v) = self.nir_size {
             c.data.nir_size = v;
+        }
+        if let Some(v) = self.bad_cutouts {
+            c.data.bad_cutouts = v;
         }
         if let Some(v) = &self.variant {
             c.model.variant = parse_enum("variant", v)?;

@@ -162,21 +162,7 @@ impl Joined {
 /// One CSV's rows: (ID, line, the requested columns' texts).
 type Rows = Vec<(String, u64, Vec<String>)>;
 
-/// The first column name that a CSV header holds twice, if any: a table with two columns of one
-/// name is refused by every reader here rather than read from the first.
-pub(crate) fn repeated_column(header: &csv::StringRecord) -> Option<String> {
-    let names: Vec<&str> = header.iter().collect();
-    names
-        .iter()
-        .enumerate()
-        .find(|(i, n)| names[..*i].contains(n))
-        .map(|(_, n)| n.to_string())
-}
-
-/// The error message for a header that holds `column` twice.
-pub(crate) fn repeated_message(column: &str) -> String {
-    format!("the header holds column `{column}` twice: which one is meant cannot be told")
-}
+pub(crate) use format::table::{repeated_column, repeated_message};
 
 /// The texts of `columns` in every row of `path`, with each row's line: the one CSV reading of
 /// score tables, truth tables and `train metrics`'s input (trimmed fields, `#` comments, a
@@ -263,30 +249,23 @@ fn read_rows(path: &Path, id_column: &str, columns: &[&str]) -> Result<Rows, Tab
 }
 
 pub(crate) fn number(file: &Path, line: u64, column: &str, text: &str) -> Result<f64, TableError> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| TableError::BadValue {
-            file: file.display().to_string(),
-            line,
-            column: column.to_string(),
-            value: text.to_string(),
-            expected: "a finite number",
-        })
+    format::table::parse_finite(text).ok_or_else(|| TableError::BadValue {
+        file: file.display().to_string(),
+        line,
+        column: column.to_string(),
+        value: text.to_string(),
+        expected: "a finite number",
+    })
 }
 
 pub(crate) fn label(file: &Path, line: u64, column: &str, text: &str) -> Result<bool, TableError> {
-    match text.to_ascii_lowercase().as_str() {
-        "1" | "1.0" | "true" => Ok(true),
-        "0" | "0.0" | "false" => Ok(false),
-        _ => Err(TableError::BadValue {
-            file: file.display().to_string(),
-            line,
-            column: column.to_string(),
-            value: text.to_string(),
-            expected: "a label (1/0 or true/false)",
-        }),
-    }
+    format::table::parse_label(text).ok_or_else(|| TableError::BadValue {
+        file: file.display().to_string(),
+        line,
+        column: column.to_string(),
+        value: text.to_string(),
+        expected: "a label (1/0 or true/false)",
+    })
 }
 
 /// Reads every finder's table and the truth, and joins them by ID.

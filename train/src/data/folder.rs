@@ -1,18 +1,19 @@
-//! A challenge folder of FITS stamps ([`format::stamps::ChallengeFolder`]) as a data source:
-//! the objects' IDs come from the file names, the labels from the folder's catalogue by the
-//! challenge's rule (the rule `sim` labels by; `train score` reads the same catalogue), and a
+//! A challenge folder of FITS stamps ([`format::stamps::ChallengeFolder`]) as a listing of
+//! cutouts: the objects' IDs come from the file names, the labels from the folder's catalogue by
+//! the challenge's rule (the rule `sim` labels by; `train score` reads the same catalogue), and a
 //! blind set without a catalogue has no labels.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use format::stamps::ChallengeFolder;
+use format::cutouts::Cutouts;
+use format::stamps::{ChallengeFolder, StampRef};
 
-use super::stamps::{bad, Stamps};
+use super::stamps::bad;
 use super::DataError;
 
-/// Opens the challenge folder `path`, reading its catalogue's labels when it has one.
-pub fn open(path: &Path) -> Result<Stamps, DataError> {
+/// Lists the challenge folder `path`, reading its catalogue's labels when it has one.
+pub fn open(path: &Path) -> Result<Cutouts, DataError> {
     let folder = ChallengeFolder::open(path)?;
     let labels = match &folder.catalogue {
         None => Err(format!(
@@ -35,21 +36,27 @@ pub fn open(path: &Path) -> Result<Stamps, DataError> {
             Ok(labels)
         }
     };
-    let paths = (0..folder.bands.len())
+    let stamps = (0..folder.bands.len())
         .map(|b| {
             folder
                 .ids
                 .iter()
-                .map(|&id| folder.stamp_path(b, id))
+                .map(
+                    |&id| match folder.missing[b].iter().find(|(m, _)| *m == id) {
+                        Some((_, why)) => Err(why.clone()),
+                        None => Ok(StampRef::file(folder.stamp_path(b, id))),
+                    },
+                )
                 .collect()
         })
         .collect();
-    Stamps::new(
-        &folder.root,
-        folder.ids.iter().map(u64::to_string).collect(),
-        folder.bands.iter().map(|(b, _)| b.clone()).collect(),
-        paths,
+    Ok(Cutouts {
+        origin: folder.root.clone(),
+        ids: folder.ids.iter().map(u64::to_string).collect(),
+        bands: folder.bands.iter().map(|(b, _)| b.clone()).collect(),
+        stamps,
         labels,
-        None,
-    )
+        positions: None,
+        strays: Vec::new(),
+    })
 }

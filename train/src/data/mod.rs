@@ -7,7 +7,6 @@
 
 pub mod augment;
 pub mod batches;
-pub mod cutouts;
 pub mod folder;
 pub mod preprocess;
 pub mod split;
@@ -73,19 +72,36 @@ impl From<DatasetError> for DataError {
 
 impl Dataset {
     /// Opens `path`: a challenge folder (II or I SGLC layout, as `sim generate --format sglc`
-    /// writes it), or a dataset file (a finished one: a partial file is refused), checking the
-    /// contract: format attributes, square stamps, and one image, label and catalogue value per
-    /// system.
+    /// writes it), a list (`.csv`) or folder of cutouts ([`format::cutouts`]), or a dataset file
+    /// (a finished one: a partial file is refused), checking the contract: format attributes,
+    /// square stamps, and one image, label and catalogue value per system. Stamps are checked
+    /// as [`stamps::OpenOptions::default`] says: every band, bad cutouts refused.
     pub fn open(path: &Path) -> Result<Self, DataError> {
-        if path.is_file()
+        Self::open_with(path, &stamps::OpenOptions::default())
+    }
+
+    /// Opens `path` as [`Self::open`] does, checking and reading stamps as `options` says (a
+    /// dataset file ignores them).
+    pub fn open_with(path: &Path, options: &stamps::OpenOptions) -> Result<Self, DataError> {
+        let listing = if path.is_file()
             && path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
         {
-            return Ok(Self::stamps(cutouts::open(path)?));
-        }
-        if path.is_dir() && format::stamps::ChallengeFolder::is_one(path) {
-            return Ok(Self::stamps(folder::open(path)?));
+            Some(format::cutouts::Cutouts::open_list(path)?)
+        } else if path.is_dir() && format::stamps::ChallengeFolder::is_one(path) {
+            Some(folder::open(path)?)
+        } else if path.is_dir() {
+            Some(format::cutouts::Cutouts::open_folder(path)?)
+        } else {
+            None
+        };
+        if let Some(listing) = listing {
+            let s = stamps::Stamps::open(listing, options)?;
+            if !s.skipped().is_empty() {
+                report_skipped(&s);
+            }
+            return Ok(Self::stamps(s));
         }
         let data = format::dataset::Dataset::open(path)?;
         let bands = data.bands().iter().map(|(b, _)| b.clone()).collect();
@@ -97,7 +113,7 @@ impl Dataset {
 
     fn stamps(s: stamps::Stamps) -> Self {
         Self {
-            bands: s.bands().to_vec(),
+            bands: s.bands(),
             source: Source::Stamps(s),
         }
     }
@@ -203,11 +219,34 @@ impl Dataset {
     }
 
     /// Each system's (RA, Dec) in degrees, where the source gives them (a list of cutouts with
-    /// `ra` and `dec`).
+    /// `ra` and `dec`, or stamps that all carry a WCS).
     pub fn positions(&self) -> Option<Vec<[f64; 2]>> {
         match &self.source {
             Source::Stamps(s) => s.positions().map(<[[f64; 2]]>::to_vec),
             _ => None,
+        }
+    }
+
+    /// The cutouts left out of a source of stamps (`--bad-cutouts skip`), with what is wrong.
+    pub fn skipped(&self) -> &[format::cutouts::BadCutout] {
+        match &self.source {
+            Source::Stamps(s) => s.skipped(),
+            Source::File(_) => &[],
+        }
+    }
+
+    /// The grid `band`'s images are read on: the stored side and the pixel scale (see
+    /// [`Self::pixel_scale`]); a source of stamps brings every stamp onto it.
+    pub fn grid(&self, band: &str) -> Option<stamps::Grid> {
+        match &self.source {
+            Source::Stamps(s) => s.grid(band),
+            Source::File(d) => {
+                let [_, side, _] = d.images(band).ok()?.shape();
+                Some(stamps::Grid {
+                    side,
+                    pixel_scale: self.pixel_scale(band),
+                })
+            }
         }
     }
 
@@ -217,7 +256,7 @@ impl Dataset {
     pub fn pixel_scale(&self, band: &str) -> Option<f64> {
         let data = match &self.source {
             Source::File(d) => d,
-            Source::Stamps(s) => return s.pixel_scale(band),
+            Source::Stamps(s) => return s.grid(band)?.pixel_scale,
         };
         let text = data.attr_str("config")?;
         let config: toml::Value = toml::from_str(text).ok()?;
@@ -285,6 +324,23 @@ impl Dataset {
                 Ok(out)
             }
         }
+    }
+}
+
+/// Says on stderr which cutouts a source left out, and how many.
+fn report_skipped(s: &stamps::Stamps) {
+    let skipped = s.skipped();
+    eprintln!(
+        "{}: skipped {} bad cutouts of {} (--bad-cutouts skip):",
+        s.path().display(),
+        skipped.len(),
+        skipped.len() + s.len()
+    );
+    for b in skipped.iter().take(20) {
+        eprintln!("  {}: {}", b.at, stamps::with_object(b));
+    }
+    if skipped.len() > 20 {
+        eprintln!("  … and {} more", skipped.len() - 20);
     }
 }
 

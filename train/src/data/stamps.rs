@@ -1,29 +1,63 @@
-//! Objects held as FITS stamps, one file per band, however they were listed: a challenge folder
-//! ([`super::folder`]) or a list of cutouts ([`super::cutouts`]). Both become this one source.
+//! Objects held as FITS stamps ([`format::cutouts::Cutouts`]), however they were listed: a
+//! challenge folder ([`super::folder`]), a list or a folder of cutouts. Every stamp the network
+//! reads is checked when the source is opened, so that a bad one is named (with its path)
+//! before any work, and then refused or skipped as [`BadCutouts`] says; each band's stamps are
+//! brought onto one grid ([`Grid`]) as they are read.
 
-use std::path::{Path, PathBuf};
-
-use format::stamps::read_stamp;
+use format::cutouts::{BadCutout, Cutouts};
 use ndarray::Array3;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 use super::DataError;
 
-/// Objects as FITS stamps: their IDs, bands, the file of every (band, object), and what the
-/// listing says besides.
+/// What to do with a cutout that cannot be used (a band missing, unreadable, no finite pixel,
+/// a shape or pixel scale that cannot be brought onto the band's grid, no WCS where RA/Dec are
+/// asked for).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BadCutouts {
+    /// Refuse the source, naming the first bad cutout's file and how many are bad.
+    #[default]
+    Refuse,
+    /// Leave the bad cutouts out, saying how many and which.
+    Skip,
+}
+
+/// The grid a band's images are read onto: `side` × `side` pixels of `pixel_scale` arcsec, the
+/// pixel scale unknown (`None`) for a dataset that records none.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Grid {
+    /// Pixels a side.
+    pub side: usize,
+    /// Arcsec per pixel.
+    pub pixel_scale: Option<f64>,
+}
+
+/// How a source of stamps is opened.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// The bands to check and read (all of the source's when empty).
+    pub bands: Vec<String>,
+    /// Refuse or skip bad cutouts.
+    pub bad_cutouts: BadCutouts,
+    /// Each cutout must give its (RA, Dec): from the list, or else from its WCS.
+    pub need_positions: bool,
+    /// The grids to bring bands onto (a trained network's); a band not named here gets its
+    /// stamps' most common shape and pixel scale.
+    pub grids: Vec<(String, Grid)>,
+}
+
+/// Objects as FITS stamps, checked: their IDs, bands, stamps, labels, positions, each band's
+/// grid, and the cutouts left out.
 #[derive(Debug)]
 pub struct Stamps {
-    /// The folder or list they come from.
-    origin: PathBuf,
-    ids: Vec<String>,
-    bands: Vec<String>,
-    /// Per band, every object's stamp.
-    paths: Vec<Vec<PathBuf>>,
-    /// The labels, or why there are none.
-    labels: Result<Vec<bool>, String>,
+    cutouts: Cutouts,
+    /// The bands read, with their grids.
+    grids: Vec<(String, Grid)>,
     positions: Option<Vec<[f64; 2]>>,
-    /// Per band: the first object's stamp shape and pixel scale.
-    first: Vec<([usize; 2], Option<f64>)>,
+    skipped: Vec<BadCutout>,
 }
 
 pub(super) fn bad(file: &Path, message: impl Into<String>) -> DataError {
@@ -33,124 +67,472 @@ pub(super) fn bad(file: &Path, message: impl Into<String>) -> DataError {
     }
 }
 
+/// A stamp's [rows, columns] and pixel scale (arcsec), as its header gives them.
+type Geometry = ([usize; 2], Option<f64>);
+
+/// What one object's stamps say, read once when the source is opened.
+struct Seen {
+    /// Per band read.
+    stamps: Vec<Geometry>,
+    /// The first band's WCS centre, or why there is none.
+    centre: Result<[f64; 2], String>,
+}
+
 impl Stamps {
-    /// Objects `ids` of `origin` with their stamps `paths[band][object]` (at least one object),
-    /// labels (or why there are none) and positions; reads the first object's stamps for the
-    /// bands' shapes and pixel scales.
-    pub(super) fn new(
-        origin: &Path,
-        ids: Vec<String>,
-        bands: Vec<String>,
-        paths: Vec<Vec<PathBuf>>,
-        labels: Result<Vec<bool>, String>,
-        positions: Option<Vec<[f64; 2]>>,
-    ) -> Result<Self, DataError> {
-        let first = paths
+    /// Checks every stamp of `cutouts` in the bands `options` names (in parallel), sets each
+    /// band's grid, and refuses or skips the bad cutouts.
+    pub(super) fn open(mut cutouts: Cutouts, options: &OpenOptions) -> Result<Self, DataError> {
+        let origin = cutouts.origin.clone();
+        let bands: Vec<String> = if options.bands.is_empty() {
+            cutouts.bands.clone()
+        } else {
+            options.bands.clone()
+        };
+        let band_at: Vec<usize> = bands
             .iter()
-            .map(|p| {
-                let s = read_stamp(&p[0])?;
-                Ok((s.shape, s.pixel_scale))
+            .map(|b| {
+                cutouts.bands.iter().position(|c| c == b).ok_or_else(|| {
+                    bad(
+                        &origin,
+                        format!(
+                            "band `{b}` is not here (there are {})",
+                            cutouts.bands.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let seen: Vec<Result<Seen, BadCutout>> = (0..cutouts.ids.len())
+            .into_par_iter()
+            .map(|i| look(&cutouts, &band_at, i))
+            .collect();
+        let grids: Vec<(String, Grid)> = bands
+            .iter()
+            .enumerate()
+            .map(|(k, b)| {
+                let given = options.grids.iter().find(|(g, _)| g == b).map(|g| g.1);
+                let grid = match given {
+                    Some(g) => g,
+                    None => most_common_grid(&origin, b, &seen, k)?,
+                };
+                Ok((b.clone(), grid))
             })
             .collect::<Result<_, DataError>>()?;
+        let list_positions = cutouts.positions.is_some();
+        let mut bad_ones = std::mem::take(&mut cutouts.strays);
+        let mut keep = Vec::new();
+        for (i, s) in seen.iter().enumerate() {
+            let id = &cutouts.ids[i];
+            let verdict = s.as_ref().map_err(Clone::clone).and_then(|s| {
+                for (k, (band, grid)) in grids.iter().enumerate() {
+                    let (shape, scale) = s.stamps[k];
+                    if let Err(reason) = fits_grid(shape, scale, grid) {
+                        return Err(BadCutout {
+                            id: id.clone(),
+                            at: stamp_name(&cutouts.stamps[band_at[k]][i]),
+                            reason: format!("band {band}: {reason}"),
+                        });
+                    }
+                }
+                match (&s.centre, options.need_positions && !list_positions) {
+                    (Err(why), true) => Err(BadCutout {
+                        id: id.clone(),
+                        at: stamp_name(&cutouts.stamps[band_at[0]][i]),
+                        reason: format!("RA and Dec are asked for, and {why}"),
+                    }),
+                    _ => Ok(()),
+                }
+            });
+            match verdict {
+                Ok(()) => keep.push(i),
+                Err(b) => bad_ones.push(b),
+            }
+        }
+        if let Some(first) = bad_ones.first() {
+            if options.bad_cutouts == BadCutouts::Refuse || keep.is_empty() {
+                let more = match bad_ones.len() - 1 {
+                    0 => String::new(),
+                    n => format!("; {n} more bad cutouts"),
+                };
+                let advice = if keep.is_empty() {
+                    " (no cutout is usable)"
+                } else {
+                    "; --bad-cutouts skip leaves them out"
+                };
+                return Err(bad(
+                    Path::new(&first.at),
+                    format!("{}{more}{advice}", with_object(first)),
+                ));
+            }
+        }
+        // Positions: the list's, else every kept cutout's WCS centre when all have one.
+        let centres: Option<Vec<[f64; 2]>> = keep
+            .iter()
+            .map(|&i| seen[i].as_ref().ok()?.centre.as_ref().ok().copied())
+            .collect();
+        cutouts.retain(&keep);
+        let positions = cutouts.positions.clone().or(centres);
         Ok(Self {
-            origin: origin.to_path_buf(),
-            ids,
-            bands,
-            paths,
-            labels,
+            cutouts,
+            grids,
             positions,
-            first,
+            skipped: bad_ones,
         })
     }
 
     /// The folder or list.
     pub fn path(&self) -> &Path {
-        &self.origin
+        &self.cutouts.origin
     }
 
     /// Number of objects.
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.cutouts.ids.len()
     }
 
     /// Whether there is no object (an opened source always has some).
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.len() == 0
     }
 
-    /// The bands, in the listing's order.
-    pub fn bands(&self) -> &[String] {
-        &self.bands
+    /// The bands read, in the order asked for.
+    pub fn bands(&self) -> Vec<String> {
+        self.grids.iter().map(|(b, _)| b.clone()).collect()
     }
 
     /// The objects' IDs, in the listing's order.
     pub fn ids(&self) -> &[String] {
-        &self.ids
+        &self.cutouts.ids
     }
 
     /// The labels, or why there are none (a blind set, a list without `is_lens`).
     pub fn labels(&self) -> Result<&[bool], &str> {
-        self.labels.as_deref().map_err(String::as_str)
+        self.cutouts.labels.as_deref().map_err(String::as_str)
     }
 
-    /// (RA, Dec) in degrees, where the listing gives them.
+    /// (RA, Dec) in degrees: the list's, or each cutout's WCS centre where every one has a WCS.
     pub fn positions(&self) -> Option<&[[f64; 2]]> {
         self.positions.as_deref()
     }
 
+    /// The cutouts left out (with `--bad-cutouts skip`), with what is wrong with each.
+    pub fn skipped(&self) -> &[BadCutout] {
+        &self.skipped
+    }
+
     fn band_index(&self, band: &str) -> Result<usize, DataError> {
-        self.bands.iter().position(|b| b == band).ok_or_else(|| {
-            bad(
-                &self.origin,
-                format!(
-                    "band `{band}` is not here (there are {})",
-                    self.bands.join(", ")
-                ),
-            )
-        })
+        self.grids
+            .iter()
+            .position(|(b, _)| b == band)
+            .ok_or_else(|| {
+                bad(
+                    self.path(),
+                    format!(
+                        "band `{band}` is not read here (the bands are {})",
+                        self.bands().join(", ")
+                    ),
+                )
+            })
     }
 
-    /// The pixel scale of `band`, arcsec, from its first stamp's header.
-    pub fn pixel_scale(&self, band: &str) -> Option<f64> {
-        self.first[self.band_index(band).ok()?].1
+    /// The grid `band`'s stamps are read onto.
+    pub fn grid(&self, band: &str) -> Option<Grid> {
+        Some(self.grids[self.band_index(band).ok()?].1)
     }
 
-    /// The stamps of `band` for the objects `indices`, (len, H, W), read in parallel: every one
-    /// of the band's first stamp's shape, which must be square; one that is not is refused with
-    /// its path.
+    /// The stamps of `band` for the objects `indices`, (len, side, side) on the band's grid,
+    /// read in parallel.
     pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
-        let b = self.band_index(band)?;
+        let k = self.band_index(band)?;
+        let grid = self.grids[k].1;
+        let source = self
+            .cutouts
+            .bands
+            .iter()
+            .position(|b| b == band)
+            .unwrap_or(k);
         if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(bad(
-                &self.origin,
+                self.path(),
                 format!("object {i} requested, there are {}", self.len()),
             ));
         }
-        let [h, w] = self.first[b].0;
-        if h != w {
-            return Err(bad(
-                &self.paths[b][0],
-                format!("a {h}×{w} stamp: the network reads square stamps"),
-            ));
-        }
-        let mut out = vec![0f32; indices.len() * h * w];
-        out.par_chunks_mut(h * w)
+        let n = grid.side;
+        let mut out = vec![0f32; indices.len() * n * n];
+        out.par_chunks_mut(n * n)
             .zip(indices.par_iter())
             .try_for_each(|(o, &i)| {
-                let path = &self.paths[b][i];
-                let s = read_stamp(path)?;
-                if s.shape != [h, w] {
-                    return Err(bad(
-                        path,
-                        format!(
-                            "a {}×{} stamp, where the band's others are {h}×{w}",
-                            s.shape[0], s.shape[1]
-                        ),
-                    ));
+                let at = self.cutouts.stamps[source][i]
+                    .as_ref()
+                    .map_err(|b| bad(Path::new(&b.at), b.reason.clone()))?;
+                let s = at.read()?;
+                let how = fits_grid(s.shape, s.pixel_scale, &grid)
+                    .map_err(|reason| bad(&at.path, format!("{at}: {reason}")))?;
+                match how {
+                    None => o.copy_from_slice(&s.pixels),
+                    Some(r) => {
+                        resample(&s.pixels, s.shape, n, r.ratio, o);
+                        o.iter_mut().for_each(|v| *v *= r.gain);
+                    }
                 }
-                o.copy_from_slice(&s.pixels);
-                Ok(())
+                Ok::<(), DataError>(())
             })?;
-        Ok(Array3::from_shape_vec((indices.len(), h, w), out).expect("one stamp per object"))
+        Ok(Array3::from_shape_vec((indices.len(), n, n), out).expect("one stamp per object"))
+    }
+}
+
+/// What is wrong with a cutout, naming its object where the reason does not.
+pub(super) fn with_object(b: &BadCutout) -> String {
+    let id = &b.id;
+    if b.reason.contains(&format!("`{id}`")) || b.reason.contains(&format!("object {id} ")) {
+        b.reason.clone()
+    } else {
+        format!("{} (object `{id}`)", b.reason)
+    }
+}
+
+/// A stamp's name for messages: its file (and extension), or where its absence was noted.
+fn stamp_name(stamp: &Result<format::stamps::StampRef, BadCutout>) -> String {
+    match stamp {
+        Ok(s) => s.to_string(),
+        Err(b) => b.at.clone(),
+    }
+}
+
+/// Reads object `i`'s stamps in the bands `band_at` (indices into the listing's bands).
+fn look(cutouts: &Cutouts, band_at: &[usize], i: usize) -> Result<Seen, BadCutout> {
+    let mut stamps = Vec::new();
+    let mut centre = Err(String::new());
+    // A missing stamp first: what is absent says more than what is unreadable.
+    if let Some(Err(why)) = band_at
+        .iter()
+        .map(|&b| &cutouts.stamps[b][i])
+        .find(|s| s.is_err())
+    {
+        return Err(why.clone());
+    }
+    for (k, &b) in band_at.iter().enumerate() {
+        let at = cutouts.stamps[b][i].as_ref().map_err(Clone::clone)?;
+        let fault = |reason: String| BadCutout {
+            id: cutouts.ids[i].clone(),
+            at: at.to_string(),
+            reason,
+        };
+        let s = at.read().map_err(|e| fault(e.message))?;
+        if !s.pixels.iter().any(|v| v.is_finite()) {
+            return Err(fault(format!(
+                "band {}: no finite pixel (all NaN or infinite)",
+                cutouts.bands[b]
+            )));
+        }
+        if k == 0 {
+            centre = s
+                .centre()
+                .map_err(|why| format!("{at} has no usable WCS: {why}"));
+        }
+        stamps.push((s.shape, s.pixel_scale));
+    }
+    Ok(Seen { stamps, centre })
+}
+
+/// The most common (shape, pixel scale) of band `k` among the readable objects, the first seen
+/// on a tie; refused when it is not square.
+fn most_common_grid(
+    origin: &Path,
+    band: &str,
+    seen: &[Result<Seen, BadCutout>],
+    k: usize,
+) -> Result<Grid, DataError> {
+    let mut counts: Vec<(Geometry, usize)> = Vec::new();
+    for s in seen.iter().flatten() {
+        let key = s.stamps[k];
+        match counts.iter_mut().find(|(c, _)| *c == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    let best = counts.iter().map(|c| c.1).max().unwrap_or(0);
+    let Some((([h, w], scale), _)) = counts.into_iter().find(|c| c.1 == best) else {
+        // No readable object: the bad ones are reported by the caller.
+        return Ok(Grid {
+            side: 1,
+            pixel_scale: None,
+        });
+    };
+    if h != w {
+        return Err(bad(
+            origin,
+            format!("band {band}: most stamps are {h}×{w}: the network reads square stamps"),
+        ));
+    }
+    Ok(Grid {
+        side: h,
+        pixel_scale: scale,
+    })
+}
+
+/// How a stamp is brought onto a grid: each grid pixel is `ratio` stamp pixels wide, and its
+/// value is multiplied by `gain`, the ratio of pixel areas (so that a pixel holds the counts
+/// of its area: the same surface brightness) when both pixel scales are known, 1 otherwise.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Resampling {
+    ratio: f64,
+    gain: f32,
+}
+
+/// Whether a stamp of `shape` and `scale` can be read onto `grid`: `None` when it is on it
+/// already, the [`Resampling`] when it must be resampled, or why it cannot be.
+fn fits_grid(
+    shape: [usize; 2],
+    scale: Option<f64>,
+    grid: &Grid,
+) -> Result<Option<Resampling>, String> {
+    let [h, w] = shape;
+    let n = grid.side;
+    match (scale, grid.pixel_scale) {
+        (None, Some(g)) => Err(format!(
+            "its pixel scale cannot be read (no PIXSCALE, CDELT or CD card), and the grid's is \
+             {g}\""
+        )),
+        (Some(s), Some(g)) if (s - g).abs() <= 1e-6 * g && shape == [n, n] => Ok(None),
+        (Some(s), Some(g)) => Ok(Some(Resampling {
+            ratio: g / s,
+            gain: ((g / s) * (g / s)) as f32,
+        })),
+        _ if shape == [n, n] => Ok(None),
+        _ if h == w => Ok(Some(Resampling {
+            ratio: h as f64 / n as f64,
+            gain: 1.0,
+        })),
+        _ => Err(format!(
+            "a {h}×{w} stamp without a pixel scale cannot be brought onto the band's {n}×{n} grid"
+        )),
+    }
+}
+
+/// Resamples `pixels` (`shape` = [rows, columns]) onto an `n` × `n` grid about the same centre,
+/// each grid pixel `ratio` input pixels wide: bilinear with half-pixel centres (grid pixel j
+/// sits at input position (j + ½ − n/2)·ratio + w/2 − ½), clamped within half a pixel of the
+/// edge, and NaN (missing data, the background to the network) beyond the stamp. When the
+/// fields are the same (n·ratio = w) this is [`super::batches::resize_square`]'s map.
+pub fn resample(pixels: &[f32], shape: [usize; 2], n: usize, ratio: f64, out: &mut [f32]) {
+    let [h, w] = shape;
+    let axis = |j: usize, m: usize| -> Option<(usize, usize, f32)> {
+        let x = (j as f64 + 0.5 - n as f64 / 2.0) * ratio + m as f64 / 2.0 - 0.5;
+        if x < -0.5 - 1e-9 || x > m as f64 - 0.5 + 1e-9 {
+            return None;
+        }
+        let x = x.clamp(0.0, (m - 1) as f64);
+        let x0 = x.floor() as usize;
+        Some((x0, (x0 + 1).min(m - 1), (x - x0 as f64) as f32))
+    };
+    for (y, row) in out.chunks_mut(n).enumerate() {
+        let ay = axis(y, h);
+        for (x, o) in row.iter_mut().enumerate() {
+            *o = match (ay, axis(x, w)) {
+                (Some((y0, y1, fy)), Some((x0, x1, fx))) => {
+                    let at = |r: usize, c: usize| pixels[r * w + c];
+                    let top = at(y0, x0) + fx * (at(y0, x1) - at(y0, x0));
+                    let bottom = at(y1, x0) + fx * (at(y1, x1) - at(y1, x0));
+                    top + fy * (bottom - top)
+                }
+                _ => f32::NAN,
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixtures() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../format/tests/fixtures/cutouts/survey")
+    }
+
+    /// Bilinear resampling reproduces a plane exactly: a stamp whose pixel (r, c) holds
+    /// 2·x + 3·y at its centre (x, y in arcsec from the stamp's centre) gives, on any grid about
+    /// the same centre, 2·x + 3·y at the grid pixels' centres, wherever they lie inside the
+    /// stamp (more than half a stamp pixel from its edge); beyond the stamp it gives NaN.
+    #[test]
+    fn resampling_reproduces_a_plane_and_leaves_the_outside_missing() {
+        let plane = |side: usize, scale: f64| -> Vec<f32> {
+            let c = |k: usize| (k as f64 + 0.5 - side as f64 / 2.0) * scale;
+            (0..side * side)
+                .map(|k| (2.0 * c(k % side) + 3.0 * c(k / side)) as f32)
+                .collect()
+        };
+        for (m, s_in, n, s_out) in [
+            (30usize, 0.3, 20usize, 0.2),
+            (12, 0.1, 20, 0.1),
+            (9, 0.5, 40, 0.1),
+        ] {
+            let mut out = vec![0f32; n * n];
+            resample(&plane(m, s_in), [m, m], n, s_out / s_in, &mut out);
+            let want = plane(n, s_out);
+            let half_field = m as f64 * s_in / 2.0 - s_in / 2.0;
+            for (k, (&got, &w)) in out.iter().zip(&want).enumerate() {
+                let at = |j: usize| (j as f64 + 0.5 - n as f64 / 2.0) * s_out;
+                let (x, y) = (at(k % n), at(k / n));
+                let inside = x.abs() <= half_field + 1e-9 && y.abs() <= half_field + 1e-9;
+                let beyond = x.abs() > half_field + s_in / 2.0 + 1e-9
+                    || y.abs() > half_field + s_in / 2.0 + 1e-9;
+                if inside {
+                    assert!(
+                        (got - w).abs() < 1e-4,
+                        "{m}→{n} at ({x}, {y}): {got} vs {w}"
+                    );
+                } else if beyond {
+                    assert!(got.is_nan(), "{m}→{n} at ({x}, {y}): {got}");
+                }
+            }
+        }
+    }
+
+    /// The fixtures' VIS stamps (40² at 0.1") read onto a grid of 20² at 0.2" are their 2 × 2
+    /// block sums, which is what the fixtures' coarse/ stamps hold (make-cutouts.py): bilinear
+    /// at half-pixel centres halfway between four pixels is their mean, and the area gain is 4.
+    #[test]
+    fn stamps_of_another_pixel_scale_are_brought_onto_the_grid_with_their_flux() {
+        let options = |grid| OpenOptions {
+            bands: vec!["VIS".into()],
+            grids: vec![("VIS".into(), grid)],
+            ..OpenOptions::default()
+        };
+        let fine = Cutouts::open_folder(&fixtures().join("per-band")).unwrap();
+        let coarse = Cutouts::open_folder(&fixtures().join("coarse")).unwrap();
+        let grid = Grid {
+            side: 20,
+            pixel_scale: Some(0.2),
+        };
+        let fine = Stamps::open(fine, &options(grid)).unwrap();
+        let coarse = Stamps::open(coarse, &options(grid)).unwrap();
+        let all = [0, 1, 2, 3];
+        let a = fine.read_images("VIS", &all).unwrap();
+        let b = coarse.read_images("VIS", &all).unwrap();
+        assert_eq!(a.dim(), (4, 20, 20));
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
+        }
+        // A grid with a pixel scale refuses a stamp without one, naming it.
+        let bad = Cutouts::open_list(&fixtures().join("bad-list.csv")).unwrap();
+        let e = Stamps::open(
+            bad,
+            &OpenOptions {
+                bands: vec!["J".into()],
+                ..OpenOptions::default()
+            },
+        )
+        .unwrap_err();
+        // Only J is read, so the object that lacks H is not a bad one here.
+        let text = e.to_string();
+        assert!(
+            text.contains("b2-shape_J.fits") && text.contains("pixel scale cannot be read"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("more bad cutouts"),
+            "the only bad J stamp: {text}"
+        );
     }
 }

@@ -206,7 +206,8 @@ pub fn read_truth(path: &Path) -> Result<Truth, ScoreError> {
 }
 
 /// Reads a submission, two comma-separated columns `ID, score` (an optional header line
-/// first), and returns the score of every object of `truth`, in its order. Every object must
+/// first), or a table whose header names `id` and `score` among its columns (as `train
+/// predict` writes, with `is_lens`, `ra`, `dec` beside them), and returns the score of every object of `truth`, in its order. Every object must
 /// be scored once, with a score in [0, 1]; the error names the line that breaks the rule.
 pub fn read_submission(path: &Path, truth: &Truth) -> Result<Vec<f64>, ScoreError> {
     let file = path.display().to_string();
@@ -223,6 +224,8 @@ pub fn read_submission(path: &Path, truth: &Truth) -> Result<Vec<f64>, ScoreErro
     let mut scores = vec![f64::NAN; truth.ids.len()];
     let mut scored_on = vec![0usize; truth.ids.len()];
     let mut first_content = true;
+    // (ID column, score column, fields per line).
+    let mut columns = (0, 1, 2);
     for (k, raw) in text.lines().enumerate() {
         let line = k + 1;
         let content = raw.trim();
@@ -235,17 +238,33 @@ pub fn read_submission(path: &Path, truth: &Truth) -> Result<Vec<f64>, ScoreErro
             message,
         };
         let fields: Vec<&str> = content.split(',').map(str::trim).collect();
-        if fields.len() != 2 {
-            return Err(bad(format!(
-                "`{content}` has {} fields; a submission has two, ID and score",
-                fields.len()
-            )));
+        if first_content {
+            first_content = false;
+            // `train predict`'s table: a header naming `id` and `score` among its columns.
+            let at = |name: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(name));
+            if let (Some(i), Some(s)) = (at("id"), at("score")) {
+                columns = (i, s, fields.len());
+                continue;
+            }
+            if fields.len() == 2 && fields[1].parse::<f64>().is_err() {
+                continue;
+            }
         }
-        let header = first_content && fields[1].parse::<f64>().is_err();
-        first_content = false;
-        if header {
-            continue;
+        let (id_at, score_at, width) = columns;
+        if fields.len() != width {
+            return Err(bad(if width == 2 {
+                format!(
+                    "`{content}` has {} fields; a submission has two, ID and score",
+                    fields.len()
+                )
+            } else {
+                format!(
+                    "`{content}` has {} fields; the header has {width}",
+                    fields.len()
+                )
+            }));
         }
+        let fields = [fields[id_at], fields[score_at]];
         let id: u64 = fields[0]
             .parse()
             .map_err(|_| bad(format!("`{}` is not an object ID", fields[0])))?;

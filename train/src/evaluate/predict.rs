@@ -5,8 +5,20 @@ use std::path::Path;
 
 use crate::config::TrainConfig;
 use crate::data::batches::BatchReader;
+use crate::data::stamps::{BadCutouts, OpenOptions};
 use crate::fit::epochs::batch_scores;
-use crate::fit::kfold::{for_each_batch, labels_of, load_fold, open_for, RunError, RunReport};
+use crate::fit::kfold::{for_each_batch, labels_of, load_fold, open_with, RunError, RunReport};
+
+/// What `train predict` scores, and how it reads FITS cutouts.
+#[derive(Clone, Debug, Default)]
+pub struct Target<'a> {
+    /// The dataset, challenge folder, list or folder of cutouts (the run's own when None).
+    pub data: Option<&'a Path>,
+    /// Refuse or skip bad cutouts (the run's setting when None).
+    pub bad_cutouts: Option<BadCutouts>,
+    /// Every cutout must give its RA and Dec (from the list, or its WCS).
+    pub need_positions: bool,
+}
 use crate::ops::TrainOps;
 
 /// Every system of a dataset scored by a finished run's models.
@@ -17,18 +29,20 @@ pub struct Prediction {
     /// The dataset's labels (by the run's rule when it relabelled); `None` for a blind
     /// challenge folder, which has none.
     pub labels: Option<Vec<bool>>,
-    /// Each system's (RA, Dec) in degrees, where its source gives them (a list of cutouts).
+    /// Each system's (RA, Dec) in degrees, where its source gives them (a list of cutouts with
+    /// `ra`, `dec`, or stamps that all carry a WCS).
     pub positions: Option<Vec<[f64; 2]>>,
     /// The mean over the run's fold models of each system's lens probability.
     pub scores: Vec<f64>,
 }
 
-/// Scores every system of `data_file` (the run's own dataset when None) with the mean lens
-/// probability of the fold models of the finished run in `run_dir`, `batch` systems at a
-/// time, each fold model with its own band scalings. The dataset must hold the run's bands.
+/// Scores every system of `target` with the mean lens probability of the fold models of the
+/// finished run in `run_dir`, `batch` systems at a time, each fold model with its own band
+/// scalings. The data must hold the run's bands; FITS stamps of another size or pixel scale are
+/// brought onto the grid the run's network read (recorded in its report).
 pub fn predict<B: TrainOps>(
     run_dir: &Path,
-    data_file: Option<&Path>,
+    target: &Target,
     batch: usize,
     device: &B::Device,
 ) -> Result<Prediction, RunError> {
@@ -41,11 +55,19 @@ pub fn predict<B: TrainOps>(
         }));
     }
     let mut config = TrainConfig::from_file(&run_dir.join("config.toml"))?;
-    if let Some(f) = data_file {
+    if let Some(f) = target.data {
         config.data.file = f.to_path_buf();
     }
+    if let Some(b) = target.bad_cutouts {
+        config.data.bad_cutouts = b;
+    }
     let report = RunReport::read(run_dir)?;
-    let data = open_for(&config)?;
+    let options = OpenOptions {
+        need_positions: target.need_positions,
+        grids: report.grids.clone(),
+        ..OpenOptions::default()
+    };
+    let data = open_with(&config, options)?;
     let labels = match (data.is_labelled(), config.data.label.trim().is_empty()) {
         (false, true) => None,
         _ => Some(labels_of(&data, &config)?),

@@ -456,6 +456,7 @@ mod tests {
             f_beta: None,
             ensemble_scores: Vec::new(),
             ensemble: None,
+            grids: Vec::new(),
         }
     }
 

@@ -23,6 +23,7 @@ use super::radam::RAdamConfig;
 use crate::config::TrainConfig;
 use crate::data::batches::{stream, BatchReader, Scalings};
 use crate::data::split::stratified_kfold;
+use crate::data::stamps::{Grid, OpenOptions};
 use crate::data::{Dataset, LabelRule};
 use crate::evaluate::metrics::{evaluate, Report};
 use crate::model::two_branch::{Architecture, Branches, LensFinder};
@@ -132,6 +133,11 @@ pub struct RunReport {
     pub ensemble_scores: Vec<f64>,
     /// Those scores judged as one finder.
     pub ensemble: Option<Report>,
+    /// The grid of each band the network read (its side and pixel scale), so that stamps of
+    /// another size or pixel scale are brought onto it when scored; empty in runs made before
+    /// it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grids: Vec<(String, Grid)>,
 }
 
 /// What the run tells its caller as it goes; the caller answers `false` to an `Epoch` event to
@@ -306,6 +312,10 @@ pub fn run<B: TrainAutodiff>(
         folds,
         ensemble_scores,
         ensemble,
+        grids: network_bands(config)
+            .into_iter()
+            .filter_map(|b| Some((b.clone(), data.grid(&b)?)))
+            .collect(),
     };
     write_json(&out.join("report.json"), &report)?;
     Ok(report)
@@ -395,9 +405,29 @@ pub(crate) fn labels_of(data: &Dataset, config: &TrainConfig) -> Result<Vec<bool
 
 /// The dataset of `config`, refused when it lacks a band the network reads.
 pub(crate) fn open_for(config: &TrainConfig) -> Result<Dataset, RunError> {
-    let data = Dataset::open(&config.data.file)?;
+    open_with(config, OpenOptions::default())
+}
+
+/// The bands the network of `config` reads, VIS first.
+pub(crate) fn network_bands(config: &TrainConfig) -> Vec<String> {
     let vis = (config.model.branches != Branches::Nir).then_some(&config.data.vis_band);
-    for b in vis.into_iter().chain(&config.data.nir_bands) {
+    vis.into_iter()
+        .chain(&config.data.nir_bands)
+        .cloned()
+        .collect()
+}
+
+/// The dataset of `config` opened with `options` (their bands and bad-cutout policy set from
+/// `config`), refused when it lacks a band the network reads.
+pub(crate) fn open_with(config: &TrainConfig, options: OpenOptions) -> Result<Dataset, RunError> {
+    let bands = network_bands(config);
+    let options = OpenOptions {
+        bands: bands.clone(),
+        bad_cutouts: config.data.bad_cutouts,
+        ..options
+    };
+    let data = Dataset::open_with(&config.data.file, &options)?;
+    for b in &bands {
         if !data.bands().contains(b) {
             return Err(crate::data::DataError::Format {
                 file: config.data.file.clone(),
