@@ -282,6 +282,17 @@ impl Cutouts {
                 }),
             }
         }
+        if by_id.is_empty() {
+            let first = &unnamed[0];
+            return Err(bad(
+                Path::new(&first.at),
+                format!(
+                    "{}; no file of {} names an object",
+                    first.reason,
+                    dir.display()
+                ),
+            ));
+        }
         let mut bands: Vec<String> = Vec::new();
         for b in by_id.values().flat_map(|m| m.keys()) {
             if !bands.contains(b) {
