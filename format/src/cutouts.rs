@@ -132,30 +132,28 @@ impl Cutouts {
                     format!("line {line}: ID `{id}` again (first on line {first})"),
                 ));
             }
-            let value = |k: Option<usize>, name: &str| -> Result<Option<String>, DatasetError> {
-                let Some(k) = k else { return Ok(None) };
-                let text = field(k);
-                let ok = match name {
-                    "is_lens" => parse_label(&text).is_some(),
-                    _ => parse_finite(&text).is_some(),
-                };
-                if !ok {
-                    let expected = match name {
-                        "is_lens" => "a label (1/0 or true/false)",
-                        _ => "a finite number",
-                    };
-                    return Err(bad(
-                        list,
-                        format!("line {line}, column `{name}`: `{text}` is not {expected}"),
-                    ));
-                }
-                Ok(Some(text))
+            let not = |name: &str, text: &str, expected: &str| {
+                bad(
+                    list,
+                    format!("line {line}, column `{name}`: `{text}` is not {expected}"),
+                )
             };
-            let position = match (value(ra_at, "ra")?, value(dec_at, "dec")?) {
-                (Some(r), Some(d)) => Some([parse_finite(&r).unwrap(), parse_finite(&d).unwrap()]),
+            let number = |k: Option<usize>, name: &str| {
+                k.map(|k| {
+                    parse_finite(&field(k)).ok_or_else(|| not(name, &field(k), "a finite number"))
+                })
+                .transpose()
+            };
+            let position = match (number(ra_at, "ra")?, number(dec_at, "dec")?) {
+                (Some(ra), Some(dec)) => Some([ra, dec]),
                 _ => None,
             };
-            let label = value(lens_at, "is_lens")?.and_then(|t| parse_label(&t));
+            let label = lens_at
+                .map(|k| {
+                    parse_label(&field(k))
+                        .ok_or_else(|| not("is_lens", &field(k), "a label (1/0 or true/false)"))
+                })
+                .transpose()?;
             let paths: Vec<String> = match file_at {
                 Some(k) => vec![field(k)],
                 None => band_at.iter().map(|&k| field(k)).collect(),

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::labels::Labels;
 use crate::light::flux_to_mag;
 use crate::observe::{ObserveOptions, ObservedBand, Observer, Survey};
-use crate::raytrace::{effective_magnification, render, BandImage, BatchRenderer, System};
+use crate::raytrace::{effective_magnification, BandImage, BatchRenderer, System};
 use crate::spec::SystemSpec;
 
 /// How to render.
@@ -144,32 +144,6 @@ pub fn system_curves(
     )
 }
 
-/// Renders, observes and labels a prepared system: system `index` of a run (its noise depends
-/// on the options' seed and this index), with its critical curves already found
-/// ([`system_curves`]).
-pub fn render_system(
-    system: &System,
-    source_center: Option<[f64; 2]>,
-    survey: &Survey,
-    observer: &Observer,
-    opts: &RenderOptions,
-    index: u64,
-    curves: Option<CriticalCurves>,
-) -> Rendered {
-    let images = render(system, &survey.band_grids(), opts.supersample);
-    observe_system(
-        system,
-        images,
-        source_center,
-        None,
-        survey,
-        observer,
-        opts,
-        index,
-        curves,
-    )
-}
-
 /// Every system's ideal images (survey band order) and the device's count of the images of
 /// its source centre (None: left to the CPU), as [`render_on_device`] returns them.
 pub type DeviceRendered = (Vec<Vec<BandImage>>, Vec<Option<u32>>);
@@ -225,10 +199,11 @@ pub fn render_on_device(
     Ok((images, n_images))
 }
 
-/// What [`render_system`] does after ray tracing, from the ideal `images` of `system` in every
-/// band of `survey` (rendered by the CPU or by a [`crate::raytrace::BatchRenderer`]): PSF,
-/// noise, labels and the image count of the source centre (`n_images` where a renderer counted
-/// it, else counted here).
+/// Observes and labels system `index` of a run (its noise depends on the options' seed and this
+/// index) from its ideal `images` in every band of `survey` (rendered by the CPU or by a
+/// [`crate::raytrace::BatchRenderer`]), its critical curves already found ([`system_curves`]):
+/// PSF, noise, labels and the image count of the source centre (`n_images` where a renderer
+/// counted it, else counted here).
 #[allow(clippy::too_many_arguments)]
 pub fn observe_system(
     system: &System,
@@ -410,8 +385,8 @@ struct RenderConfig<'a> {
 
 /// Checks and renders `spec` (read from `spec_path`, which names it in errors) for `survey`,
 /// writes the one-system dataset to `out` and, if asked, a contact sheet to `png`. The ray
-/// tracing is done by `renderer` (the GPU) when one is given, else on the CPU; PSF, noise and
-/// labels are the CPU's either way. Nothing is written if the spec, the survey or the options
+/// tracing is done by `renderer` (the GPU) when one is given, else by the CPU's
+/// [`crate::raytrace::CpuBatchRenderer`]; PSF, noise and labels are the CPU's either way. Nothing is written if the spec, the survey or the options
 /// are wrong, or if the renderer fails.
 pub fn render_spec(
     spec: &SystemSpec,
@@ -431,25 +406,25 @@ pub fn render_spec(
     let observer = Observer::new(survey)?;
     let source_center = spec.source.light.first().map(|l| l.center());
     let curves = system_curves(&system, survey, opts);
-    let rendered = match renderer {
-        None => render_system(&system, source_center, survey, &observer, opts, 0, curves),
-        Some(r) => {
-            let (mut images, mut counts) =
-                render_on_device(r, &[&system], &[source_center], survey, opts.supersample)?;
-            let (images, n_images) = (images.remove(0), counts.remove(0));
-            observe_system(
-                &system,
-                images,
-                source_center,
-                n_images,
-                survey,
-                &observer,
-                opts,
-                0,
-                curves,
-            )
-        }
-    };
+    let renderer = renderer.unwrap_or(&crate::raytrace::CpuBatchRenderer);
+    let (mut images, mut counts) = render_on_device(
+        renderer,
+        &[&system],
+        &[source_center],
+        survey,
+        opts.supersample,
+    )?;
+    let rendered = observe_system(
+        &system,
+        images.remove(0),
+        source_center,
+        counts.remove(0),
+        survey,
+        &observer,
+        opts,
+        0,
+        curves,
+    );
     rendered.check_finite(spec_path)?;
     let config = toml::to_string(&RenderConfig {
         render: opts,

@@ -58,20 +58,7 @@ pub(crate) fn draw_lines(
     dashed: Option<&Series>,
 ) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x.0..x.1, y.0..y.1)
-        .map_err(|x| e(&x))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(|x| e(&x))?;
+    let mut chart = axes(area, title, (x_label, y_label), x, y)?;
     for (k, (name, pts)) in series.iter().enumerate() {
         let colour = Palette99::pick(k).to_rgba();
         chart
@@ -93,6 +80,44 @@ pub(crate) fn draw_lines(
             .label(name.as_str())
             .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], grey));
     }
+    legend(&mut chart)
+}
+
+/// A chart of linear axes over `x` × `y` in `area`, titled, its axes labelled and meshed.
+pub(crate) type Chart<'a, 'b> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The axes every line chart here has: `title` above, `x_label` and `y_label` on linear axes
+/// over `x` and `y`, with a light mesh.
+pub(crate) fn axes<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, plotters::coord::Shift>,
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    x: (f64, f64),
+    y: (f64, f64),
+) -> Result<Chart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// The legend of `chart`'s labelled series, at the lower right.
+pub(crate) fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<(), String> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -100,8 +125,7 @@ pub(crate) fn draw_lines(
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .draw()
-        .map_err(|x| e(&x))?;
-    Ok(())
+        .map_err(|e| e.to_string())
 }
 
 /// Starts the figure in `path`: registers the embedded font as plotters' "sans-serif"

@@ -121,29 +121,13 @@ impl Stamps {
         let list_positions = cutouts.positions.is_some();
         let mut bad_ones = std::mem::take(&mut cutouts.strays);
         let mut keep = Vec::new();
+        let need_wcs = options.need_positions && !list_positions;
         for (i, s) in seen.iter().enumerate() {
-            let id = &cutouts.ids[i];
-            let verdict = s.as_ref().map_err(Clone::clone).and_then(|s| {
-                for (k, (band, grid)) in grids.iter().enumerate() {
-                    let (shape, scale) = s.stamps[k];
-                    if let Err(reason) = fits_grid(shape, scale, grid) {
-                        return Err(BadCutout {
-                            id: id.clone(),
-                            at: stamp_name(&cutouts.stamps[band_at[k]][i]),
-                            reason: format!("band {band}: {reason}"),
-                        });
-                    }
-                }
-                match (&s.centre, options.need_positions && !list_positions) {
-                    (Err(why), true) => Err(BadCutout {
-                        id: id.clone(),
-                        at: stamp_name(&cutouts.stamps[band_at[0]][i]),
-                        reason: format!("RA and Dec are asked for, and {why}"),
-                    }),
-                    _ => Ok(()),
-                }
-            });
-            match verdict {
+            match s
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|s| judge(&cutouts, &band_at, &grids, s, i, need_wcs))
+            {
                 Ok(()) => keep.push(i),
                 Err(b) => bad_ones.push(b),
             }
@@ -333,6 +317,31 @@ fn look(cutouts: &Cutouts, band_at: &[usize], i: usize) -> Result<Seen, BadCutou
         stamps.push((s.shape, s.pixel_scale));
     }
     Ok(Seen { stamps, centre })
+}
+
+/// Whether object `i`, whose stamps `seen` were read, can be used: each band's stamp brought
+/// onto its grid, and with `need_wcs` the first band's stamp giving the object's position.
+fn judge(
+    cutouts: &Cutouts,
+    band_at: &[usize],
+    grids: &[(String, Grid)],
+    seen: &Seen,
+    i: usize,
+    need_wcs: bool,
+) -> Result<(), BadCutout> {
+    let fault = |k: usize, reason: String| BadCutout {
+        id: cutouts.ids[i].clone(),
+        at: stamp_name(&cutouts.stamps[band_at[k]][i]),
+        reason,
+    };
+    for (k, (band, grid)) in grids.iter().enumerate() {
+        let (shape, scale) = seen.stamps[k];
+        fits_grid(shape, scale, grid).map_err(|why| fault(k, format!("band {band}: {why}")))?;
+    }
+    match &seen.centre {
+        Err(why) if need_wcs => Err(fault(0, format!("RA and Dec are asked for, and {why}"))),
+        _ => Ok(()),
+    }
 }
 
 /// The most common (shape, pixel scale) of band `k` among the readable objects, the first seen

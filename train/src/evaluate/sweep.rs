@@ -354,25 +354,15 @@ pub fn plot_sweep(
         + report.settings.step as f64;
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "Detection limit by lensed-source pixels ({} folds)",
-                report.folds
-            ),
-            ("sans-serif", 24),
-        )
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..x_max, 0.0..1.05)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc("lower bound N of n_pix_source (bins N ≤ n_pix < N + step)")
-        .y_desc("metric (mean ± std over folds)")
-        .label_style(("sans-serif", 15))
-        .draw()
+    let title = format!(
+        "Detection limit by lensed-source pixels ({} folds)",
+        report.folds
+    );
+    let labels = (
+        "lower bound N of n_pix_source (bins N ≤ n_pix < N + step)",
+        "metric (mean ± std over folds)",
+    );
+    let mut chart = crate::report::axes(&root, &title, labels, (0.0, x_max), (0.0, 1.05))
         .map_err(|e| err(&e))?;
     type Pick = fn(&crate::evaluate::sweep::SweepBin) -> Option<crate::fit::kfold::MeanStd>;
     let metrics: [(&str, Pick); 3] = [
@@ -407,14 +397,7 @@ pub fn plot_sweep(
             )
             .map_err(|e| err(&e))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(|e| err(&e))?;
+    crate::report::legend(&mut chart).map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))
 }
 
