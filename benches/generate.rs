@@ -23,6 +23,7 @@ fn config(n: u64) -> RunConfig {
         generate: RunSettings::new(n, 1),
         survey: Survey::load("euclid").expect("embedded preset"),
         population: PopulationConfig::load("sglc2").expect("embedded population"),
+        inject: None,
     }
 }
 

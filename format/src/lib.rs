@@ -3,6 +3,7 @@
 
 pub mod atomic;
 pub mod challenge;
+pub mod checked;
 pub mod cutouts;
 pub mod dataset;
 pub mod h5;

@@ -38,7 +38,14 @@ pub struct Stamp {
     pub pixel_scale: Option<f64>,
     /// The celestial WCS, or why there is none.
     pub wcs: Result<Wcs, String>,
+    /// The AB magnitude of one pixel unit (mag = zero point − 2.5 log₁₀ value), from the first
+    /// of the cards [`ZERO_POINT_CARDS`] the header has.
+    pub zero_point: Option<f64>,
 }
+
+/// The header cards read as a stamp's photometric zero point, in this order: `MAGZERO` (as
+/// DES coadds write it), `MAGZPT`, `PHOTZP` (ESO), `ZEROPT` or `ZP`.
+pub const ZERO_POINT_CARDS: [&str; 5] = ["MAGZERO", "MAGZPT", "PHOTZP", "ZEROPT", "ZP"];
 
 impl Stamp {
     /// (RA, Dec) of the stamp's centre in degrees, from its WCS.
@@ -167,11 +174,16 @@ fn stamp_of(bytes: &[u8], hdu: &Hdu) -> Result<Stamp, String> {
         .or(wcs.as_ref().ok().map(Wcs::pixel_scale))
         .or(degrees.map(|d| d.abs() * 3600.0))
         .filter(|s| s.is_finite() && *s > 0.0);
+    let zero_point = ZERO_POINT_CARDS
+        .iter()
+        .find_map(|card| number(&hdu.cards, card))
+        .filter(|z| z.is_finite());
     Ok(Stamp {
         pixels,
         shape: [dims[1], dims[0]],
         pixel_scale,
         wcs,
+        zero_point,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod error;
 pub mod generate;
 pub mod geometry;
 pub mod gpu_layout;
+pub mod inject;
 pub mod labels;
 pub mod light;
 pub mod limits;

@@ -21,6 +21,10 @@ enum Command {
     /// Generate a labelled training set: a population's systems ray-traced, observed and
     /// labelled, written as an HDF5 dataset (DESIGN.md).
     Generate(cli::generate::Args),
+    /// Build a training set from a survey's own galaxies: the population's lensed sources
+    /// painted into real cutouts, each cutout's central galaxy the lens, labelled against the
+    /// cutout's measured background and written as an HDF5 dataset.
+    Inject(cli::inject::Args),
     /// Join the shards of one run into one file, equal to what the whole run writes.
     Merge(cli::merge::Args),
     /// Print what a dataset holds: counts, lens fraction, bands, configuration.
@@ -66,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Render(args) => cli::render::run(args)?,
         Command::Generate(args) => cli::generate::run(args)?,
+        Command::Inject(args) => cli::inject::run(args)?,
         Command::Merge(args) => cli::merge::run(args)?,
         Command::Info(args) => cli::info::run(args)?,
         Command::Preview(args) => cli::preview::run(args)?,

@@ -226,15 +226,7 @@ pub fn observe_system(
             index,
         },
     );
-    let sources: Vec<&Array2<f32>> = observed.iter().map(|o| &o.source).collect();
-    let sigmas: Vec<f64> = observed.iter().map(|o| o.sigma).collect();
-    let labels = Labels::measure(
-        &sources,
-        &sigmas,
-        &mag_eff,
-        &survey.labels,
-        survey.detection_band(),
-    );
+    let labels = label_observed(&observed, &mag_eff, survey);
     let half_width = survey.max_half_width();
     let n_images = n_images.unwrap_or_else(|| {
         source_center.map_or(0, |c| {
@@ -248,6 +240,21 @@ pub fn observe_system(
         curves,
         n_images,
     }
+}
+
+/// The detectability labels of one observed system: each band's noise-free lensed source
+/// against its background σ, with the bands' effective magnifications, under the survey's
+/// criteria.
+pub fn label_observed(observed: &[ObservedBand], mag_eff: &[f64], survey: &Survey) -> Labels {
+    let sources: Vec<&Array2<f32>> = observed.iter().map(|o| &o.source).collect();
+    let sigmas: Vec<f64> = observed.iter().map(|o| o.sigma).collect();
+    Labels::measure(
+        &sources,
+        &sigmas,
+        mag_eff,
+        &survey.labels,
+        survey.detection_band(),
+    )
 }
 
 /// The catalogue row of one rendered system (columns of length 1), named as DESIGN.md's

@@ -20,6 +20,26 @@ pub struct RunConfig {
     pub survey: Survey,
     /// The population.
     pub population: PopulationConfig,
+    /// The real cutouts the population's sources were painted into (`sim inject`); none for
+    /// a `sim generate` run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inject: Option<Injection>,
+}
+
+/// What a `sim inject` run paints into besides the population: a survey's own cutouts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Injection {
+    /// The list or folder of cutouts, as given.
+    pub cutouts: String,
+    /// Cutouts used (the listing's, less any skipped as bad).
+    pub n_cutouts: u64,
+    /// Systems made from each cutout: system k is painted into cutout ⌊k / per_cutout⌋.
+    pub per_cutout: u64,
+    /// Zero points given on the command line (band → AB magnitude of one pixel unit); the
+    /// other bands' come from each stamp's header.
+    pub zero_points: std::collections::BTreeMap<String, f64>,
+    /// Bad cutouts were skipped (else the run would have been refused).
+    pub skip_bad_cutouts: bool,
 }
 
 /// A run's settings.

@@ -17,6 +17,7 @@ fn config(n: u64) -> RunConfig {
         generate: RunSettings::new(n, 3),
         survey: Survey::load("euclid").unwrap(),
         population: PopulationConfig::load("sglc2").unwrap(),
+        inject: None,
     }
 }
 

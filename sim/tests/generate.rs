@@ -18,6 +18,7 @@ fn config(n: u64, seed: u64) -> RunConfig {
         generate: RunSettings::new(n, seed),
         survey: Survey::load("euclid").unwrap(),
         population: PopulationConfig::load("sglc2").unwrap(),
+        inject: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn config(survey: &str, n: u64, seed: u64) -> RunConfig {
         },
         survey: Survey::load(survey).unwrap(),
         population: PopulationConfig::load("sglc2").unwrap(),
+        inject: None,
     }
 }
 

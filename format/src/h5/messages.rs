@@ -22,6 +22,9 @@ pub enum Dtype {
     U64,
     /// Unsigned byte.
     U8,
+    /// A fixed-length UTF-8 string of this many bytes, padded with zero bytes (h5py reads it
+    /// as `bytes`; a string of the full width has no terminating zero).
+    Str(u32),
 }
 
 impl Dtype {
@@ -31,6 +34,7 @@ impl Dtype {
             Dtype::F64 | Dtype::I64 | Dtype::U64 => 8,
             Dtype::F32 | Dtype::U32 => 4,
             Dtype::U8 => 1,
+            Dtype::Str(n) => n as usize,
         }
     }
 }
@@ -55,6 +59,12 @@ pub fn datatype(dtype: Dtype) -> Vec<u8> {
             m.extend_from_slice(&(8 * size as u16).to_le_bytes()); // precision
             m.extend_from_slice(&[exp_loc, exp_size, 0, mant_size]);
             m.extend_from_slice(&bias.to_le_bytes());
+        }
+        Dtype::Str(_) => {
+            // Version 1, class 3 (string); bits 0–3: padding 1 (null pad), bits 4–7: character
+            // set 1 (UTF-8). No properties.
+            m.extend_from_slice(&[0x13, 0x11, 0, 0]);
+            m.extend_from_slice(&size.to_le_bytes());
         }
         _ => {
             // Version 1, class 0 (fixed point); bit 3 of the first byte: signed.

@@ -188,6 +188,9 @@ impl Writer {
         dtype: Dtype,
         len: u64,
     ) -> io::Result<ObjectId> {
+        if dtype == Dtype::Str(0) {
+            return Err(invalid(format!("`{name}`: strings of 0 bytes")));
+        }
         let bytes = len * dtype.size() as u64;
         let address = if len == 0 {
             UNDEFINED

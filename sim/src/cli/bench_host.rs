@@ -42,6 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         generate: RunSettings::new(n, 1),
         survey: Survey::load(&survey)?,
         population: PopulationConfig::load(&population)?,
+        inject: None,
     };
     let r = sim::bench::host_ceiling(&config, &out, block, threads)?;
     let threads = if threads == 0 {

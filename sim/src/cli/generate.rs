@@ -1,15 +1,14 @@
 //! `sim generate`: a population's systems into an HDF5 training set or a challenge-style folder.
 
-use super::{batch_renderer, NewFolders, Observation};
-use anyhow::{bail, Context};
+use super::{batch_renderer, progress_of, report_run, NewFolders, Observation, Streaming};
+use anyhow::bail;
 use format::progress::Progress;
 use sim::caustics::CausticGrid;
 use sim::dataset::sglc::SglcOptions;
-use sim::generate::{generate, GenerateOptions, OutputFormat, RunConfig, RunSettings, Shard};
+use sim::generate::{generate, OutputFormat, RunConfig, RunSettings};
 use sim::observe::Survey;
 use sim::population::PopulationConfig;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// What `sim generate` writes.
@@ -39,20 +38,10 @@ pub struct Args {
     /// Output HDF5 file [default: datasets/<survey>-<population>-n<N>-s<seed>[-<i>of<n>].h5].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Generate only shard i of n (0-based), e.g. 0/4; join shards with `sim merge`.
-    #[arg(long, default_value = "0/1", value_parser = Shard::parse)]
-    pub shard: Shard,
-    /// Worker threads [default: one per core].
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
     #[command(flatten)]
     pub observation: Observation,
-    /// Continue an interrupted run with the same configuration from its last written block.
-    #[arg(long)]
-    pub resume: bool,
-    /// Systems computed and written per block.
-    #[arg(long, default_value_t = 64)]
-    pub block: usize,
+    #[command(flatten)]
+    pub streaming: Streaming,
     /// What to write: `hdf5` (DESIGN.md) or `sglc`, a folder in the layout of a Strong
     /// Gravitational Lensing Challenge (FITS stamps and a CSV catalogue: II SGLC for VIS, Y,
     /// J, H surveys, I SGLC for u, g, r, i).
@@ -82,11 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         population,
         seed,
         out,
-        shard,
-        threads,
         observation,
-        resume,
-        block,
+        streaming,
         format,
         first_id,
         blind,
@@ -100,6 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let survey = Survey::load(&survey)?;
     let population = PopulationConfig::load(&population)?;
     let out = out.unwrap_or_else(|| {
+        let shard = streaming.shard;
         let part = if shard.count > 1 {
             format!("-{}of{}", shard.index, shard.count)
         } else {
@@ -127,60 +114,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         },
         survey,
         population,
+        inject: None,
     };
     let (renderer, line) = batch_renderer(&device)?;
     println!("{line}");
-    let (a, b) = shard.range(n);
+    let (a, b) = streaming.shard.range(n);
     let progress = Progress::new(b - a, "systems");
-    let started = AtomicBool::new(false);
-    let stop = format::progress::stop_on_ctrl_c(
-        "stopping after the block in hand",
-        "rerun the same command with --resume to go on from the last block written",
-    )
-    .context("cannot install the Ctrl-C handler")?;
-    let opts = GenerateOptions {
-        shard,
-        threads,
-        block,
-        resume,
-        format: match format {
-            Format::Hdf5 => OutputFormat::Hdf5,
-            Format::Sglc => OutputFormat::Sglc(SglcOptions {
-                first_id,
-                blind,
-                truth,
-            }),
-        },
-        renderer,
-        stop: Some(stop),
-        timing: None,
+    let format = match format {
+        Format::Hdf5 => OutputFormat::Hdf5,
+        Format::Sglc => OutputFormat::Sglc(SglcOptions {
+            first_id,
+            blind,
+            truth,
+        }),
     };
-    let summary = generate(&config, &out, &opts, &|k| {
-        // The first call gives the systems a resumed file already holds.
-        match started.swap(true, Ordering::Relaxed) {
-            false => progress.start_at(k),
-            true => progress.set_position(k),
-        }
-    });
+    let opts = streaming.options(format, renderer)?;
+    let summary = generate(&config, &out, &opts, &progress_of(&progress));
     progress.finish();
     let s = summary?;
-    let secs = start.elapsed().as_secs_f64();
-    let resumed = if s.resumed_at > 0 {
-        format!(" (resumed at system {})", s.resumed_at)
-    } else {
-        String::new()
-    };
-    if let Some(why) = &s.restarted {
-        eprintln!("note: --resume: {why}");
-    }
-    println!(
-        "generated {} systems, {} lenses ({:.1} %), into {} in {secs:.1} s: {:.1} systems/s{resumed}",
-        s.systems,
-        s.lenses,
-        100.0 * s.lenses as f64 / s.systems.max(1) as f64,
-        s.path.display(),
-        s.generated as f64 / secs,
-    );
+    report_run("generated", &s, start.elapsed().as_secs_f64());
     folders.keep();
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod bench_deflect;
 pub mod bench_host;
 pub mod generate;
 pub mod info;
+pub mod inject;
 pub mod merge;
 pub mod preview;
 pub mod render;
@@ -94,7 +95,51 @@ impl Drop for NewFolders {
     }
 }
 
-/// How `sim render` and `sim generate` observe: ray-shooting resolution, PSF and noise.
+/// How a run that writes a dataset is split and carried out (`sim generate`, `sim inject`).
+#[derive(clap::Args)]
+pub struct Streaming {
+    /// Generate only shard i of n (0-based), e.g. 0/4; join shards with `sim merge`.
+    #[arg(long, default_value = "0/1", value_parser = sim::generate::Shard::parse)]
+    pub shard: sim::generate::Shard,
+    /// Worker threads [default: one per core].
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Continue an interrupted run with the same configuration from its last written block.
+    #[arg(long)]
+    pub resume: bool,
+    /// Systems computed and written per block.
+    #[arg(long, default_value_t = 64)]
+    pub block: usize,
+}
+
+impl Streaming {
+    /// The run's options: these, writing `format`, ray-traced by `renderer` (None: the CPU
+    /// threads), stopped by Ctrl-C after the block in hand.
+    pub fn options(
+        &self,
+        format: sim::generate::OutputFormat,
+        renderer: Option<std::sync::Arc<dyn sim::raytrace::BatchRenderer>>,
+    ) -> anyhow::Result<sim::generate::GenerateOptions> {
+        let stop = format::progress::stop_on_ctrl_c(
+            "stopping after the block in hand",
+            "rerun the same command with --resume to go on from the last block written",
+        )
+        .context("cannot install the Ctrl-C handler")?;
+        Ok(sim::generate::GenerateOptions {
+            shard: self.shard,
+            threads: self.threads,
+            block: self.block,
+            resume: self.resume,
+            format,
+            renderer,
+            stop: Some(stop),
+            timing: None,
+        })
+    }
+}
+
+/// How `sim render`, `sim generate` and `sim inject` observe: ray-shooting resolution, PSF and
+/// noise.
 #[derive(clap::Args)]
 pub struct Observation {
     /// Sub-pixels per pixel side.
@@ -117,5 +162,36 @@ impl Observation {
     /// Whether to add noise.
     pub fn noise(&self) -> bool {
         !self.no_noise
+    }
+}
+
+/// Prints what a run did: `verb` (generated, injected) systems and lenses into the file, the
+/// rate, where a resumed run started, and why `--resume` started afresh if it did.
+pub fn report_run(verb: &str, s: &sim::generate::Summary, secs: f64) {
+    let resumed = if s.resumed_at > 0 {
+        format!(" (resumed at system {})", s.resumed_at)
+    } else {
+        String::new()
+    };
+    if let Some(why) = &s.restarted {
+        eprintln!("note: --resume: {why}");
+    }
+    println!(
+        "{verb} {} systems, {} lenses ({:.1} %), into {} in {secs:.1} s: {:.1} systems/s{resumed}",
+        s.systems,
+        s.lenses,
+        100.0 * s.lenses as f64 / s.systems.max(1) as f64,
+        s.path.display(),
+        s.generated as f64 / secs,
+    );
+}
+
+/// What a run calls with the systems in its file after every block: the first call (the
+/// systems a resumed file already holds) starts `progress` there, the others move it on.
+pub fn progress_of(progress: &format::progress::Progress) -> impl Fn(u64) + Sync + '_ {
+    let started = std::sync::atomic::AtomicBool::new(false);
+    move |k| match started.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        false => progress.start_at(k),
+        true => progress.set_position(k),
     }
 }

@@ -325,6 +325,15 @@ impl DatasetWriter {
                 Column::F64(_) => Dtype::F64,
                 Column::I64(_) => Dtype::I64,
                 Column::U8(_) => Dtype::U8,
+                Column::Str { width, values } => {
+                    if let Some(long) = values.iter().find(|v| v.len() > *width as usize) {
+                        return Err(self.bad_block(format!(
+                            "catalogue column {name}: `{long}` is longer than the column's \
+                             {width} bytes"
+                        )));
+                    }
+                    Dtype::Str(*width)
+                }
             };
             let id = match self.columns.iter().find(|(c, _, _)| c == name) {
                 Some((_, id, t)) if *t == dtype => *id,
@@ -346,6 +355,14 @@ impl DatasetWriter {
                 Column::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
                 Column::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
                 Column::U8(v) => v.clone(),
+                Column::Str { width, values } => values
+                    .iter()
+                    .flat_map(|v| {
+                        let mut b = v.as_bytes().to_vec();
+                        b.resize(*width as usize, 0);
+                        b
+                    })
+                    .collect(),
             };
             self.file.write_column(id, a as u64, &bytes).map_err(io)?;
         }

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use format::dataset::columns;
 
-use super::hdf5::Column;
 use super::read::DatasetFile;
 use crate::error::Result;
 use crate::preview::{mosaic, write_png};
@@ -58,14 +57,6 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn as_f64(c: Column) -> Vec<f64> {
-    match c {
-        Column::F64(v) => v,
-        Column::I64(v) => v.into_iter().map(|x| x as f64).collect(),
-        Column::U8(v) => v.into_iter().map(f64::from).collect(),
-    }
-}
-
 /// Reads the summary of the dataset at `path`.
 pub fn describe(path: &Path) -> Result<Info> {
     let f = DatasetFile::open(path)?;
@@ -74,7 +65,7 @@ pub fn describe(path: &Path) -> Result<Info> {
         if !f.columns.iter().any(|c| c == name) {
             return Ok(Vec::new());
         }
-        let v = as_f64(f.column(name, 0, f.n)?);
+        let v = f.numbers(name, 0, f.n)?;
         Ok(v.into_iter()
             .zip(&labels)
             .filter(|(_, &l)| l == 1)
@@ -82,7 +73,7 @@ pub fn describe(path: &Path) -> Result<Info> {
             .collect())
     };
     let with_source = if f.columns.iter().any(|c| c == "has_source") {
-        as_f64(f.column(columns::HAS_SOURCE, 0, f.n)?)
+        f.numbers(columns::HAS_SOURCE, 0, f.n)?
             .iter()
             .filter(|&&x| x > 0.0)
             .count()

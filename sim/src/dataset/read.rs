@@ -146,11 +146,37 @@ impl DatasetFile {
             DType::F64 => d.read_f64_rows(a64, count).map(Column::F64).map_err(e),
             DType::I64 => d.read_i64_rows(a64, count).map(Column::I64).map_err(e),
             DType::U8 => d.read_u8_rows(a64, count).map(Column::U8).map_err(e),
-            other => Err(contract(
-                self.data
-                    .error(format!("/{path} has type {other}: expected f64, i64 or u8")),
-            )),
+            DType::String => {
+                let width = match d.datatype().map_err(e)? {
+                    hdf5_pure::Datatype::String { size, .. } => size,
+                    other => {
+                        return Err(contract(self.data.error(format!(
+                            "/{path} holds strings of type {other:?}: expected fixed-length"
+                        ))))
+                    }
+                };
+                let values = d.read_string_rows(a64, count).map_err(e)?;
+                Ok(Column::Str { width, values })
+            }
+            other => Err(contract(self.data.error(format!(
+                "/{path} has type {other}: expected f64, i64, u8 or a fixed-length string"
+            )))),
         }
+    }
+
+    /// Catalogue column `name` for systems [a, b) as numbers (integers and bytes converted); an
+    /// error naming the column when it holds strings.
+    pub fn numbers(&self, name: &str, a: usize, b: usize) -> Result<Vec<f64>> {
+        Ok(match self.column(name, a, b)? {
+            Column::F64(v) => v,
+            Column::I64(v) => v.into_iter().map(|x| x as f64).collect(),
+            Column::U8(v) => v.into_iter().map(f64::from).collect(),
+            Column::Str { .. } => {
+                return Err(contract(self.data.error(format!(
+                    "/{CATALOG}/{name} holds strings: expected numbers"
+                ))))
+            }
+        })
     }
 
     /// Labels of systems [a, b): 0 or 1, anything else is an error naming the system.

@@ -25,6 +25,14 @@ pub enum Column {
     I64(Vec<i64>),
     /// Bytes (booleans as 0/1).
     U8(Vec<u8>),
+    /// UTF-8 strings stored in `width` bytes each (HDF5 fixed-length strings, zero-padded):
+    /// the width is the column's, the same in every block and shard of a run.
+    Str {
+        /// Bytes per string, ≥ 1 and ≥ the longest string's length.
+        width: u32,
+        /// The strings.
+        values: Vec<String>,
+    },
 }
 
 impl Column {
@@ -34,6 +42,7 @@ impl Column {
             Column::F64(v) => v.len(),
             Column::I64(v) => v.len(),
             Column::U8(v) => v.len(),
+            Column::Str { values, .. } => values.len(),
         }
     }
 
@@ -42,12 +51,23 @@ impl Column {
         self.len() == 0
     }
 
-    /// Appends `other`'s values (the same variant) to this column; false if the variants differ.
+    /// Appends `other`'s values (the same variant, and for strings the same width) to this
+    /// column; false if they differ.
     pub fn extend(&mut self, other: &Column) -> bool {
         match (self, other) {
             (Column::F64(a), Column::F64(b)) => a.extend_from_slice(b),
             (Column::I64(a), Column::I64(b)) => a.extend_from_slice(b),
             (Column::U8(a), Column::U8(b)) => a.extend_from_slice(b),
+            (
+                Column::Str {
+                    width: wa,
+                    values: a,
+                },
+                Column::Str {
+                    width: wb,
+                    values: b,
+                },
+            ) if wa == wb => a.extend_from_slice(b),
             _ => return false,
         }
         true

@@ -259,12 +259,13 @@ fn int(v: f64) -> String {
 }
 
 impl Column {
-    /// Value `k` as a float (integers and bytes converted).
+    /// Value `k` as a float (integers and bytes converted; a string is NaN).
     pub fn f64_at(&self, k: usize) -> f64 {
         match self {
             Column::F64(v) => v[k],
             Column::I64(v) => v[k] as f64,
             Column::U8(v) => v[k] as f64,
+            Column::Str { .. } => f64::NAN,
         }
     }
 }

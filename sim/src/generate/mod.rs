@@ -20,7 +20,7 @@ mod system;
 mod timing;
 
 pub use crate::run_config::{RunConfig, RunSettings};
-pub use system::{simulate, SystemRecord};
+pub use system::{simulate, truth_columns, SystemRecord};
 use system::{simulate_block, stack, Block, Context};
 use timing::timed;
 pub use timing::StageTimes;
@@ -157,7 +157,7 @@ pub enum OutputFormat {
 }
 
 /// Where a run's blocks go.
-enum Sink {
+pub(crate) enum Sink {
     Hdf5(Box<DatasetWriter>),
     Sglc(Box<SglcWriter>),
 }
@@ -235,72 +235,16 @@ pub fn generate(
 ) -> Result<Summary> {
     let render_opts = config.render_options();
     render_opts.validate()?;
-    if opts.block == 0 {
-        return Err(Error::InvalidSpec {
-            file: "(command line)".into(),
-            field: "block".into(),
-            reason: "0 must be ≥ 1 systems".into(),
-        });
-    }
-    if opts.threads > MAX_THREADS {
-        return Err(Error::InvalidSpec {
-            file: "(command line)".into(),
-            field: "--threads".into(),
-            reason: format!(
-                "{} threads: at most {MAX_THREADS} (0, the default, takes one per core)",
-                opts.threads
-            ),
-        });
-    }
     if opts.format == OutputFormat::Hdf5 {
         crate::dataset::refuse_folder(out, "--out")?;
     }
+    let total = config.generate.n;
+    let (start, end) = check_sizes(total, &config.survey, opts)?;
     let cli = |field: &str, reason: String| Error::InvalidSpec {
         file: "(command line)".into(),
         field: field.into(),
         reason,
     };
-    let total = config.generate.n;
-    if total == 0 {
-        // A shard of a run may be empty; a run of nothing is a mistake.
-        return Err(cli("-n", "a run of 0 systems: give -n ≥ 1".into()));
-    }
-    if total > MAX_SYSTEMS {
-        return Err(cli(
-            "-n",
-            format!("{total} systems: a run holds at most {MAX_SYSTEMS}"),
-        ));
-    }
-    let (start, end) = opts.shard.range(total);
-    if end - start > MAX_SYSTEMS_PER_FILE {
-        return Err(cli(
-            "-n",
-            format!(
-                "{} systems in one file: at most {MAX_SYSTEMS_PER_FILE}; write shards \
-                 (--shard i/n) and join them with `sim merge`",
-                end - start
-            ),
-        ));
-    }
-    let stamp_bytes: u64 = config
-        .survey
-        .bands
-        .iter()
-        .map(|b| (b.size * b.size * 4) as u64)
-        .sum();
-    let block_bytes = (opts.block as u64).min(end - start) * stamp_bytes;
-    if block_bytes > MAX_BLOCK_BYTES {
-        return Err(cli(
-            "--block",
-            format!(
-                "{} systems hold {:.1} GiB of stamps: at most {} systems of this survey ({} GiB)",
-                opts.block,
-                block_bytes as f64 / (1u64 << 30) as f64,
-                MAX_BLOCK_BYTES / stamp_bytes,
-                MAX_BLOCK_BYTES >> 30
-            ),
-        ));
-    }
     if let OutputFormat::Sglc(s) = &opts.format {
         if s.first_id
             .checked_add(total)
@@ -322,20 +266,11 @@ pub fn generate(
     let n = (end - start) as usize;
     let attrs = config.attributes(start)?;
     let mut restarted = None;
-    let mut writer = match &opts.format {
+    let writer = match &opts.format {
         OutputFormat::Hdf5 => {
-            let layout = config.layout(n);
-            let resumed = match opts.resume {
-                true => DatasetWriter::resume(out, &attrs, layout.clone())?,
-                false => Resumed::Afresh(None),
-            };
-            Sink::Hdf5(match resumed {
-                Resumed::Continued(w) => w,
-                Resumed::Afresh(why) => {
-                    restarted = why;
-                    Box::new(DatasetWriter::create(out, &attrs, layout)?)
-                }
-            })
+            let (w, why) = open_hdf5(out, &attrs, config.layout(n), opts.resume)?;
+            restarted = why;
+            w
         }
         OutputFormat::Sglc(sglc) => {
             let refuse = |field: &str, reason: &str| Error::InvalidSpec {
@@ -363,6 +298,130 @@ pub fn generate(
             )?))
         }
     };
+    let compress = matches!(writer, Sink::Hdf5(_));
+    let timing = opts.timing.as_deref();
+    let mut summary = stream(writer, out, (start, end), opts, progress, &|range| {
+        let ctx = Context {
+            population: &population,
+            survey,
+            observer: &observer,
+            opts: &render_opts,
+            compress,
+            timing,
+        };
+        simulate_block(&ctx, range, opts.renderer.as_deref())
+    })?;
+    summary.restarted = restarted;
+    Ok(summary)
+}
+
+/// Checks a run's sizes (`total` systems of `survey`, `opts`' shard, block and threads) and
+/// gives the shard's system range [start, end); errors name the option.
+pub(crate) fn check_sizes(
+    total: u64,
+    survey: &crate::observe::Survey,
+    opts: &GenerateOptions,
+) -> Result<(u64, u64)> {
+    if opts.block == 0 {
+        return Err(Error::InvalidSpec {
+            file: "(command line)".into(),
+            field: "block".into(),
+            reason: "0 must be ≥ 1 systems".into(),
+        });
+    }
+    if opts.threads > MAX_THREADS {
+        return Err(Error::InvalidSpec {
+            file: "(command line)".into(),
+            field: "--threads".into(),
+            reason: format!(
+                "{} threads: at most {MAX_THREADS} (0, the default, takes one per core)",
+                opts.threads
+            ),
+        });
+    }
+    let cli = |field: &str, reason: String| Error::InvalidSpec {
+        file: "(command line)".into(),
+        field: field.into(),
+        reason,
+    };
+    if total == 0 {
+        // A shard of a run may be empty; a run of nothing is a mistake.
+        return Err(cli("-n", "a run of 0 systems: give -n ≥ 1".into()));
+    }
+    if total > MAX_SYSTEMS {
+        return Err(cli(
+            "-n",
+            format!("{total} systems: a run holds at most {MAX_SYSTEMS}"),
+        ));
+    }
+    let (start, end) = opts.shard.range(total);
+    if end - start > MAX_SYSTEMS_PER_FILE {
+        return Err(cli(
+            "-n",
+            format!(
+                "{} systems in one file: at most {MAX_SYSTEMS_PER_FILE}; write shards \
+                 (--shard i/n) and join them with `sim merge`",
+                end - start
+            ),
+        ));
+    }
+    let stamp_bytes: u64 = survey
+        .bands
+        .iter()
+        .map(|b| (b.size * b.size * 4) as u64)
+        .sum();
+    let block_bytes = (opts.block as u64).min(end - start) * stamp_bytes;
+    if block_bytes > MAX_BLOCK_BYTES {
+        return Err(cli(
+            "--block",
+            format!(
+                "{} systems hold {:.1} GiB of stamps: at most {} systems of this survey ({} GiB)",
+                opts.block,
+                block_bytes as f64 / (1u64 << 30) as f64,
+                MAX_BLOCK_BYTES / stamp_bytes,
+                MAX_BLOCK_BYTES >> 30
+            ),
+        ));
+    }
+    Ok((start, end))
+}
+
+/// The HDF5 writer of a run's file `out`: the interrupted run's partial file continued when
+/// `resume` is asked for and it is this run's, else a new one (and why, when a partial file
+/// could not be continued).
+pub(crate) fn open_hdf5(
+    out: &Path,
+    attrs: &Attributes,
+    layout: Layout,
+    resume: bool,
+) -> Result<(Sink, Option<String>)> {
+    let resumed = match resume {
+        true => DatasetWriter::resume(out, attrs, layout.clone())?,
+        false => Resumed::Afresh(None),
+    };
+    Ok(match resumed {
+        Resumed::Continued(w) => (Sink::Hdf5(w), None),
+        Resumed::Afresh(why) => (
+            Sink::Hdf5(Box::new(DatasetWriter::create(out, attrs, layout)?)),
+            why,
+        ),
+    })
+}
+
+/// Makes the systems of the run's slice `range` that `writer` does not yet hold, a block
+/// (`opts.block` systems) at a time by `make` on a pool of `opts.threads`, while a writer
+/// thread appends the previous block; stops at `opts.stop`, and finishes the file. An input
+/// error (a value out of range) deletes the partial file, since a resumed run would stop at
+/// the same system.
+pub(crate) fn stream(
+    mut writer: Sink,
+    out: &Path,
+    (start, end): (u64, u64),
+    opts: &GenerateOptions,
+    progress: &(dyn Fn(u64) + Sync),
+    make: &(dyn Fn(std::ops::Range<u64>) -> Result<Vec<SystemRecord>> + Sync),
+) -> Result<Summary> {
+    let n = (end - start) as usize;
     let resumed_at = writer.written();
     progress(resumed_at);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -374,7 +433,6 @@ pub fn generate(
             reason: e.to_string(),
         })?;
 
-    let compress = matches!(writer, Sink::Hdf5(_));
     // The writer thread appends blocks while the pool computes the next one.
     let (tx, rx) = sync_channel::<Block>(1);
     let written = std::thread::scope(|scope| -> Result<(Sink, u64)> {
@@ -406,16 +464,7 @@ pub fn generate(
                 break;
             }
             let last = (first + opts.block as u64).min(end);
-            let ctx = Context {
-                population: &population,
-                survey,
-                observer: &observer,
-                opts: &render_opts,
-                compress,
-                timing,
-            };
-            let records: Result<Vec<SystemRecord>> =
-                pool.install(|| simulate_block(&ctx, first..last, opts.renderer.as_deref()));
+            let records: Result<Vec<SystemRecord>> = pool.install(|| make(first..last));
             match records {
                 Ok(r) => {
                     // Compressed system by system on the pool, so that the writer thread only
@@ -461,7 +510,7 @@ pub fn generate(
         lenses,
         generated: n as u64 - resumed_at,
         resumed_at,
-        restarted,
+        restarted: None,
         path: out.into(),
     })
 }

@@ -137,20 +137,7 @@ pub(super) fn record(
         index as i64,
         truth.n_neighbours as usize,
     );
-    let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
-    cols.extend([
-        f("sigma_v", truth.sigma_v),
-        f("halo_mass", truth.halo_mass),
-        f("concentration", truth.concentration),
-        f("stellar_mass", truth.stellar_mass),
-        f("lens_r_eff", truth.lens_r_eff),
-        f("source_r_eff", truth.source_r_eff),
-        f("source_mag_ref", truth.source_mag_ref),
-        (
-            "n_neighbours".to_string(),
-            Column::I64(vec![truth.n_neighbours as i64]),
-        ),
-    ]);
+    cols.extend(truth_columns(&truth));
     if let (Some(t), Some(start)) = (timing, catalog_start) {
         t.catalog
             .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -176,6 +163,26 @@ pub(super) fn record(
         catalog: cols,
         is_lens: u8::from(rendered.labels.is_lens),
     })
+}
+
+/// The catalogue columns (length 1) of what the population drew beside the spec: the lens's
+/// velocity dispersion, halo and stellar masses, the half-light radii, the source's reference
+/// magnitude and the number of neighbours.
+pub fn truth_columns(truth: &crate::population::Truth) -> Vec<(String, Column)> {
+    let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
+    vec![
+        f("sigma_v", truth.sigma_v),
+        f("halo_mass", truth.halo_mass),
+        f("concentration", truth.concentration),
+        f("stellar_mass", truth.stellar_mass),
+        f("lens_r_eff", truth.lens_r_eff),
+        f("source_r_eff", truth.source_r_eff),
+        f("source_mag_ref", truth.source_mag_ref),
+        (
+            "n_neighbours".to_string(),
+            Column::I64(vec![truth.n_neighbours as i64]),
+        ),
+    ]
 }
 
 /// Simulates system `index` of the run: sample, ray-shoot, observe, label.

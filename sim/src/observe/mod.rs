@@ -79,6 +79,16 @@ impl Observer {
         &self.kernels[b]
     }
 
+    /// Band `b`'s `image` convolved with the band's PSF (the band's stamp size).
+    pub fn convolve(&self, b: usize, image: &Array2<f32>) -> Array2<f32> {
+        self.convolvers[b].convolve(image)
+    }
+
+    /// The noise of band `b`.
+    pub fn noise(&self, b: usize) -> &noise::NoiseModel {
+        &self.noise[b]
+    }
+
     /// Observes the ideal images of one system (survey band order).
     pub fn observe(&self, images: &[BandImage], opts: &ObserveOptions) -> Vec<ObservedBand> {
         images

@@ -260,6 +260,7 @@ pub fn check_labels(
         },
         survey: sim::observe::Survey::load("euclid").unwrap(),
         population: sim::population::PopulationConfig::load("sglc2").unwrap(),
+        inject: None,
     };
     let (cpu, kernel) = (dir.join("cpu.h5"), dir.join("kernel.h5"));
     generate(&cfg, &cpu, &GenerateOptions::default(), &|_| {}).unwrap();

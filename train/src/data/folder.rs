@@ -9,8 +9,14 @@ use std::path::Path;
 use format::cutouts::Cutouts;
 use format::stamps::{ChallengeFolder, StampRef};
 
-use super::stamps::bad;
 use super::DataError;
+
+fn bad(file: &Path, message: impl Into<String>) -> DataError {
+    DataError::Format {
+        file: file.to_path_buf(),
+        message: message.into(),
+    }
+}
 
 /// Lists the challenge folder `path`, reading its catalogue's labels when it has one.
 pub fn open(path: &Path) -> Result<Cutouts, DataError> {

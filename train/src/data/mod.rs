@@ -10,7 +10,8 @@ pub mod batches;
 pub mod folder;
 pub mod preprocess;
 pub mod split;
-pub mod stamps;
+/// Cutouts as FITS stamps, checked when opened (the contract's reader, in `format`).
+pub use format::checked as stamps;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -163,7 +164,12 @@ impl Dataset {
     pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
         let data = match &self.source {
             Source::File(d) => d,
-            Source::Stamps(s) => return s.read_images(band, indices),
+            Source::Stamps(s) => {
+                let n = s.grid(band).map_or(0, |g| g.side);
+                let pixels = s.read_images(band, indices)?;
+                return Ok(Array3::from_shape_vec((indices.len(), n, n), pixels)
+                    .expect("one stamp of the band's grid per object"));
+            }
         };
         let im = data
             .images(band)

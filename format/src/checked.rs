@@ -1,16 +1,16 @@
-//! Objects held as FITS stamps ([`format::cutouts::Cutouts`]), however they were listed: a
-//! challenge folder ([`super::folder`]), a list or a folder of cutouts. Every stamp the network
+//! Objects held as FITS stamps ([`crate::cutouts::Cutouts`]), however they were listed: a
+//! challenge folder, a list or a folder of cutouts. Every stamp the network
 //! reads is checked when the source is opened, so that a bad one is named (with its path)
 //! before any work, and then refused or skipped as [`BadCutouts`] says; each band's stamps are
 //! brought onto one grid ([`Grid`]) as they are read.
 
-use format::cutouts::{BadCutout, Cutouts};
-use ndarray::Array3;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use super::DataError;
+use crate::cutouts::{BadCutout, Cutouts};
+use crate::dataset::DatasetError;
+use crate::stamps::{Stamp, StampRef};
 
 /// What to do with a cutout that cannot be used (a band missing, unreadable, no finite pixel,
 /// a shape or pixel scale that cannot be brought onto the band's grid, no WCS where RA/Dec are
@@ -60,8 +60,8 @@ pub struct Stamps {
     skipped: Vec<BadCutout>,
 }
 
-pub(super) fn bad(file: &Path, message: impl Into<String>) -> DataError {
-    DataError::Format {
+fn bad(file: &Path, message: impl Into<String>) -> DatasetError {
+    DatasetError {
         file: file.to_path_buf(),
         message: message.into(),
     }
@@ -81,7 +81,7 @@ struct Seen {
 impl Stamps {
     /// Checks every stamp of `cutouts` in the bands `options` names (in parallel), sets each
     /// band's grid, and refuses or skips the bad cutouts.
-    pub(super) fn open(mut cutouts: Cutouts, options: &OpenOptions) -> Result<Self, DataError> {
+    pub fn open(mut cutouts: Cutouts, options: &OpenOptions) -> Result<Self, DatasetError> {
         let origin = cutouts.origin.clone();
         let bands: Vec<String> = if options.bands.is_empty() {
             cutouts.bands.clone()
@@ -117,7 +117,7 @@ impl Stamps {
                 };
                 Ok((b.clone(), grid))
             })
-            .collect::<Result<_, DataError>>()?;
+            .collect::<Result<_, DatasetError>>()?;
         let list_positions = cutouts.positions.is_some();
         let mut bad_ones = std::mem::take(&mut cutouts.strays);
         let mut keep = Vec::new();
@@ -204,7 +204,7 @@ impl Stamps {
         &self.skipped
     }
 
-    fn band_index(&self, band: &str) -> Result<usize, DataError> {
+    fn band_index(&self, band: &str) -> Result<usize, DatasetError> {
         self.grids
             .iter()
             .position(|(b, _)| b == band)
@@ -224,9 +224,23 @@ impl Stamps {
         Some(self.grids[self.band_index(band).ok()?].1)
     }
 
-    /// The stamps of `band` for the objects `indices`, (len, side, side) on the band's grid,
-    /// read in parallel.
-    pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Array3<f32>, DataError> {
+    /// The stamps of `band` for the objects `indices` on the band's grid, read in parallel:
+    /// `indices.len()` × side × side values, row-major.
+    pub fn read_images(&self, band: &str, indices: &[usize]) -> Result<Vec<f32>, DatasetError> {
+        let n = self.grids[self.band_index(band)?].1.side;
+        let mut out = vec![0f32; indices.len() * n * n];
+        out.par_chunks_mut(n * n)
+            .zip(indices.par_iter())
+            .try_for_each(|(o, &i)| {
+                o.copy_from_slice(&self.read_on_grid(band, i)?.pixels);
+                Ok::<(), DatasetError>(())
+            })?;
+        Ok(out)
+    }
+
+    /// Object `i`'s stamp in `band`, brought onto the band's grid (its `shape` and
+    /// `pixel_scale` then the grid's; the rest of its header as read).
+    pub fn read_on_grid(&self, band: &str, i: usize) -> Result<Stamp, DatasetError> {
         let k = self.band_index(band)?;
         let grid = self.grids[k].1;
         let source = self
@@ -235,38 +249,40 @@ impl Stamps {
             .iter()
             .position(|b| b == band)
             .unwrap_or(k);
-        if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
+        if i >= self.len() {
             return Err(bad(
                 self.path(),
                 format!("object {i} requested, there are {}", self.len()),
             ));
         }
-        let n = grid.side;
-        let mut out = vec![0f32; indices.len() * n * n];
-        out.par_chunks_mut(n * n)
-            .zip(indices.par_iter())
-            .try_for_each(|(o, &i)| {
-                let at = self.cutouts.stamps[source][i]
-                    .as_ref()
-                    .map_err(|b| bad(Path::new(&b.at), b.reason.clone()))?;
-                let s = at.read()?;
-                let how = fits_grid(s.shape, s.pixel_scale, &grid)
-                    .map_err(|reason| bad(&at.path, format!("{at}: {reason}")))?;
-                match how {
-                    None => o.copy_from_slice(&s.pixels),
-                    Some(r) => {
-                        resample(&s.pixels, s.shape, n, r.ratio, o);
-                        o.iter_mut().for_each(|v| *v *= r.gain);
-                    }
-                }
-                Ok::<(), DataError>(())
-            })?;
-        Ok(Array3::from_shape_vec((indices.len(), n, n), out).expect("one stamp per object"))
+        let at = self.cutouts.stamps[source][i]
+            .as_ref()
+            .map_err(|b| bad(Path::new(&b.at), b.reason.clone()))?;
+        let mut s = at.read()?;
+        let how = fits_grid(s.shape, s.pixel_scale, &grid)
+            .map_err(|reason| bad(&at.path, format!("{at}: {reason}")))?;
+        if let Some(r) = how {
+            let n = grid.side;
+            let mut o = vec![0f32; n * n];
+            resample(&s.pixels, s.shape, n, r.ratio, &mut o);
+            o.iter_mut().for_each(|v| *v *= r.gain);
+            s.pixels = o;
+            s.shape = [n, n];
+            s.pixel_scale = grid.pixel_scale.or(s.pixel_scale);
+        }
+        Ok(s)
+    }
+
+    /// Where object `i`'s stamp in `band` is (its file, and extension in a multi-extension
+    /// file).
+    pub fn stamp_ref(&self, band: &str, i: usize) -> Option<&StampRef> {
+        let k = self.cutouts.bands.iter().position(|b| b == band)?;
+        self.cutouts.stamps[k].get(i)?.as_ref().ok()
     }
 }
 
 /// What is wrong with a cutout, naming its object where the reason does not.
-pub(super) fn with_object(b: &BadCutout) -> String {
+pub fn with_object(b: &BadCutout) -> String {
     let id = &b.id;
     if b.reason.contains(&format!("`{id}`")) || b.reason.contains(&format!("object {id} ")) {
         b.reason.clone()
@@ -276,7 +292,7 @@ pub(super) fn with_object(b: &BadCutout) -> String {
 }
 
 /// A stamp's name for messages: its file (and extension), or where its absence was noted.
-fn stamp_name(stamp: &Result<format::stamps::StampRef, BadCutout>) -> String {
+fn stamp_name(stamp: &Result<StampRef, BadCutout>) -> String {
     match stamp {
         Ok(s) => s.to_string(),
         Err(b) => b.at.clone(),
@@ -351,7 +367,7 @@ fn most_common_grid(
     band: &str,
     seen: &[Result<Seen, BadCutout>],
     k: usize,
-) -> Result<Grid, DataError> {
+) -> Result<Grid, DatasetError> {
     let mut counts: Vec<(Geometry, usize)> = Vec::new();
     for s in seen.iter().flatten() {
         let key = s.stamps[k];
@@ -423,7 +439,7 @@ fn fits_grid(
 /// each grid pixel `ratio` input pixels wide: bilinear with half-pixel centres (grid pixel j
 /// sits at input position (j + ½ − n/2)·ratio + w/2 − ½), clamped within half a pixel of the
 /// edge, and NaN (missing data, the background to the network) beyond the stamp. When the
-/// fields are the same (n·ratio = w) this is [`super::batches::resize_square`]'s map.
+/// fields are the same (n·ratio = w) this is the map of `train`'s `resize_square`.
 pub fn resample(pixels: &[f32], shape: [usize; 2], n: usize, ratio: f64, out: &mut [f32]) {
     let [h, w] = shape;
     let axis = |j: usize, m: usize| -> Option<(usize, usize, f32)> {
@@ -456,7 +472,7 @@ mod tests {
     use super::*;
 
     fn fixtures() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../format/tests/fixtures/cutouts/survey")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cutouts/survey")
     }
 
     /// Bilinear resampling reproduces a plane exactly: a stamp whose pixel (r, c) holds
@@ -519,7 +535,7 @@ mod tests {
         let all = [0, 1, 2, 3];
         let a = fine.read_images("VIS", &all).unwrap();
         let b = coarse.read_images("VIS", &all).unwrap();
-        assert_eq!(a.dim(), (4, 20, 20));
+        assert_eq!(a.len(), 4 * 20 * 20);
         for (x, y) in a.iter().zip(&b) {
             assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
         }
