@@ -76,6 +76,8 @@ struct Seen {
     stamps: Vec<Geometry>,
     /// The first band's WCS centre, or why there is none.
     centre: Result<[f64; 2], String>,
+    /// Per band read, the object's own PSF image (its path and pixel scale) where listed.
+    psfs: Vec<Option<(String, Option<f64>)>>,
 }
 
 impl Stamps {
@@ -273,6 +275,17 @@ impl Stamps {
         Ok(s)
     }
 
+    /// Object `i`'s own PSF image in `band`, where the list names one (checked when opened:
+    /// square, odd, finite, on the band's grid).
+    pub fn psf(&self, band: &str, i: usize) -> Option<&Path> {
+        self.cutouts.psf(band, i)
+    }
+
+    /// Whether the listing names a PSF image for any object in `band`.
+    pub fn has_psfs(&self, band: &str) -> bool {
+        self.cutouts.psfs.iter().any(|(b, _)| b == band)
+    }
+
     /// Where object `i`'s stamp in `band` is (its file, and extension in a multi-extension
     /// file).
     pub fn stamp_ref(&self, band: &str, i: usize) -> Option<&StampRef> {
@@ -302,6 +315,7 @@ fn stamp_name(stamp: &Result<StampRef, BadCutout>) -> String {
 /// Reads object `i`'s stamps in the bands `band_at` (indices into the listing's bands).
 fn look(cutouts: &Cutouts, band_at: &[usize], i: usize) -> Result<Seen, BadCutout> {
     let mut stamps = Vec::new();
+    let mut psfs = Vec::new();
     let mut centre = Err(String::new());
     // A missing stamp first: what is absent says more than what is unreadable.
     if let Some(Err(why)) = band_at
@@ -331,8 +345,31 @@ fn look(cutouts: &Cutouts, band_at: &[usize], i: usize) -> Result<Seen, BadCutou
                 .map_err(|why| format!("{at} has no usable WCS: {why}"));
         }
         stamps.push((s.shape, s.pixel_scale));
+        let band = &cutouts.bands[b];
+        psfs.push(match cutouts.psf(band, i) {
+            None => None,
+            Some(path) => {
+                let psf_fault = |reason: String| BadCutout {
+                    id: cutouts.ids[i].clone(),
+                    at: path.display().to_string(),
+                    reason: format!("the PSF of band {band}: {reason}"),
+                };
+                let psf = crate::stamps::read_psf(path).map_err(|e| psf_fault(e.message))?;
+                if psf.side > s.shape[0].min(s.shape[1]) {
+                    return Err(psf_fault(format!(
+                        "{} pixels a side, more than its stamp's {}×{}",
+                        psf.side, s.shape[0], s.shape[1]
+                    )));
+                }
+                Some((path.display().to_string(), psf.pixel_scale))
+            }
+        });
     }
-    Ok(Seen { stamps, centre })
+    Ok(Seen {
+        stamps,
+        centre,
+        psfs,
+    })
 }
 
 /// Whether object `i`, whose stamps `seen` were read, can be used: each band's stamp brought
@@ -353,6 +390,17 @@ fn judge(
     for (k, (band, grid)) in grids.iter().enumerate() {
         let (shape, scale) = seen.stamps[k];
         fits_grid(shape, scale, grid).map_err(|why| fault(k, format!("band {band}: {why}")))?;
+        if let (Some((path, Some(p))), Some(g)) = (&seen.psfs[k], grid.pixel_scale) {
+            if (p - g).abs() > 1e-6 * g {
+                return Err(BadCutout {
+                    id: cutouts.ids[i].clone(),
+                    at: path.clone(),
+                    reason: format!(
+                        "the PSF of band {band} is sampled at {p}\"/pixel, the band's grid at {g}\""
+                    ),
+                });
+            }
+        }
     }
     match &seen.centre {
         Err(why) if need_wcs => Err(fault(0, format!("RA and Dec are asked for, and {why}"))),

@@ -5,8 +5,9 @@
 //! - **A list** (CSV, `#` comments): `id`; then either one column per band holding the path of
 //!   that band's stamp, or one column `file` holding each object's multi-extension file (its
 //!   bands are the first listed file's extension names); optionally `ra` and `dec` (degrees,
-//!   both or neither) and `is_lens` (1/0 or true/false). Paths are relative to the list's
-//!   folder, or absolute.
+//!   both or neither), `is_lens` (1/0 or true/false) and, per band, `psf_<band>`: the path of
+//!   the object's own PSF image in that band (for `sim inject`). Paths are relative to the
+//!   list's folder, or absolute.
 //! - **A folder** (not a challenge folder): its `.fits`, `.fit` and `.fits.gz` files, by name.
 //!   When the first holds two or more named image extensions, every file is one object's
 //!   multi-extension cutout, `<id>.fits`; otherwise every file is one band of one object,
@@ -54,6 +55,9 @@ pub struct Cutouts {
     pub positions: Option<Vec<[f64; 2]>>,
     /// Files of a folder that name no object (not `<id>_<band>.fits`).
     pub strays: Vec<BadCutout>,
+    /// Per band that a list's `psf_<band>` column names, every object's own PSF image (None
+    /// where the cell is empty: the survey's PSF then).
+    pub psfs: Vec<(String, Vec<Option<PathBuf>>)>,
 }
 
 fn bad(path: &Path, message: impl Into<String>) -> DatasetError {
@@ -92,8 +96,11 @@ impl Cutouts {
             return Err(bad(list, "`ra` without `dec` or `dec` without `ra`"));
         }
         let special = [Some(id_at), ra_at, dec_at, lens_at, file_at];
+        let psf_at: Vec<(String, usize)> = (0..header.len())
+            .filter_map(|k| Some((header[k].strip_prefix("psf_")?.to_string(), k)))
+            .collect();
         let band_at: Vec<usize> = (0..header.len())
-            .filter(|k| !special.contains(&Some(*k)))
+            .filter(|k| !special.contains(&Some(*k)) && !psf_at.iter().any(|p| p.1 == *k))
             .collect();
         if file_at.is_some() && !band_at.is_empty() {
             return Err(bad(
@@ -158,10 +165,12 @@ impl Cutouts {
                 Some(k) => vec![field(k)],
                 None => band_at.iter().map(|&k| field(k)).collect(),
             };
+            let psfs = psf_at.iter().map(|&(_, k)| field(k)).collect();
             rows.push(Row {
                 id,
                 line,
                 paths,
+                psfs,
                 position,
                 label,
             });
@@ -182,7 +191,20 @@ impl Cutouts {
                 multi_extension_bands(&first)?
             }
         };
+        if let Some((band, _)) = psf_at.iter().find(|(b, _)| !bands.contains(b)) {
+            return Err(bad(
+                list,
+                format!(
+                    "column `psf_{band}`: there is no band {band} (the bands are {})",
+                    bands.join(", ")
+                ),
+            ));
+        }
         let mut out = Self::empty(list, &bands, lens_at.is_some(), ra_at.is_some());
+        out.psfs = psf_at
+            .iter()
+            .map(|(b, _)| (b.clone(), Vec::new()))
+            .collect();
         for row in rows {
             let at_line = format!("{}, line {}", list.display(), row.line);
             let stamps: Vec<Result<StampRef, BadCutout>> = match file_at {
@@ -222,6 +244,22 @@ impl Cutouts {
                     })
                     .collect(),
             };
+            let mut stamps = stamps;
+            for ((band, _), text) in psf_at.iter().zip(&row.psfs) {
+                let path = named(text);
+                let b = bands.iter().position(|x| x == band).expect("checked above");
+                if !text.is_empty() && !path.is_file() && stamps[b].is_ok() {
+                    stamps[b] = Err(missing(
+                        &row.id,
+                        &path,
+                        &at_line,
+                        &format!("its PSF in band {band}"),
+                    ));
+                }
+            }
+            for ((_, psfs), text) in out.psfs.iter_mut().zip(&row.psfs) {
+                psfs.push((!text.is_empty()).then(|| named(text)));
+            }
             out.push(row.id, stamps, row.label, row.position);
         }
         Ok(out)
@@ -331,6 +369,7 @@ impl Cutouts {
             },
             positions: positioned.then(Vec::new),
             strays: Vec::new(),
+            psfs: Vec::new(),
         }
     }
 
@@ -365,6 +404,15 @@ impl Cutouts {
         if let Some(positions) = &mut self.positions {
             *positions = keep.iter().map(|&i| positions[i]).collect();
         }
+        for (_, psfs) in &mut self.psfs {
+            *psfs = keep.iter().map(|&i| psfs[i].clone()).collect();
+        }
+    }
+
+    /// Object `i`'s own PSF image in `band`, where the list names one.
+    pub fn psf(&self, band: &str, i: usize) -> Option<&Path> {
+        let (_, psfs) = self.psfs.iter().find(|(b, _)| b == band)?;
+        psfs.get(i)?.as_deref()
     }
 }
 
@@ -372,6 +420,7 @@ struct Row {
     id: String,
     line: u64,
     paths: Vec<String>,
+    psfs: Vec<String>,
     position: Option<[f64; 2]>,
     label: Option<bool>,
 }

@@ -187,6 +187,45 @@ fn stamp_of(bytes: &[u8], hdu: &Hdu) -> Result<Stamp, String> {
     })
 }
 
+/// A point-spread function given as an image: a kernel of odd side, unit sum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PsfImage {
+    /// The kernel, row-major, side × side, summing to 1.
+    pub kernel: Vec<f64>,
+    /// Pixels a side (odd).
+    pub side: usize,
+    /// Arcsec per pixel, where the header gives it.
+    pub pixel_scale: Option<f64>,
+}
+
+/// Reads the PSF image `path` (its first image): square, of odd side, finite, and of positive
+/// sum, normalised to unit sum; an error naming the file says which it is not.
+pub fn read_psf(path: &Path) -> Result<PsfImage, DatasetError> {
+    let s = read_stamp(path)?;
+    let [h, w] = s.shape;
+    if h != w || h % 2 == 0 {
+        return Err(bad(
+            path,
+            format!("a PSF image is square with an odd side (its centre a pixel): this is {h}×{w}"),
+        ));
+    }
+    if s.pixels.iter().any(|v| !v.is_finite()) {
+        return Err(bad(path, "a PSF image with a pixel that is not finite"));
+    }
+    let total: f64 = s.pixels.iter().map(|&v| v as f64).sum();
+    if total <= 0.0 {
+        return Err(bad(
+            path,
+            format!("a PSF image of sum {total}: it must be positive"),
+        ));
+    }
+    Ok(PsfImage {
+        kernel: s.pixels.iter().map(|&v| v as f64 / total).collect(),
+        side: h,
+        pixel_scale: s.pixel_scale,
+    })
+}
+
 /// Reads the stamp in `path` (its first image).
 pub fn read_stamp(path: &Path) -> Result<Stamp, DatasetError> {
     StampRef::file(path.to_path_buf()).read()

@@ -163,6 +163,10 @@ fn malformed_lists_are_refused_with_their_line() {
         ),
         ("id,VIS,VIS\n".to_string(), "twice"),
         ("id,VIS\n".to_string(), "no cutouts listed"),
+        (
+            format!("id,VIS,psf_K\na,{s},{s}\n"),
+            "column `psf_K`: there is no band K",
+        ),
     ] {
         let list = dir.path().join("list.csv");
         std::fs::write(&list, &text).unwrap();
@@ -170,4 +174,36 @@ fn malformed_lists_are_refused_with_their_line() {
         assert!(e.message.contains(says), "{text:?}: {e:?}");
         assert_eq!(e.file, list);
     }
+}
+
+/// A `psf_<band>` column names each object's own PSF image in that band (an empty cell: none);
+/// a PSF that is not there makes the object's stamp in that band a bad cutout naming the file.
+#[test]
+fn a_list_names_each_object_s_own_psf() {
+    let dir = tempfile::tempdir().unwrap();
+    let survey = fixtures().join("survey");
+    let (vis, j) = (
+        survey.join("per-band/g101_VIS.fits"),
+        survey.join("per-band/g101_J.fits"),
+    );
+    let list = dir.path().join("list.csv");
+    let text = format!(
+        "id,VIS,psf_VIS\na,{},{}\nb,{},\nc,{},nowhere.fits\n",
+        vis.display(),
+        j.display(),
+        vis.display(),
+        vis.display()
+    );
+    std::fs::write(&list, text).unwrap();
+    let c = Cutouts::open_list(&list).unwrap();
+    assert_eq!(c.bands, vec!["VIS"]);
+    assert_eq!(c.psf("VIS", 0), Some(j.as_path()));
+    assert_eq!(c.psf("VIS", 1), None);
+    assert!(c.stamps[0][1].is_ok());
+    let bad = c.stamps[0][2].as_ref().unwrap_err();
+    assert!(
+        bad.reason.contains("nowhere.fits") || bad.at.contains("nowhere.fits"),
+        "{bad:?}"
+    );
+    assert!(bad.reason.contains("PSF"), "{bad:?}");
 }

@@ -40,6 +40,10 @@ pub struct Injection {
     pub zero_points: std::collections::BTreeMap<String, f64>,
     /// Bad cutouts were skipped (else the run would have been refused).
     pub skip_bad_cutouts: bool,
+    /// Systems drawn without a source get the source the population would have drawn,
+    /// unlensed (non-lenses with a blended background galaxy).
+    #[serde(default)]
+    pub unlensed: bool,
 }
 
 /// A run's settings.

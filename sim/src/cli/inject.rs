@@ -41,6 +41,11 @@ pub struct Args {
     /// headers have no MAGZERO (or to override it); repeat for each band.
     #[arg(long = "zero-point", value_parser = parse_zero_point)]
     pub zero_points: Vec<(String, f64)>,
+    /// Give the systems the population draws without a source that source unlensed (added
+    /// through no mass): non-lenses that are the galaxy blended with a background galaxy,
+    /// rather than the untouched cutout.
+    #[arg(long)]
+    pub unlensed: bool,
     /// What to do with a cutout that cannot be used: `refuse` the run naming it, or `skip` it.
     #[arg(long, value_enum, default_value_t = BadCutouts::Refuse)]
     pub bad_cutouts: BadCutouts,
@@ -121,6 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             seed: args.seed,
         },
         zero_points,
+        unlensed: args.unlensed,
     };
     let (a, b) = args
         .streaming

@@ -14,12 +14,14 @@
 //!   population's lens light and neighbours are not drawn into the image: the cutout holds the
 //!   real ones.
 //! - **Source.** The population's source, ray-traced at the survey's supersampling and
-//!   convolved with the band's PSF (the survey's), then with its own photon noise (Poisson in
+//!   convolved with the band's PSF (the survey's, or the cutout's own where the list names one
+//!   in a `psf_<band>` column), then with its own photon noise (Poisson in
 //!   the electrons of the survey's exposure time; the cutout already holds its background's
 //!   noise), is converted to the cutout's units by the zero points (the header's `MAGZERO` or
 //!   another of [`format::stamps::ZERO_POINT_CARDS`], or `--zero-point BAND=ZP`) and added to
 //!   the real pixels. A system the population draws without a source is the untouched cutout,
-//!   a non-lens.
+//!   a non-lens; with `unlensed`, it is the cutout with the source that draw would have had
+//!   added through no mass (a galaxy blended with a background galaxy, still a non-lens).
 //! - **Labels.** The II SGLC criteria, computed on the noise-free injected source against each
 //!   cutout's measured background σ ([`background::background_sigma`]).
 //! - **Grids.** Each band's grid is its cutouts' most common size and pixel scale (the
@@ -43,6 +45,8 @@ use crate::error::{Error, Result};
 use crate::generate::{
     check_sizes, open_hdf5, stream, truth_columns, GenerateOptions, Summary, SystemRecord,
 };
+use crate::mass::{shear::ShearParams, MassSpec};
+use crate::observe::convolve::Convolver;
 use crate::observe::noise::noise_rng;
 use crate::observe::{ObservedBand, Observer, Survey};
 use crate::population::{Population, PopulationConfig, Sampled};
@@ -67,6 +71,9 @@ pub struct InjectRequest {
     pub render: RenderOptions,
     /// Zero points given for bands whose headers have none (or to override them).
     pub zero_points: BTreeMap<String, f64>,
+    /// Give the systems the population draws without a source the source it would have drawn,
+    /// unlensed: non-lenses whose galaxy has a blended background galaxy, not just the cutout.
+    pub unlensed: bool,
 }
 
 /// The most systems one cutout may give: 10⁴, so that a mistyped count is refused.
@@ -120,6 +127,8 @@ struct Context<'a> {
     stamps: &'a Stamps,
     survey: &'a Survey,
     population: &'a Population,
+    /// The population drawing a source for every system, with `--unlensed`.
+    sourced: Option<&'a Population>,
     observer: &'a Observer,
     render: &'a RenderOptions,
     per_cutout: u64,
@@ -127,9 +136,11 @@ struct Context<'a> {
     zero_points: Vec<Option<f64>>,
     /// Per cutout, (RA, Dec) in degrees, where known.
     positions: Option<&'a [[f64; 2]]>,
-    /// Bytes of the string columns: the IDs, and per band the stamps' paths.
+    /// Bytes of the string columns: the IDs, and per band the stamps' paths and, where the
+    /// list names PSF images in the band, theirs.
     id_width: u32,
     path_widths: Vec<u32>,
+    psf_widths: Vec<Option<u32>>,
 }
 
 /// Paints the population's systems into the checked cutouts `stamps` (from [`open_cutouts`];
@@ -198,10 +209,18 @@ pub fn inject(
             per_cutout: request.per_cutout,
             zero_points: request.zero_points.clone(),
             skip_bad_cutouts: !stamps.skipped().is_empty(),
+            unlensed: request.unlensed,
         }),
     };
     let population = Population::new(config.population.clone(), survey)?
         .with_caustic_step(request.render.caustic_step);
+    // The same draws with a source always: the population's uniform deviate that decides
+    // whether there is a source is drawn either way, so every other draw is the same.
+    let sourced = request.unlensed.then(|| {
+        let mut always = population.clone();
+        always.config.no_source_fraction = 0.0;
+        always
+    });
     let observer = Observer::new(survey)?;
     let width = |s: &str| s.len().max(1) as u32;
     let path_widths = survey
@@ -215,10 +234,24 @@ pub fn inject(
                 .unwrap_or(1)
         })
         .collect();
+    let psf_widths = survey
+        .bands
+        .iter()
+        .map(|b| {
+            stamps.has_psfs(&b.name).then(|| {
+                (0..stamps.len())
+                    .filter_map(|i| stamps.psf(&b.name, i))
+                    .map(|p| width(&p.display().to_string()))
+                    .max()
+                    .unwrap_or(1)
+            })
+        })
+        .collect();
     let ctx = Context {
         stamps,
         survey,
         population: &population,
+        sourced: sourced.as_ref(),
         observer: &observer,
         render: &request.render,
         per_cutout: request.per_cutout,
@@ -230,6 +263,7 @@ pub fn inject(
         positions: stamps.positions(),
         id_width: stamps.ids().iter().map(|i| width(i)).max().unwrap_or(1),
         path_widths,
+        psf_widths,
     };
     let attrs = config.attributes(start)?;
     let n = (end - start) as usize;
@@ -250,9 +284,22 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
     let Sampled {
         mut spec,
         truth,
-        curves,
+        mut curves,
     } = ctx.population.sample(render.seed, k);
     spec.lens.light.clear();
+    let unlensed = match ctx.sourced {
+        Some(sourced) if spec.source.light.is_empty() => {
+            // The source this draw would have had, seen through no mass (a shear of 0).
+            spec.source = sourced.sample(render.seed, k).spec.source;
+            spec.lens.mass = vec![MassSpec::Shear(ShearParams {
+                gamma: 0.0,
+                phi: 0.0,
+            })];
+            curves = None;
+            true
+        }
+        _ => false,
+    };
     let id = &ctx.stamps.ids()[c];
     let origin = format!(
         "population `{}`, system {k} (cutout `{id}`)",
@@ -289,9 +336,15 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
                      half of them one value)"
                 .into(),
         })?;
-        let source = match render.psf {
-            true => ctx.observer.convolve(b, &ideal[b].source),
-            false => ideal[b].source.clone(),
+        let source = match (render.psf, ctx.stamps.psf(&band.name, c)) {
+            (false, _) => ideal[b].source.clone(),
+            (true, None) => ctx.observer.convolve(b, &ideal[b].source),
+            (true, Some(path)) => {
+                let psf = format::stamps::read_psf(path).map_err(contract)?;
+                let kernel = Array2::from_shape_vec((psf.side, psf.side), psf.kernel)
+                    .expect("a square kernel");
+                Convolver::new(&kernel, band.size, band.size).convolve(&ideal[b].source)
+            }
         };
         let mut added = source.clone();
         if render.noise {
@@ -361,6 +414,7 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
     let [ra, dec] = ctx.positions.map_or([f64::NAN; 2], |p| p[c]);
     cols.extend([
         text("cutout_id".into(), ctx.id_width, id.clone()),
+        ("unlensed".to_string(), Column::U8(vec![u8::from(unlensed)])),
         f("ra", ra),
         f("dec", dec),
     ]);
@@ -375,6 +429,11 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
             path,
         ));
         cols.push(f(&format!("zero_point_{}", band.name), zero_points[b]));
+        if let Some(width) = ctx.psf_widths[b] {
+            let psf = ctx.stamps.psf(&band.name, c);
+            let path = psf.map_or_else(String::new, |p| p.display().to_string());
+            cols.push(text(format!("cutout_psf_{}", band.name), width, path));
+        }
     }
     let chunks = rendered
         .observed

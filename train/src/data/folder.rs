@@ -64,5 +64,6 @@ pub fn open(path: &Path) -> Result<Cutouts, DataError> {
         labels,
         positions: None,
         strays: Vec::new(),
+        psfs: Vec::new(),
     })
 }
