@@ -25,7 +25,7 @@ static std::vector<T> read_many(FILE* f, size_t n) {
 }
 
 // Writes every float of `a`, then of `b`, to the file `path`; false on failure.
-static bool write_pair(const char* path, const std::vector<float>& a, const std::vector<float>& b) {
+inline bool write_pair(const char* path, const std::vector<float>& a, const std::vector<float>& b) {
     FILE* out = std::fopen(path, "wb");
     if (!out) {
         std::perror(path);
@@ -33,5 +33,16 @@ static bool write_pair(const char* path, const std::vector<float>& a, const std:
     }
     std::fwrite(a.data(), sizeof(float), a.size(), out);
     std::fwrite(b.data(), sizeof(float), b.size(), out);
+    return std::fclose(out) == 0;
+}
+
+// Writes every float of `a` to the file `path`; false on failure.
+inline bool write_floats(const char* path, const std::vector<float>& a) {
+    FILE* out = std::fopen(path, "wb");
+    if (!out) {
+        std::perror(path);
+        return false;
+    }
+    std::fwrite(a.data(), sizeof(float), a.size(), out);
     return std::fclose(out) == 0;
 }

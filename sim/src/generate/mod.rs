@@ -2,8 +2,8 @@
 //! labels into an HDF5 dataset (or a challenge-style folder of FITS stamps), block by block.
 //!
 //! System k depends only on (seed, k): the population draws it from its own random stream and
-//! its noise comes from streams keyed by (seed, k, band), so any thread count, any shard and a
-//! resumed run give the same bytes. Blocks are computed in parallel (rayon) while the previous
+//! its noise comes from counter-based streams keyed by (seed, k, band, pixel), so any thread
+//! count, any shard and a resumed run give the same bytes. Blocks are computed in parallel (rayon) while the previous
 //! block is compressed and written on a writer thread; memory is bounded by two blocks.
 
 use std::path::{Path, PathBuf};

@@ -47,7 +47,7 @@ use crate::generate::{
 };
 use crate::mass::{shear::ShearParams, MassSpec};
 use crate::observe::convolve::Convolver;
-use crate::observe::noise::noise_rng;
+use crate::observe::noise::NoiseKey;
 use crate::observe::{ObservedBand, Observer, Survey};
 use crate::population::{Population, PopulationConfig, Sampled};
 use crate::raytrace::effective_magnification;
@@ -348,9 +348,14 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
         };
         let mut added = source.clone();
         if render.noise {
-            ctx.observer
-                .noise(b)
-                .add_source_photon_noise(&mut added, &mut noise_rng(render.seed, k, b as u64));
+            ctx.observer.noise(b).add_source_photon_noise(
+                &mut added,
+                NoiseKey {
+                    seed: render.seed,
+                    system: k,
+                    band: b as u32,
+                },
+            );
         }
         // e⁻/s to the cutout's units: the same magnitude under both zero points.
         let to_cutout = 10f64.powf(0.4 * (zero_point - band.zero_point)) as f32;

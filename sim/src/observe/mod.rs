@@ -1,7 +1,10 @@
 //! How a survey sees a system: PSF convolution and noise, band by band.
 
 pub mod convolve;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod noise;
+pub mod philox;
 pub mod psf;
 pub mod survey;
 
@@ -108,7 +111,11 @@ impl Observer {
                 if opts.noise {
                     model.add_noise(
                         &mut image,
-                        &mut noise::noise_rng(opts.seed, opts.index, b as u64),
+                        noise::NoiseKey {
+                            seed: opts.seed,
+                            system: opts.index,
+                            band: b as u32,
+                        },
                     );
                 }
                 ObservedBand {

@@ -5,15 +5,34 @@
 //! noise of `read_noise` e⁻ in each exposure. The image is then sky- and dark-subtracted and
 //! divided by T: noise is symmetric about the noise-free image and negative pixels are real.
 //! The background σ (no source) is sqrt((sky + dark)·T + n·read²)/T.
+//!
+//! Pixel p's noise is drawn from its own counter-based stream ([`super::philox`], keyed by the
+//! run's seed, the system, the band and p): its read noise from the first word, its Poisson
+//! count (exact in law) from the next. So any thread count, shard, block or device gives the
+//! same noise.
 
 use ndarray::Array2;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Normal, Poisson};
 
-/// Above this mean count a Poisson deviate is drawn from the normal approximation
-/// (rand_distr's Poisson sampler needs λ < 1.8e19; at 1e7 the skewness is 3e-4).
-const POISSON_NORMAL_LIMIT: f64 = 1e7;
+use super::philox::{normal_quantile, poisson, PixelStream};
+
+/// Whose noise an image gets: the run's seed, the system's index in the run and the band's in
+/// the survey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoiseKey {
+    /// The run's seed.
+    pub seed: u64,
+    /// The system's index in its run.
+    pub system: u64,
+    /// The band's index in the survey.
+    pub band: u32,
+}
+
+impl NoiseKey {
+    /// The stream of pixel `pixel` (row-major index) of this image.
+    pub fn pixel(&self, pixel: usize) -> PixelStream {
+        PixelStream::new(self.seed, self.system, self.band, pixel as u32)
+    }
+}
 
 /// The noise of one band's stacked image.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -39,15 +58,16 @@ impl NoiseModel {
         var.sqrt() / t
     }
 
-    /// Adds a noise realisation to a noise-free image (e⁻/s per pixel) in place.
-    pub fn add_noise(&self, image: &mut Array2<f32>, rng: &mut impl Rng) {
+    /// Adds the noise realisation `key` to a noise-free image (e⁻/s per pixel) in place.
+    pub fn add_noise(&self, image: &mut Array2<f32>, key: NoiseKey) {
         let t = self.total_time;
         let background = (self.sky + self.dark_current) * t;
-        let read =
-            Normal::new(0.0, self.read_noise * (self.n_exposures as f64).sqrt()).expect("σ ≥ 0");
-        for v in image.iter_mut() {
-            let counts = poisson_count((*v as f64).max(0.0) * t + background, rng);
-            *v = ((counts + read.sample(rng) - background) / t) as f32;
+        let read_sigma = self.read_noise * (self.n_exposures as f64).sqrt();
+        for (p, v) in image.iter_mut().enumerate() {
+            let mut stream = key.pixel(p);
+            let read = read_sigma * normal_quantile(stream.uniform());
+            let counts = poisson((*v as f64).max(0.0) * t + background, &mut stream);
+            *v = ((counts + read - background) / t) as f32;
         }
     }
 
@@ -55,38 +75,21 @@ impl NoiseModel {
     /// place: each pixel becomes a Poisson draw of its flux × T electrons (negative flux as 0),
     /// over T. This is the noise of flux added to an image that already holds its background's
     /// (a real cutout's): the sum of independent Poisson counts is Poisson in the total.
-    pub fn add_source_photon_noise(&self, image: &mut Array2<f32>, rng: &mut impl Rng) {
+    pub fn add_source_photon_noise(&self, image: &mut Array2<f32>, key: NoiseKey) {
         let t = self.total_time;
-        for v in image.iter_mut() {
-            *v = (poisson_count((*v as f64).max(0.0) * t, rng) / t) as f32;
+        for (p, v) in image.iter_mut().enumerate() {
+            *v = (poisson((*v as f64).max(0.0) * t, &mut key.pixel(p)) / t) as f32;
         }
     }
-}
-
-/// A Poisson deviate of mean `mean` (≥ 0), drawn from the normal approximation above
-/// [`POISSON_NORMAL_LIMIT`].
-fn poisson_count(mean: f64, rng: &mut impl Rng) -> f64 {
-    if mean <= 0.0 {
-        0.0
-    } else if mean < POISSON_NORMAL_LIMIT {
-        Poisson::new(mean).expect("0 < λ < 1e7").sample(rng)
-    } else {
-        let z: f64 = rand_distr::StandardNormal.sample(rng);
-        mean + mean.sqrt() * z
-    }
-}
-
-/// The random stream of one band of one system: depends only on (seed, system index, band
-/// index), so any thread count, shard or order gives the same noise.
-pub fn noise_rng(seed: u64, system: u64, band: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(system.wrapping_mul(1 << 8).wrapping_add(band));
-    rng
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(seed: u64, system: u64, band: u32) -> NoiseKey {
+        NoiseKey { seed, system, band }
+    }
 
     fn model() -> NoiseModel {
         NoiseModel {
@@ -104,7 +107,7 @@ mod tests {
         // sampling error of 40 000 pixels, 3σ), and its mean is zero once the sky is subtracted.
         let m = model();
         let mut img = Array2::<f32>::zeros((200, 200));
-        m.add_noise(&mut img, &mut noise_rng(7, 0, 0));
+        m.add_noise(&mut img, key(7, 0, 0));
         let n = img.len() as f64;
         let mean = img.iter().map(|&v| v as f64).sum::<f64>() / n;
         let sd = (img.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -118,7 +121,7 @@ mod tests {
         let m = model();
         let draw = |seed, system, band| {
             let mut img = Array2::<f32>::zeros((100, 100));
-            m.add_noise(&mut img, &mut noise_rng(seed, system, band));
+            m.add_noise(&mut img, key(seed, system, band));
             img
         };
         assert_eq!(draw(3, 5, 1), draw(3, 5, 1));
@@ -155,7 +158,7 @@ mod tests {
         let m = model();
         for s in [5.0f32, 0.002] {
             let mut img = Array2::<f32>::from_elem((200, 200), s);
-            m.add_noise(&mut img, &mut noise_rng(1, 2, 3));
+            m.add_noise(&mut img, key(1, 2, 3));
             let n = img.len() as f64;
             let mean = img.iter().map(|&v| v as f64).sum::<f64>() / n;
             let var = img.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
@@ -180,7 +183,7 @@ mod tests {
         for s in [5.0f32, 0.002] {
             let mut img = Array2::<f32>::from_elem((200, 200), s);
             img[[0, 0]] = 0.0;
-            m.add_source_photon_noise(&mut img, &mut noise_rng(1, 2, 3));
+            m.add_source_photon_noise(&mut img, key(1, 2, 3));
             assert_eq!(img[[0, 0]], 0.0);
             let n = img.len() as f64 - 1.0;
             let values = img.iter().skip(1).map(|&v| v as f64);

@@ -17,7 +17,7 @@ use super::Grid;
 #[error("GPU: {0}")]
 pub struct GpuError(pub String);
 
-fn err(what: &str, e: impl std::fmt::Debug) -> GpuError {
+pub(crate) fn err(what: &str, e: impl std::fmt::Debug) -> GpuError {
     GpuError(format!("{what}: {e:?}"))
 }
 
@@ -42,7 +42,7 @@ pub fn cuda_unavailable() -> Option<String> {
 /// Threads per block of every launch.
 const THREADS: u32 = 256;
 
-fn config(n: usize) -> Result<LaunchConfig, GpuError> {
+pub(crate) fn config(n: usize) -> Result<LaunchConfig, GpuError> {
     let blocks = n.div_ceil(THREADS as usize);
     let blocks = u32::try_from(blocks)
         .map_err(|_| GpuError(format!("{n} outputs are more than one launch can hold")))?;

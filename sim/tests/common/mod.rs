@@ -357,3 +357,16 @@ pub fn check_labels(
     }
     (summary, images_differ)
 }
+
+/// The noise the noise-kernel tests draw: a faint sky (2 e⁻ a pixel over 100 s) so that pixel
+/// means span the Poisson sampler's inversion (below 10 e⁻) and PTRS, with read noise.
+#[allow(dead_code)]
+pub fn test_noise_model() -> sim::observe::noise::NoiseModel {
+    sim::observe::noise::NoiseModel {
+        total_time: 100.0,
+        n_exposures: 2,
+        sky: 0.02,
+        read_noise: 3.0,
+        dark_current: 0.001,
+    }
+}
