@@ -9,6 +9,7 @@ pub mod dataset;
 pub mod h5;
 pub mod labels;
 pub mod progress;
+pub mod resample;
 pub mod stamps;
 pub mod table;
 pub mod wcs;
