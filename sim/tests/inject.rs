@@ -80,7 +80,6 @@ fn request(survey: Survey, population: PopulationConfig, per_cutout: u64) -> Inj
     InjectRequest {
         survey,
         population,
-        seed: SEED,
         per_cutout,
         render: RenderOptions {
             seed: SEED,

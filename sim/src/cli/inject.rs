@@ -116,7 +116,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let request = InjectRequest {
         survey,
         population,
-        seed: args.seed,
         per_cutout: args.per_cutout,
         render: RenderOptions {
             supersample: args.observation.supersample,

@@ -63,11 +63,10 @@ pub struct InjectRequest {
     pub survey: Survey,
     /// The population of lenses and sources.
     pub population: PopulationConfig,
-    /// Seed of the population and the noise.
-    pub seed: u64,
     /// Systems made from each cutout (≥ 1), each with its own lens and source.
     pub per_cutout: u64,
-    /// Sub-pixels per pixel side, PSF and photon noise of the added flux.
+    /// Sub-pixels per pixel side, PSF and photon noise of the added flux, and the seed of the
+    /// population's draws and the noise.
     pub render: RenderOptions,
     /// Zero points given for bands whose headers have none (or to override them).
     pub zero_points: BTreeMap<String, f64>,
@@ -195,7 +194,7 @@ pub fn inject(
     let config = RunConfig {
         generate: RunSettings {
             n: total,
-            seed: request.seed,
+            seed: request.render.seed,
             supersample: request.render.supersample,
             caustic_step: request.render.caustic_step,
             psf: request.render.psf,
