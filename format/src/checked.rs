@@ -207,6 +207,28 @@ impl Stamps {
         &self.skipped
     }
 
+    /// What to tell the user of the cutouts left out: how many of how many, and the first 20
+    /// with what is wrong with each (None when none was).
+    pub fn skipped_report(&self) -> Option<String> {
+        let skipped = &self.skipped;
+        if skipped.is_empty() {
+            return None;
+        }
+        let mut text = format!(
+            "{}: skipped {} bad cutouts of {} (--bad-cutouts skip):",
+            self.path().display(),
+            skipped.len(),
+            skipped.len() + self.len()
+        );
+        for b in skipped.iter().take(20) {
+            text.push_str(&format!("\n  {}: {}", b.at, with_object(b)));
+        }
+        if skipped.len() > 20 {
+            text.push_str(&format!("\n  … and {} more", skipped.len() - 20));
+        }
+        Some(text)
+    }
+
     fn band_index(&self, band: &str) -> Result<usize, DatasetError> {
         self.grids
             .iter()

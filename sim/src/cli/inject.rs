@@ -1,7 +1,7 @@
 //! `sim inject`: the population's lensed sources painted into a survey's own galaxy cutouts.
 
 use super::{progress_of, report_run, NewFolders, Observation, Streaming};
-use format::checked::{with_object, BadCutouts};
+use format::checked::BadCutouts;
 use format::progress::Progress;
 use sim::caustics::CausticGrid;
 use sim::generate::OutputFormat;
@@ -79,20 +79,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let stamps = open_cutouts(&args.cutouts, &survey, args.bad_cutouts)?;
-    let skipped = stamps.skipped();
-    if !skipped.is_empty() {
-        eprintln!(
-            "{}: skipped {} bad cutouts of {} (--bad-cutouts skip):",
-            args.cutouts.display(),
-            skipped.len(),
-            skipped.len() + stamps.len()
-        );
-        for b in skipped.iter().take(20) {
-            eprintln!("  {}: {}", b.at, with_object(b));
-        }
-        if skipped.len() > 20 {
-            eprintln!("  … and {} more", skipped.len() - 20);
-        }
+    if let Some(report) = stamps.skipped_report() {
+        eprintln!("{report}");
     }
     let (survey, assumed) = survey_on_cutouts(&survey, &stamps);
     if !assumed.is_empty() {
@@ -107,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|b| format!("{} {}² at {}\"", b.name, b.size, b.pixel_scale))
         .collect();
     println!(
-        "{} cutouts ({}), {} systems each",
+        "{} cutouts ({}), {} systems per cutout",
         stamps.len(),
         grids.join(", "),
         args.per_cutout

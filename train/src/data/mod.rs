@@ -99,8 +99,8 @@ impl Dataset {
         };
         if let Some(listing) = listing {
             let s = stamps::Stamps::open(listing, options)?;
-            if !s.skipped().is_empty() {
-                report_skipped(&s);
+            if let Some(report) = s.skipped_report() {
+                eprintln!("{report}");
             }
             return Ok(Self::stamps(s));
         }
@@ -330,23 +330,6 @@ impl Dataset {
                 Ok(out)
             }
         }
-    }
-}
-
-/// Says on stderr which cutouts a source left out, and how many.
-fn report_skipped(s: &stamps::Stamps) {
-    let skipped = s.skipped();
-    eprintln!(
-        "{}: skipped {} bad cutouts of {} (--bad-cutouts skip):",
-        s.path().display(),
-        skipped.len(),
-        skipped.len() + s.len()
-    );
-    for b in skipped.iter().take(20) {
-        eprintln!("  {}: {}", b.at, stamps::with_object(b));
-    }
-    if skipped.len() > 20 {
-        eprintln!("  … and {} more", skipped.len() - 20);
     }
 }
 
