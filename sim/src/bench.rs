@@ -81,11 +81,15 @@ pub fn cpu_pass(lenses: &[Lens], grid: &Grid, repeats: usize) -> (f64, f64) {
 pub struct PreparedRenderer {
     images: Vec<crate::raytrace::BandImage>,
     n_images: u32,
+    /// With the noise left to the device: per band, system 0's observed image, noise included,
+    /// copied over every image (so that the host compresses noisy stamps, as it would).
+    noisy: Option<Vec<Vec<f32>>>,
 }
 
 impl PreparedRenderer {
-    /// System 0 of `config`'s run, rendered once on the CPU.
-    pub fn new(config: &crate::generate::RunConfig) -> Result<Self> {
+    /// System 0 of `config`'s run, rendered once on the CPU; with `noise_on_device` the
+    /// renderer also takes the noise, giving every image system 0's noisy one.
+    pub fn new(config: &crate::generate::RunConfig, noise_on_device: bool) -> Result<Self> {
         let survey = &config.survey;
         let population = Population::new(config.population.clone(), survey)?;
         let spec = population.sample(config.generate.seed, 0).spec;
@@ -100,7 +104,31 @@ impl PreparedRenderer {
                 crate::render::IMAGE_COUNT_STEP,
             )
         });
-        Ok(Self { images, n_images })
+        let noisy = match noise_on_device {
+            false => None,
+            true => {
+                let observed = crate::observe::Observer::new(survey)?.observe(
+                    &images,
+                    &crate::observe::ObserveOptions {
+                        psf: config.generate.psf,
+                        noise: true,
+                        seed: config.generate.seed,
+                        index: 0,
+                    },
+                );
+                Some(
+                    observed
+                        .into_iter()
+                        .map(|o| o.image.into_raw_vec_and_offset().0)
+                        .collect(),
+                )
+            }
+        };
+        Ok(Self {
+            images,
+            n_images,
+            noisy,
+        })
     }
 }
 
@@ -127,6 +155,17 @@ impl crate::raytrace::BatchRenderer for PreparedRenderer {
     ) -> Option<std::result::Result<Vec<u32>, String>> {
         Some(Ok(vec![self.n_images; systems.len()]))
     }
+
+    fn add_noise(
+        &self,
+        block: &mut crate::observe::noise::NoiseBlock,
+    ) -> Option<std::result::Result<(), String>> {
+        let noisy = &self.noisy.as_ref()?[block.band as usize];
+        for image in block.images.chunks_exact_mut(block.pixels) {
+            image.copy_from_slice(noisy);
+        }
+        Some(Ok(()))
+    }
 }
 
 /// What [`host_ceiling`] measured.
@@ -142,18 +181,23 @@ pub struct HostCeiling {
 
 /// Generates `config`'s run into `out` (HDF5) with [`PreparedRenderer`] on `threads` threads (0:
 /// one per core) in blocks of `block` systems, timing each stage: the host's ceiling for
-/// `sim generate` on a GPU. `out` is removed afterwards.
+/// `sim generate` on a GPU (that also draws the noise, with `noise_on_device`). `out` is removed
+/// afterwards.
 pub fn host_ceiling(
     config: &crate::generate::RunConfig,
     out: &Path,
     block: usize,
     threads: usize,
+    noise_on_device: bool,
 ) -> Result<HostCeiling> {
     let stages = std::sync::Arc::new(crate::generate::StageTimes::default());
     let opts = crate::generate::GenerateOptions {
         block,
         threads,
-        renderer: Some(std::sync::Arc::new(PreparedRenderer::new(config)?)),
+        renderer: Some(std::sync::Arc::new(PreparedRenderer::new(
+            config,
+            noise_on_device,
+        )?)),
         timing: Some(stages.clone()),
         ..Default::default()
     };

@@ -120,16 +120,15 @@ fn gpu_noise_is_the_cpu_noise() {
         .collect();
     for photon_only in [false, true] {
         let mut on_gpu = clean.clone();
-        gpu.add_noise(
-            &mut on_gpu,
+        let mut block = sim::observe::noise::NoiseBlock {
+            images: &mut on_gpu,
             pixels,
-            &systems,
+            systems: &systems,
             seed,
             band,
-            &model,
-            photon_only,
-        )
-        .unwrap();
+            model: &model,
+        };
+        gpu.add_noise(&mut block, photon_only).unwrap();
         let mut differ = 0usize;
         for (s, &system) in systems.iter().enumerate() {
             let range = s * pixels..(s + 1) * pixels;

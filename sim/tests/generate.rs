@@ -338,13 +338,21 @@ fn an_interrupted_run_resumes_to_the_same_file() {
 }
 
 /// The batch renderer's path through the generator (systems drawn on the threads, ray-traced
-/// together, observed on the threads): with a batch renderer that renders each system as the
-/// CPU path does, the file is the CPU path's, byte for byte. This checks the block plumbing a
-/// GPU renderer uses; the GPU's own images are checked against the CPU in the `cuda` tests.
+/// together, observed on the threads, the block's noise added band by band): with a batch
+/// renderer that renders each system as the CPU path does, and one that also draws the noise
+/// as the CPU does, the file is the CPU path's, byte for byte. This checks the block plumbing a
+/// GPU renderer uses; the GPU's own images and noise are checked against the CPU in the `cuda`
+/// tests.
 #[test]
 fn a_batch_renderer_fills_the_same_file() {
-    #[derive(Debug)]
-    struct OneByOne(std::sync::atomic::AtomicUsize);
+    /// Renders each system as the CPU path does, counting its launches; with `noise` it also
+    /// draws each block's noise as the CPU does (a CPU twin of the GPU's noise kernel), counting
+    /// those calls.
+    #[derive(Debug, Default)]
+    struct OneByOne {
+        launches: std::sync::atomic::AtomicUsize,
+        noise: Option<std::sync::atomic::AtomicUsize>,
+    }
     impl sim::raytrace::BatchRenderer for OneByOne {
         fn describe(&self) -> String {
             "the CPU, a block at a time".into()
@@ -355,11 +363,29 @@ fn a_batch_renderer_fills_the_same_file() {
             bands: &[sim::raytrace::BandGrid],
             supersample: usize,
         ) -> Result<Vec<Vec<sim::raytrace::BandImage>>, String> {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.launches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(systems
                 .iter()
                 .map(|s| sim::raytrace::render(s, bands, supersample))
                 .collect())
+        }
+        fn add_noise(
+            &self,
+            block: &mut sim::observe::noise::NoiseBlock,
+        ) -> Option<Result<(), String>> {
+            self.noise
+                .as_ref()?
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let (pixels, seed, band) = (block.pixels, block.seed, block.band);
+            let side = (pixels as f64).sqrt() as usize;
+            for (image, &system) in block.images.chunks_exact_mut(pixels).zip(block.systems) {
+                let mut a = ndarray::Array2::from_shape_vec((side, side), image.to_vec()).unwrap();
+                let key = sim::observe::noise::NoiseKey { seed, system, band };
+                block.model.add_noise(&mut a, key);
+                image.copy_from_slice(a.as_slice().unwrap());
+            }
+            Some(Ok(()))
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -367,7 +393,7 @@ fn a_batch_renderer_fills_the_same_file() {
     let whole = dir.path().join("cpu.h5");
     run(&cfg, &whole, Shard::WHOLE, 2);
     let batched = dir.path().join("batched.h5");
-    let renderer = std::sync::Arc::new(OneByOne(Default::default()));
+    let renderer = std::sync::Arc::new(OneByOne::default());
     let opts = GenerateOptions {
         block: 8,
         renderer: Some(renderer.clone()),
@@ -375,8 +401,27 @@ fn a_batch_renderer_fills_the_same_file() {
     };
     generate(&cfg, &batched, &opts, &|_| {}).unwrap();
     // 20 systems in blocks of 8: three launches.
-    assert_eq!(renderer.0.load(std::sync::atomic::Ordering::Relaxed), 3);
+    let launches = renderer.launches.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(launches, 3);
     assert_same(&whole, &batched);
+
+    // A renderer that draws the noise of a block on its device: called once per band and
+    // block, the file is again the CPU path's.
+    let noisy = dir.path().join("noisy.h5");
+    let renderer = std::sync::Arc::new(OneByOne {
+        noise: Some(Default::default()),
+        ..OneByOne::default()
+    });
+    let opts = GenerateOptions {
+        block: 8,
+        renderer: Some(renderer.clone()),
+        ..GenerateOptions::default()
+    };
+    generate(&cfg, &noisy, &opts, &|_| {}).unwrap();
+    // Three blocks of four bands.
+    let calls = renderer.noise.as_ref().unwrap();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 12);
+    assert_same(&whole, &noisy);
 
     // A renderer that fails stops the run with its reason, leaving no file.
     #[derive(Debug)]
@@ -502,12 +547,12 @@ fn timing_a_run_changes_nothing_it_writes_and_times_every_stage() {
     }
 
     // The host-ceiling run: every system observed from system 0's prepared ideal images.
-    let r = sim::bench::host_ceiling(&cfg, &dir.path().join("ceiling.h5"), 8, 2).unwrap();
-    assert_eq!(r.systems, 12);
-    assert!(
-        !dir.path().join("ceiling.h5").exists(),
-        "its scratch file is removed"
-    );
+    for noise_on_device in [false, true] {
+        let out = dir.path().join("ceiling.h5");
+        let r = sim::bench::host_ceiling(&cfg, &out, 8, 2, noise_on_device).unwrap();
+        assert_eq!(r.systems, 12);
+        assert!(!out.exists(), "its scratch file is removed");
+    }
 }
 
 /// Issue #22: datasets/recipes/slurm-generate.sh, its array tasks run as plain processes (as

@@ -26,6 +26,10 @@ pub struct Args {
     /// The scratch file (removed afterwards).
     #[arg(long, default_value = "bench-host.h5")]
     pub out: PathBuf,
+    /// Leave the noise to the device too (as `--device cuda` does, drawn there at no host
+    /// cost): the host's ceiling without it.
+    #[arg(long)]
+    pub noise_on_device: bool,
 }
 
 /// Runs `sim bench-host`.
@@ -37,6 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         block,
         threads,
         out,
+        noise_on_device,
     } = args;
     let config = RunConfig {
         generate: RunSettings::new(n, 1),
@@ -44,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         population: PopulationConfig::load(&population)?,
         inject: None,
     };
-    let r = sim::bench::host_ceiling(&config, &out, block, threads)?;
+    let r = sim::bench::host_ceiling(&config, &out, block, threads, noise_on_device)?;
     let threads = if threads == 0 {
         rayon::current_num_threads()
     } else {
@@ -52,10 +57,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     println!(
         "{} systems in {:.1} s: {:.1} systems/s on {threads} threads, blocks of {block} \
-         (prepared images: no ray shooting)",
+         (prepared images: no ray shooting{})",
         r.systems,
         r.seconds,
-        r.systems as f64 / r.seconds
+        r.systems as f64 / r.seconds,
+        if noise_on_device {
+            "; noise left to the device"
+        } else {
+            ""
+        }
     );
     println!("{:<42} {:>9} {:>12}", "stage", "seconds", "ms/system");
     for (stage, secs) in r.stages.seconds() {

@@ -308,6 +308,7 @@ pub fn generate(
             opts: &render_opts,
             compress,
             timing,
+            defer_noise: false,
         };
         simulate_block(&ctx, range, opts.renderer.as_deref())
     })?;

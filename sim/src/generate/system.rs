@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::dataset::chunks::{filter_image, Chunk};
 use crate::dataset::hdf5::Column;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::observe::{Observer, Survey};
 use crate::population::{Population, Sampled};
 use crate::render::{catalog, observe_system, render_on_device, RenderOptions};
@@ -94,6 +94,13 @@ pub(super) fn record(
         timing,
         ..
     } = *ctx;
+    // With the noise left to the block (a device's), observed here without it and compressed
+    // after it.
+    let observed_opts = RenderOptions {
+        noise: opts.noise && !ctx.defer_noise,
+        ..*opts
+    };
+    let (opts, compress) = (&observed_opts, compress && !ctx.defer_noise);
     let Drawn {
         index,
         spec,
@@ -200,6 +207,7 @@ pub fn simulate(
         opts,
         compress: false,
         timing: None,
+        defer_noise: false,
     };
     simulate_in(&ctx, index)
 }
@@ -214,6 +222,9 @@ pub(super) struct Context<'a> {
     /// Compress each system's stamps into the file's chunks (HDF5 runs).
     pub(super) compress: bool,
     pub(super) timing: Option<&'a StageTimes>,
+    /// Leave the noise out of each system's observation, to be added for the whole block
+    /// ([`add_block_noise`]) and the stamps compressed after it.
+    pub(super) defer_noise: bool,
 }
 
 pub(super) fn simulate_in(ctx: &Context, index: u64) -> Result<SystemRecord> {
@@ -233,6 +244,7 @@ pub(super) fn simulate_block(
         return range.into_par_iter().map(|k| simulate_in(ctx, k)).collect();
     };
     let (survey, opts, timing) = (ctx.survey, ctx.opts, ctx.timing);
+    let first = range.start;
     let drawn: Vec<Drawn> = range
         .into_par_iter()
         .map(|k| draw(ctx.population, survey, opts, k, timing))
@@ -247,12 +259,89 @@ pub(super) fn simulate_block(
         |t| &t.render,
         || render_on_device(renderer, &systems, &centres, survey, opts.supersample),
     )?;
-    drawn
+    // The block's noise is added band by band after every system is observed: by the
+    // renderer's device where it draws noise, else on the CPU, the same numbers either way.
+    let deferred = Context {
+        defer_noise: opts.noise,
+        ..*ctx
+    };
+    let mut records: Vec<SystemRecord> = drawn
         .into_par_iter()
         .zip(images)
         .zip(n_images)
-        .map(|((d, im), n)| record(d, Some(im), n, ctx))
-        .collect()
+        .map(|((d, im), n)| record(d, Some(im), n, &deferred))
+        .collect::<Result<_>>()?;
+    if deferred.defer_noise {
+        timed(
+            timing,
+            |t| &t.observe,
+            || add_block_noise(&mut records, first, ctx, renderer),
+        )?;
+        if ctx.compress {
+            // Timed system by system, as `record` times its compression.
+            records.par_iter_mut().for_each(|r| {
+                timed(
+                    timing,
+                    |t| &t.compress,
+                    || {
+                        r.chunks = r.images.iter().map(|im| filter_image(im.view())).collect();
+                        r.images.clear();
+                    },
+                )
+            });
+        }
+    }
+    Ok(records)
+}
+
+/// Adds every band's noise to the observed images of `records`, systems `first` … of the run,
+/// on `renderer`'s device where it draws noise (one call a band for the block), else on the CPU
+/// image by image: what each system's observation would have added.
+fn add_block_noise(
+    records: &mut [SystemRecord],
+    first: u64,
+    ctx: &Context,
+    renderer: &dyn crate::raytrace::BatchRenderer,
+) -> Result<()> {
+    let systems: Vec<u64> = (first..first + records.len() as u64).collect();
+    let seed = ctx.opts.seed;
+    for b in 0..ctx.survey.bands.len() {
+        let model = ctx.observer.noise(b);
+        let key = |system: u64| crate::observe::noise::NoiseKey {
+            seed,
+            system,
+            band: b as u32,
+        };
+        let pixels = records.first().map_or(0, |r| r.images[b].len());
+        let mut block: Vec<f32> = records
+            .iter()
+            .flat_map(|r| r.images[b].iter().copied())
+            .collect();
+        let mut on_device = crate::observe::noise::NoiseBlock {
+            images: &mut block,
+            pixels,
+            systems: &systems,
+            seed,
+            band: b as u32,
+            model,
+        };
+        match renderer.add_noise(&mut on_device) {
+            None => records
+                .par_iter_mut()
+                .zip(&systems)
+                .for_each(|(r, &s)| model.add_noise(&mut r.images[b], key(s))),
+            Some(Err(e)) => return Err(Error::Gpu(e)),
+            Some(Ok(())) => {
+                for (r, noisy) in records.iter_mut().zip(block.chunks_exact(pixels.max(1))) {
+                    r.images[b]
+                        .as_slice_mut()
+                        .expect("a standard-layout image")
+                        .copy_from_slice(noisy);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A block of consecutive systems, ready to append: the images as arrays (for the challenge

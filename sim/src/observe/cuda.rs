@@ -8,7 +8,7 @@ use std::sync::Arc;
 use cudarc::driver::{CudaFunction, CudaStream, PushKernelArg};
 use cudarc::nvrtc::CompileOptions;
 
-use super::noise::NoiseModel;
+use super::noise::NoiseBlock;
 use crate::raytrace::cuda::{config, cuda_unavailable, err, GpuError};
 
 /// The noise kernel's source.
@@ -44,21 +44,19 @@ impl GpuNoise {
         })
     }
 
-    /// Adds band `band`'s noise under `model` to `images`, one image of `pixels` values for
-    /// each of `systems` (their indices in a run of `seed`), in place, as
-    /// [`NoiseModel::add_noise`] does each on the CPU; with `photon_only`, as
-    /// [`NoiseModel::add_source_photon_noise`] does.
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_noise(
-        &self,
-        images: &mut [f32],
-        pixels: usize,
-        systems: &[u64],
-        seed: u64,
-        band: u32,
-        model: &NoiseModel,
-        photon_only: bool,
-    ) -> Result<(), GpuError> {
+    /// Adds the noise of `block` on the GPU, in place, as
+    /// [`super::noise::NoiseModel::add_noise`] does each image on the CPU; with `photon_only`,
+    /// as [`super::noise::NoiseModel::add_source_photon_noise`] does.
+    pub fn add_noise(&self, block: &mut NoiseBlock, photon_only: bool) -> Result<(), GpuError> {
+        let NoiseBlock {
+            images,
+            pixels,
+            systems,
+            seed,
+            band,
+            model,
+        } = block;
+        let (pixels, seed, band) = (*pixels, *seed, *band);
         let n = pixels * systems.len();
         if images.len() != n || u32::try_from(pixels).is_err() {
             return Err(GpuError(format!(
@@ -68,9 +66,11 @@ impl GpuNoise {
             )));
         }
         let s = &self.stream;
-        let mut d_images = s.clone_htod(images).map_err(|e| err("copying images", e))?;
+        let mut d_images = s
+            .clone_htod(&**images)
+            .map_err(|e| err("copying images", e))?;
         let d_systems = s
-            .clone_htod(systems)
+            .clone_htod(*systems)
             .map_err(|e| err("copying systems", e))?;
         let t = model.total_time;
         let background = (model.sky + model.dark_current) * t;

@@ -27,6 +27,25 @@ pub struct NoiseKey {
     pub band: u32,
 }
 
+/// One band's images of a block of systems, with what their noise is drawn from: what a
+/// device that draws noise ([`crate::raytrace::BatchRenderer::add_noise`]) is handed.
+#[derive(Debug)]
+pub struct NoiseBlock<'a> {
+    /// The images, `pixels` values for each of `systems` in turn: noise-free on the way in, e⁻/s
+    /// per pixel.
+    pub images: &'a mut [f32],
+    /// Pixels an image.
+    pub pixels: usize,
+    /// The systems' indices in their run.
+    pub systems: &'a [u64],
+    /// The run's seed.
+    pub seed: u64,
+    /// The band's index in the survey.
+    pub band: u32,
+    /// The band's noise.
+    pub model: &'a NoiseModel,
+}
+
 impl NoiseKey {
     /// The stream of pixel `pixel` (row-major index) of this image.
     pub fn pixel(&self, pixel: usize) -> PixelStream {

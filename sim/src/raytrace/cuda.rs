@@ -53,13 +53,15 @@ pub(crate) fn config(n: usize) -> Result<LaunchConfig, GpuError> {
     })
 }
 
-/// GPU 0 with the deflection and rendering kernels loaded.
+/// GPU 0 with the deflection, rendering and noise kernels loaded.
 pub struct GpuDeflector {
     stream: Arc<CudaStream>,
     points: CudaFunction,
     grid: CudaFunction,
     render: CudaFunction,
     count: CudaFunction,
+    /// The noise kernel (`kernels/noise.cu`), compiled apart.
+    noise: crate::observe::cuda::GpuNoise,
 }
 
 impl GpuDeflector {
@@ -83,6 +85,7 @@ impl GpuDeflector {
             grid: load("deflect_grid")?,
             render: load("render_grid")?,
             count: load("count_images")?,
+            noise: crate::observe::cuda::GpuNoise::new()?,
             stream: ctx.default_stream(),
         })
     }
@@ -374,6 +377,17 @@ impl super::BatchRenderer for GpuDeflector {
         let n = crate::caustics::image_grid_nodes(half_width, step);
         Some(
             GpuDeflector::count_images(self, &batch, betas, n, half_width)
+                .map_err(|e| e.to_string()),
+        )
+    }
+
+    fn add_noise(
+        &self,
+        block: &mut crate::observe::noise::NoiseBlock,
+    ) -> Option<Result<(), String>> {
+        Some(
+            self.noise
+                .add_noise(block, false)
                 .map_err(|e| e.to_string()),
         )
     }

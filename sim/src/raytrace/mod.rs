@@ -170,6 +170,16 @@ pub trait BatchRenderer: Send + Sync + std::fmt::Debug {
     ) -> Option<Result<Vec<u32>, String>> {
         None
     }
+
+    /// Adds the noise of `block` (one band's images of a block of systems) on the device,
+    /// drawing what [`crate::observe::noise::NoiseModel::add_noise`] draws on the CPU; None (the
+    /// default) leaves the noise to the CPU.
+    fn add_noise(
+        &self,
+        _block: &mut crate::observe::noise::NoiseBlock,
+    ) -> Option<Result<(), String>> {
+        None
+    }
 }
 
 /// The CPU's ray tracing behind the [`BatchRenderer`] interface: each system rendered by
