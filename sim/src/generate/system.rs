@@ -272,11 +272,7 @@ pub(super) fn simulate_block(
         .map(|((d, im), n)| record(d, Some(im), n, &deferred))
         .collect::<Result<_>>()?;
     if deferred.defer_noise {
-        timed(
-            timing,
-            |t| &t.observe,
-            || add_block_noise(&mut records, first, ctx, renderer),
-        )?;
+        add_block_noise(&mut records, first, ctx, renderer)?;
         if ctx.compress {
             // Timed system by system, as `record` times its compression.
             records.par_iter_mut().for_each(|r| {
@@ -325,11 +321,21 @@ fn add_block_noise(
             band: b as u32,
             model,
         };
-        match renderer.add_noise(&mut on_device) {
-            None => records
-                .par_iter_mut()
-                .zip(&systems)
-                .for_each(|(r, &s)| model.add_noise(&mut r.images[b], key(s))),
+        // Timed as `record` times the rest of the observation: the device's call as the host
+        // waits for it, the CPU's image by image.
+        let timing = ctx.timing;
+        match timed(
+            timing,
+            |t| &t.observe,
+            || renderer.add_noise(&mut on_device),
+        ) {
+            None => records.par_iter_mut().zip(&systems).for_each(|(r, &s)| {
+                timed(
+                    timing,
+                    |t| &t.observe,
+                    || model.add_noise(&mut r.images[b], key(s)),
+                )
+            }),
             Some(Err(e)) => return Err(Error::Gpu(e)),
             Some(Ok(())) => {
                 for (r, noisy) in records.iter_mut().zip(block.chunks_exact(pixels.max(1))) {

@@ -58,22 +58,17 @@ impl PixelStream {
     /// system's index takes the counter's last 56 bits less the band's 8: systems below 2⁵⁶ and
     /// bands below 256, far beyond any run.
     pub fn new(seed: u64, system: u64, band: u32, pixel: u32) -> Self {
-        let mut s = Self::new_undrawn(seed, system, band, pixel);
-        s.words = philox4x32(s.counter, s.key);
-        s
-    }
-
-    /// The stream's counter and key, its first round not yet drawn.
-    fn new_undrawn(seed: u64, system: u64, band: u32, pixel: u32) -> Self {
+        let counter = [
+            pixel,
+            0,
+            system as u32,
+            ((system >> 32) as u32 & 0x00FF_FFFF) | (band << 24),
+        ];
+        let key = [seed as u32, (seed >> 32) as u32];
         Self {
-            counter: [
-                pixel,
-                0,
-                system as u32,
-                ((system >> 32) as u32 & 0x00FF_FFFF) | (band << 24),
-            ],
-            key: [seed as u32, (seed >> 32) as u32],
-            words: [0; 4],
+            counter,
+            key,
+            words: philox4x32(counter, key),
             next: 0,
         }
     }
