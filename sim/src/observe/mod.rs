@@ -5,6 +5,7 @@ pub mod convolve;
 pub mod cuda;
 pub mod noise;
 pub mod philox;
+pub mod philox_x4;
 pub mod psf;
 pub mod survey;
 

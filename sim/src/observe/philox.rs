@@ -14,10 +14,10 @@
 
 /// The multipliers and the key increments (Weyl sequence: the golden ratio and √3 − 1) of
 /// Philox4x32, as Random123 defines them.
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
+pub(super) const M0: u32 = 0xD251_1F53;
+pub(super) const M1: u32 = 0xCD9E_8D57;
+pub(super) const W0: u32 = 0x9E37_79B9;
+pub(super) const W1: u32 = 0xBB67_AE85;
 
 /// Philox4x32 with 10 rounds: the four words of `counter` under `key`.
 pub fn philox4x32(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
@@ -58,18 +58,34 @@ impl PixelStream {
     /// system's index takes the counter's last 56 bits less the band's 8: systems below 2⁵⁶ and
     /// bands below 256, far beyond any run.
     pub fn new(seed: u64, system: u64, band: u32, pixel: u32) -> Self {
+        let (counter, key) = Self::counter_and_key(seed, system, band, pixel);
+        Self::resume(counter, key, philox4x32(counter, key), 0)
+    }
+
+    /// The first round's counter and the key of a pixel's stream (see [`PixelStream::new`]).
+    pub(super) fn counter_and_key(
+        seed: u64,
+        system: u64,
+        band: u32,
+        pixel: u32,
+    ) -> ([u32; 4], [u32; 2]) {
         let counter = [
             pixel,
             0,
             system as u32,
             ((system >> 32) as u32 & 0x00FF_FFFF) | (band << 24),
         ];
-        let key = [seed as u32, (seed >> 32) as u32];
+        (counter, [seed as u32, (seed >> 32) as u32])
+    }
+
+    /// The stream whose first round under `counter` and `key` gave `words`, of which `used`
+    /// are taken.
+    pub(super) fn resume(counter: [u32; 4], key: [u32; 2], words: [u32; 4], used: usize) -> Self {
         Self {
             counter,
             key,
-            words: philox4x32(counter, key),
-            next: 0,
+            words,
+            next: used,
         }
     }
 
@@ -90,33 +106,38 @@ impl PixelStream {
     }
 }
 
+/// AS 241's central rational (|p − ½| ≤ 0.425): numerator and denominator coefficients in r,
+/// highest power first, written with the same digits as kernels/noise.cu, so that both parse
+/// to the same doubles.
+#[allow(clippy::excessive_precision)]
+pub(super) const AS241_A: [f64; 8] = [
+    2.5090809287301226727e3,
+    3.3430575583588128105e4,
+    6.7265770927008700853e4,
+    4.5921953931549871457e4,
+    1.3731693765509461125e4,
+    1.9715909503065514427e3,
+    1.3314166789178437745e2,
+    3.3871328727963666080e0,
+];
+#[allow(clippy::excessive_precision)]
+pub(super) const AS241_B: [f64; 8] = [
+    5.2264952788528545610e3,
+    2.8729085735721942674e4,
+    3.9307895800092710610e4,
+    2.1213794301586595867e4,
+    5.3941960214247511077e3,
+    6.8718700749205790830e2,
+    4.2313330701600911252e1,
+    1.0,
+];
+
 /// The standard normal quantile of `p` in [2⁻³³, 1 − 2⁻³³] (the range of [`uniform`]): Wichura's
 /// AS 241 (Applied Statistics 37, 477, 1988), accurate to 1e-16, by its central and
 /// intermediate rational approximations (its far-tail one starts beyond this range).
 // The coefficients as Wichura printed them, though f64 holds fewer digits.
 #[allow(clippy::excessive_precision)]
 pub fn normal_quantile(p: f64) -> f64 {
-    // Written with the same digits as kernels/noise.cu, so that both parse to the same doubles.
-    const A: [f64; 8] = [
-        2.5090809287301226727e3,
-        3.3430575583588128105e4,
-        6.7265770927008700853e4,
-        4.5921953931549871457e4,
-        1.3731693765509461125e4,
-        1.9715909503065514427e3,
-        1.3314166789178437745e2,
-        3.3871328727963666080e0,
-    ];
-    const B: [f64; 8] = [
-        5.2264952788528545610e3,
-        2.8729085735721942674e4,
-        3.9307895800092710610e4,
-        2.1213794301586595867e4,
-        5.3941960214247511077e3,
-        6.8718700749205790830e2,
-        4.2313330701600911252e1,
-        1.0,
-    ];
     const C: [f64; 8] = [
         7.74545014278341407640e-4,
         2.27238449892691845833e-2,
@@ -140,7 +161,7 @@ pub fn normal_quantile(p: f64) -> f64 {
     let q = p - 0.5;
     if q.abs() <= 0.425 {
         let r = 0.180625 - q * q;
-        return q * horner(r, &A) / horner(r, &B);
+        return q * horner(r, &AS241_A) / horner(r, &AS241_B);
     }
     let tail = if q < 0.0 { p } else { 1.0 - p };
     let r = (-tail.ln()).sqrt() - 1.6;
@@ -235,27 +256,55 @@ pub fn poisson(mean: f64, stream: &mut PixelStream) -> f64 {
         }
         return k;
     }
-    let b = 0.931 + 2.53 * mean.sqrt();
-    let a = -0.059 + 0.02483 * b;
-    let v_r = 0.9277 - 3.6224 / (b - 2.0);
-    loop {
-        let u = stream.uniform() - 0.5;
-        let v = stream.uniform();
+    Ptrs::new(mean).draw(stream)
+}
+
+/// PTRS's constants for one mean (≥ 10).
+pub(super) struct Ptrs {
+    pub(super) mean: f64,
+    pub(super) b: f64,
+    pub(super) a: f64,
+    pub(super) v_r: f64,
+}
+
+impl Ptrs {
+    fn new(mean: f64) -> Self {
+        let b = 0.931 + 2.53 * mean.sqrt();
+        Self {
+            mean,
+            b,
+            a: -0.059 + 0.02483 * b,
+            v_r: 0.9277 - 3.6224 / (b - 2.0),
+        }
+    }
+
+    /// Tries until one is accepted, two uniforms a try from `stream`.
+    pub(super) fn draw(&self, stream: &mut PixelStream) -> f64 {
+        loop {
+            let u = stream.uniform() - 0.5;
+            let v = stream.uniform();
+            if let Some(k) = self.try_once(u, v) {
+                return k;
+            }
+        }
+    }
+
+    /// The count of one try with the uniforms u − ½ and v, if it is accepted.
+    pub(super) fn try_once(&self, u: f64, v: f64) -> Option<f64> {
+        let Self { mean, b, a, v_r } = *self;
         let us = 0.5 - u.abs();
         let k = ((2.0 * a / us + b) * u + mean + 0.43).floor();
         if us >= 0.07 && v <= v_r {
-            return k;
+            return Some(k);
         }
         if k < 0.0 || (us < 0.013 && v > us) {
-            continue;
+            return None;
         }
         // The exact test, reached by about a quarter of the tries: its logarithms only here,
         // ln(v) + ln(1/α) − ln(a/us² + b) taken as one.
         let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
         let lhs = (v * inv_alpha / (a / (us * us) + b)).ln();
-        if lhs <= -mean + k * mean.ln() - log_factorial(k) {
-            return k;
-        }
+        (lhs <= -mean + k * mean.ln() - log_factorial(k)).then_some(k)
     }
 }
 
