@@ -129,8 +129,8 @@ run)
         "$pack/bin/sim" generate --survey euclid -n 5000 --seed 1 --device cpu \
         --out /tmp/lensforge-euclid-cpu.h5
     rm -f /tmp/lensforge-euclid-cpu.h5
-    step 20 "sim bench-host: the host's ceiling on this machine's cores (no ray shooting), stage by stage, then with the noise left to the device" \
-        sh -c "'$pack/bin/sim' bench-host --survey euclid -n 10000 --block 4096 --out /tmp/lensforge-bench-host.h5 && '$pack/bin/sim' bench-host --survey euclid -n 10000 --block 4096 --noise-on-device --out /tmp/lensforge-bench-host.h5"
+    step 20 "sim bench-host: the host's ceiling on this machine's cores (no ray shooting), stage by stage, then with the PSF and noise left to the device" \
+        sh -c "'$pack/bin/sim' bench-host --survey euclid -n 10000 --block 4096 --out /tmp/lensforge-bench-host.h5 && '$pack/bin/sim' bench-host --survey euclid -n 10000 --block 4096 --observe-on-device --out /tmp/lensforge-bench-host.h5"
     if [ -d target/gpu-pack/wheels ] && [ -f "$pack/bench/caustics_w1.py" ]; then
         python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
             --target /tmp/site target/gpu-pack/wheels/*.whl || status=1

@@ -81,15 +81,18 @@ pub fn cpu_pass(lenses: &[Lens], grid: &Grid, repeats: usize) -> (f64, f64) {
 pub struct PreparedRenderer {
     images: Vec<crate::raytrace::BandImage>,
     n_images: u32,
-    /// With the noise left to the device: per band, system 0's observed image, noise included,
-    /// copied over every image (so that the host compresses noisy stamps, as it would).
-    noisy: Option<Vec<Vec<f32>>>,
+    /// With the PSF and noise left to the device, as `--device cuda` leaves them: system 0's
+    /// convolved images with its ideal source fluxes, and per band its observed image, noise
+    /// included, copied over every image (so that the host compresses noisy stamps, as it
+    /// would).
+    observed: Option<(crate::raytrace::ConvolvedBatch, Vec<Vec<f32>>)>,
 }
 
 impl PreparedRenderer {
-    /// System 0 of `config`'s run, rendered once on the CPU; with `noise_on_device` the
-    /// renderer also takes the noise, giving every image system 0's noisy one.
-    pub fn new(config: &crate::generate::RunConfig, noise_on_device: bool) -> Result<Self> {
+    /// System 0 of `config`'s run, rendered once on the CPU; with `observe_on_device` the
+    /// renderer also takes the PSF and the noise, giving every system system 0's convolved and
+    /// noisy images.
+    pub fn new(config: &crate::generate::RunConfig, observe_on_device: bool) -> Result<Self> {
         let survey = &config.survey;
         let population = Population::new(config.population.clone(), survey)?;
         let spec = population.sample(config.generate.seed, 0).spec;
@@ -104,10 +107,26 @@ impl PreparedRenderer {
                 crate::render::IMAGE_COUNT_STEP,
             )
         });
-        let noisy = match noise_on_device {
+        let observed = match observe_on_device {
             false => None,
             true => {
-                let observed = crate::observe::Observer::new(survey)?.observe(
+                let observer = crate::observe::Observer::new(survey)?;
+                let convolved = crate::raytrace::ConvolvedBatch {
+                    images: vec![images
+                        .iter()
+                        .enumerate()
+                        .map(|(b, im)| crate::raytrace::BandImage {
+                            band: im.band.clone(),
+                            lens: observer.convolve(b, &im.lens),
+                            source: observer.convolve(b, &im.source),
+                        })
+                        .collect()],
+                    source_flux: vec![images
+                        .iter()
+                        .map(|im| crate::raytrace::image_flux(&im.source))
+                        .collect()],
+                };
+                let noisy = observer.observe(
                     &images,
                     &crate::observe::ObserveOptions {
                         psf: config.generate.psf,
@@ -116,18 +135,17 @@ impl PreparedRenderer {
                         index: 0,
                     },
                 );
-                Some(
-                    observed
-                        .into_iter()
-                        .map(|o| o.image.into_raw_vec_and_offset().0)
-                        .collect(),
-                )
+                let noisy = noisy
+                    .into_iter()
+                    .map(|o| o.image.into_raw_vec_and_offset().0)
+                    .collect();
+                Some((convolved, noisy))
             }
         };
         Ok(Self {
             images,
             n_images,
-            noisy,
+            observed,
         })
     }
 }
@@ -160,11 +178,25 @@ impl crate::raytrace::BatchRenderer for PreparedRenderer {
         &self,
         block: &mut crate::observe::noise::NoiseBlock,
     ) -> Option<std::result::Result<(), String>> {
-        let noisy = &self.noisy.as_ref()?[block.band as usize];
+        let noisy = &self.observed.as_ref()?.1[block.band as usize];
         for image in block.images.chunks_exact_mut(block.pixels) {
             image.copy_from_slice(noisy);
         }
         Some(Ok(()))
+    }
+
+    fn render_convolved_batch(
+        &self,
+        systems: &[&crate::raytrace::System],
+        _bands: &[crate::raytrace::BandGrid],
+        _supersample: usize,
+        _psfs: &[crate::observe::convolve::PsfTaps],
+    ) -> Option<std::result::Result<crate::raytrace::ConvolvedBatch, String>> {
+        let one = &self.observed.as_ref()?.0;
+        Some(Ok(crate::raytrace::ConvolvedBatch {
+            images: systems.par_iter().map(|_| one.images[0].clone()).collect(),
+            source_flux: vec![one.source_flux[0].clone(); systems.len()],
+        }))
     }
 }
 
@@ -181,14 +213,15 @@ pub struct HostCeiling {
 
 /// Generates `config`'s run into `out` (HDF5) with [`PreparedRenderer`] on `threads` threads (0:
 /// one per core) in blocks of `block` systems, timing each stage: the host's ceiling for
-/// `sim generate` on a GPU (that also draws the noise, with `noise_on_device`). `out` is removed
+/// `sim generate` on a GPU (that also convolves with the PSF and draws the noise, with
+/// `observe_on_device`). `out` is removed
 /// afterwards.
 pub fn host_ceiling(
     config: &crate::generate::RunConfig,
     out: &Path,
     block: usize,
     threads: usize,
-    noise_on_device: bool,
+    observe_on_device: bool,
 ) -> Result<HostCeiling> {
     let stages = std::sync::Arc::new(crate::generate::StageTimes::default());
     let opts = crate::generate::GenerateOptions {
@@ -196,7 +229,7 @@ pub fn host_ceiling(
         threads,
         renderer: Some(std::sync::Arc::new(PreparedRenderer::new(
             config,
-            noise_on_device,
+            observe_on_device,
         )?)),
         timing: Some(stages.clone()),
         ..Default::default()

@@ -13,8 +13,11 @@ use crate::dataset::hdf5::{single, write_dataset, Attributes, Column, LabelColum
 use crate::error::{Error, Result};
 use crate::labels::Labels;
 use crate::light::flux_to_mag;
+use crate::observe::convolve::PsfTaps;
 use crate::observe::{ObserveOptions, ObservedBand, Observer, Survey};
-use crate::raytrace::{effective_magnification, BandImage, BatchRenderer, System};
+use crate::raytrace::{
+    effective_magnification, magnification_of, BandImage, BatchRenderer, System,
+};
 use crate::spec::SystemSpec;
 
 /// How to render.
@@ -84,9 +87,7 @@ impl RenderOptions {
 /// One rendered system and what is derived from it.
 #[derive(Clone, Debug)]
 pub struct Rendered {
-    /// Ideal images per band, survey order.
-    pub images: Vec<BandImage>,
-    /// The same as the survey records them (PSF and noise as asked).
+    /// The images as the survey records them (PSF and noise as asked), survey band order.
     pub observed: Vec<ObservedBand>,
     /// Detectability labels.
     pub labels: Labels,
@@ -144,26 +145,67 @@ pub fn system_curves(
     )
 }
 
-/// Every system's ideal images (survey band order) and the device's count of the images of
-/// its source centre (None: left to the CPU), as [`render_on_device`] returns them.
-pub type DeviceRendered = (Vec<Vec<BandImage>>, Vec<Option<u32>>);
+/// One system's images in every band (survey order) as they reach observation.
+#[derive(Clone, Debug)]
+pub enum SystemImages {
+    /// Ideal: no PSF yet.
+    Ideal(Vec<BandImage>),
+    /// Convolved with each band's PSF by a device, with each band's ideal lensed-source flux
+    /// (e⁻/s, [`crate::raytrace::image_flux`] of the source image before convolution).
+    Convolved {
+        /// The convolved images.
+        images: Vec<BandImage>,
+        /// The ideal source images' fluxes, e⁻/s.
+        source_flux: Vec<f64>,
+    },
+}
 
-/// Ray-traces `systems` with a batch renderer (the GPU): every system's ideal images in every
-/// band of `survey`, and the image count of its source centre (`centres`, arcsec; 0 without a
-/// source) where the renderer counts images, else None (counted by [`observe_system`] on the
-/// CPU). A renderer that fails, or returns other than one image per band and system, is an
-/// error.
+/// What [`render_on_device`] hands on for a block of systems.
+#[derive(Clone, Debug)]
+pub struct DeviceRendered {
+    /// Each system's images.
+    pub images: Vec<SystemImages>,
+    /// The device's count of the images of each system's source centre (None: left to the
+    /// CPU).
+    pub n_images: Vec<Option<u32>>,
+}
+
+/// Ray-traces `systems` with a batch renderer (the GPU): every system's images in every band
+/// of `survey`, convolved there with `psfs` (survey band order) where they are given and the
+/// renderer convolves, else ideal; and the image count of its source centre (`centres`,
+/// arcsec; 0 without a source) where the renderer counts images, else None (counted by
+/// [`observe_system`] on the CPU). A renderer that fails, or returns other than one image per
+/// band and system, is an error.
 pub fn render_on_device(
     renderer: &dyn BatchRenderer,
     systems: &[&System],
     centres: &[Option<[f64; 2]>],
     survey: &Survey,
     supersample: usize,
+    psfs: Option<&[PsfTaps]>,
 ) -> Result<DeviceRendered> {
-    let images = renderer
-        .render_batch(systems, &survey.band_grids(), supersample)
-        .map_err(Error::Gpu)?;
-    if images.len() != systems.len() || images.iter().any(|im| im.len() != survey.bands.len()) {
+    let bands = survey.band_grids();
+    let convolved =
+        psfs.and_then(|p| renderer.render_convolved_batch(systems, &bands, supersample, p));
+    let (images, source_flux) = match convolved {
+        Some(batch) => {
+            let batch = batch.map_err(Error::Gpu)?;
+            (batch.images, Some(batch.source_flux))
+        }
+        None => (
+            renderer
+                .render_batch(systems, &bands, supersample)
+                .map_err(Error::Gpu)?,
+            None,
+        ),
+    };
+    let short = |n: usize| n != survey.bands.len();
+    if images.len() != systems.len()
+        || images.iter().any(|im| short(im.len()))
+        || source_flux
+            .as_ref()
+            .is_some_and(|f| f.len() != systems.len() || f.iter().any(|f| short(f.len())))
+    {
         return Err(Error::Gpu(format!(
             "{} did not return one image per band of {} for each of {} systems",
             renderer.describe(),
@@ -171,6 +213,17 @@ pub fn render_on_device(
             systems.len()
         )));
     }
+    let images: Vec<SystemImages> = match source_flux {
+        None => images.into_iter().map(SystemImages::Ideal).collect(),
+        Some(fluxes) => images
+            .into_iter()
+            .zip(fluxes)
+            .map(|(images, source_flux)| SystemImages::Convolved {
+                images,
+                source_flux,
+            })
+            .collect(),
+    };
     let sourced: Vec<usize> = (0..systems.len())
         .filter(|&k| centres[k].is_some())
         .collect();
@@ -182,7 +235,10 @@ pub fn render_on_device(
         survey.max_half_width(),
         IMAGE_COUNT_STEP,
     ) else {
-        return Ok((images, vec![None; systems.len()]));
+        return Ok(DeviceRendered {
+            images,
+            n_images: vec![None; systems.len()],
+        });
     };
     let counts = counts.map_err(Error::Gpu)?;
     if counts.len() != betas.len() {
@@ -196,18 +252,18 @@ pub fn render_on_device(
     for (&k, &c) in sourced.iter().zip(&counts) {
         n_images[k] = Some(c);
     }
-    Ok((images, n_images))
+    Ok(DeviceRendered { images, n_images })
 }
 
 /// Observes and labels system `index` of a run (its noise depends on the options' seed and this
-/// index) from its ideal `images` in every band of `survey` (rendered by the CPU or by a
-/// [`crate::raytrace::BatchRenderer`]), its critical curves already found ([`system_curves`]):
-/// PSF, noise, labels and the image count of the source centre (`n_images` where a renderer
-/// counted it, else counted here).
+/// index) from its `images` in every band of `survey` (rendered by the CPU or by a
+/// [`crate::raytrace::BatchRenderer`], convolved there or not), its critical curves already
+/// found ([`system_curves`]): PSF (unless the images have it), noise, labels and the image
+/// count of the source centre (`n_images` where a renderer counted it, else counted here).
 #[allow(clippy::too_many_arguments)]
 pub fn observe_system(
     system: &System,
-    images: Vec<crate::raytrace::BandImage>,
+    images: SystemImages,
     source_center: Option<[f64; 2]>,
     n_images: Option<u32>,
     survey: &Survey,
@@ -216,16 +272,28 @@ pub fn observe_system(
     index: u64,
     curves: Option<CriticalCurves>,
 ) -> Rendered {
-    let mag_eff = effective_magnification(system, &images);
-    let observed = observer.observe(
-        &images,
-        &ObserveOptions {
-            psf: opts.psf,
+    let observe = |images: &[BandImage], psf: bool| {
+        let o = ObserveOptions {
+            psf,
             noise: opts.noise,
             seed: opts.seed,
             index,
-        },
-    );
+        };
+        observer.observe(images, &o)
+    };
+    let (mag_eff, observed) = match images {
+        SystemImages::Ideal(images) => (
+            effective_magnification(system, &images),
+            observe(&images, opts.psf),
+        ),
+        SystemImages::Convolved {
+            images,
+            source_flux,
+        } => (
+            magnification_of(system, &source_flux),
+            observe(&images, false),
+        ),
+    };
     let labels = label_observed(&observed, &mag_eff, survey);
     let half_width = survey.max_half_width();
     let n_images = n_images.unwrap_or_else(|| {
@@ -234,7 +302,6 @@ pub fn observe_system(
         })
     });
     Rendered {
-        images,
         observed,
         labels,
         curves,
@@ -414,18 +481,23 @@ pub fn render_spec(
     let source_center = spec.source.light.first().map(|l| l.center());
     let curves = system_curves(&system, survey, opts);
     let renderer = renderer.unwrap_or(&crate::raytrace::CpuBatchRenderer);
-    let (mut images, mut counts) = render_on_device(
+    let psfs = opts.psf.then(|| observer.psf_taps());
+    let DeviceRendered {
+        mut images,
+        mut n_images,
+    } = render_on_device(
         renderer,
         &[&system],
         &[source_center],
         survey,
         opts.supersample,
+        psfs.as_deref(),
     )?;
     let rendered = observe_system(
         &system,
         images.remove(0),
         source_center,
-        counts.remove(0),
+        n_images.remove(0),
         survey,
         &observer,
         opts,

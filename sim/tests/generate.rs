@@ -339,19 +339,21 @@ fn an_interrupted_run_resumes_to_the_same_file() {
 
 /// The batch renderer's path through the generator (systems drawn on the threads, ray-traced
 /// together, observed on the threads, the block's noise added band by band): with a batch
-/// renderer that renders each system as the CPU path does, and one that also draws the noise
-/// as the CPU does, the file is the CPU path's, byte for byte. This checks the block plumbing a
-/// GPU renderer uses; the GPU's own images and noise are checked against the CPU in the `cuda`
-/// tests.
+/// renderer that renders each system as the CPU path does, one that also draws the noise as
+/// the CPU does, and one that also convolves with the PSF as the GPU does, the file is the CPU
+/// path's, byte for byte. This checks the block plumbing a GPU renderer uses; the GPU's own
+/// images, PSF and noise are checked against the CPU in the `cuda` tests.
 #[test]
 fn a_batch_renderer_fills_the_same_file() {
     /// Renders each system as the CPU path does, counting its launches; with `noise` it also
-    /// draws each block's noise as the CPU does (a CPU twin of the GPU's noise kernel), counting
-    /// those calls.
+    /// draws each block's noise as the CPU does (a CPU twin of the GPU's noise kernel), and
+    /// with `psf` it convolves as the GPU does (`PsfTaps::convolve`, the twin of
+    /// kernels/psf.cu), counting those calls.
     #[derive(Debug, Default)]
     struct OneByOne {
         launches: std::sync::atomic::AtomicUsize,
         noise: Option<std::sync::atomic::AtomicUsize>,
+        psf: Option<std::sync::atomic::AtomicUsize>,
     }
     impl sim::raytrace::BatchRenderer for OneByOne {
         fn describe(&self) -> String {
@@ -386,6 +388,36 @@ fn a_batch_renderer_fills_the_same_file() {
                 image.copy_from_slice(a.as_slice().unwrap());
             }
             Some(Ok(()))
+        }
+        fn render_convolved_batch(
+            &self,
+            systems: &[&sim::raytrace::System],
+            bands: &[sim::raytrace::BandGrid],
+            supersample: usize,
+            psfs: &[sim::observe::convolve::PsfTaps],
+        ) -> Option<Result<sim::raytrace::ConvolvedBatch, String>> {
+            self.psf
+                .as_ref()?
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut batch = sim::raytrace::ConvolvedBatch::default();
+            for ideal in self.render_batch(systems, bands, supersample).ok()? {
+                let fluxes = ideal
+                    .iter()
+                    .map(|b| sim::raytrace::image_flux(&b.source))
+                    .collect();
+                let convolved = ideal
+                    .into_iter()
+                    .zip(psfs)
+                    .map(|(b, taps)| sim::raytrace::BandImage {
+                        lens: taps.convolve(&b.lens),
+                        source: taps.convolve(&b.source),
+                        band: b.band,
+                    })
+                    .collect();
+                batch.images.push(convolved);
+                batch.source_flux.push(fluxes);
+            }
+            Some(Ok(batch))
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -422,6 +454,25 @@ fn a_batch_renderer_fills_the_same_file() {
     let calls = renderer.noise.as_ref().unwrap();
     assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 12);
     assert_same(&whole, &noisy);
+
+    // A renderer that also convolves each block on its device, as the GPU does: the PSF is
+    // not applied twice, the magnification comes from the ideal fluxes, and the file is again
+    // the CPU path's.
+    let observed = dir.path().join("observed.h5");
+    let renderer = std::sync::Arc::new(OneByOne {
+        noise: Some(Default::default()),
+        psf: Some(Default::default()),
+        ..OneByOne::default()
+    });
+    let opts = GenerateOptions {
+        block: 8,
+        renderer: Some(renderer.clone()),
+        ..GenerateOptions::default()
+    };
+    generate(&cfg, &observed, &opts, &|_| {}).unwrap();
+    let calls = renderer.psf.as_ref().unwrap();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert_same(&whole, &observed);
 
     // A renderer that fails stops the run with its reason, leaving no file.
     #[derive(Debug)]
@@ -547,9 +598,9 @@ fn timing_a_run_changes_nothing_it_writes_and_times_every_stage() {
     }
 
     // The host-ceiling run: every system observed from system 0's prepared ideal images.
-    for noise_on_device in [false, true] {
+    for observe_on_device in [false, true] {
         let out = dir.path().join("ceiling.h5");
-        let r = sim::bench::host_ceiling(&cfg, &out, 8, 2, noise_on_device).unwrap();
+        let r = sim::bench::host_ceiling(&cfg, &out, 8, 2, observe_on_device).unwrap();
         assert_eq!(r.systems, 12);
         assert!(!out.exists(), "its scratch file is removed");
     }

@@ -26,10 +26,10 @@ pub struct Args {
     /// The scratch file (removed afterwards).
     #[arg(long, default_value = "bench-host.h5")]
     pub out: PathBuf,
-    /// Leave the noise to the device too (as `--device cuda` does, drawn there at no host
-    /// cost): the host's ceiling without it.
+    /// Leave the PSF and the noise to the device too (as `--device cuda` does, at no host
+    /// cost here): the host's ceiling without them.
     #[arg(long)]
-    pub noise_on_device: bool,
+    pub observe_on_device: bool,
 }
 
 /// Runs `sim bench-host`.
@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         block,
         threads,
         out,
-        noise_on_device,
+        observe_on_device,
     } = args;
     let config = RunConfig {
         generate: RunSettings::new(n, 1),
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         population: PopulationConfig::load(&population)?,
         inject: None,
     };
-    let r = sim::bench::host_ceiling(&config, &out, block, threads, noise_on_device)?;
+    let r = sim::bench::host_ceiling(&config, &out, block, threads, observe_on_device)?;
     let threads = if threads == 0 {
         rayon::current_num_threads()
     } else {
@@ -61,8 +61,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         r.systems,
         r.seconds,
         r.systems as f64 / r.seconds,
-        if noise_on_device {
-            "; noise left to the device"
+        if observe_on_device {
+            "; PSF and noise left to the device"
         } else {
             ""
         }

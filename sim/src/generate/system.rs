@@ -12,7 +12,9 @@ use crate::dataset::hdf5::Column;
 use crate::error::{Error, Result};
 use crate::observe::{Observer, Survey};
 use crate::population::{Population, Sampled};
-use crate::render::{catalog, observe_system, render_on_device, RenderOptions};
+use crate::render::{
+    catalog, observe_system, render_on_device, DeviceRendered, RenderOptions, SystemImages,
+};
 
 use super::timing::timed;
 use super::StageTimes;
@@ -79,10 +81,10 @@ pub(super) fn draw_untimed(
 }
 
 /// Observes, labels and catalogues a drawn system, ray-traced here on the CPU or, when
-/// `images` are given, from those ideal images (a batch renderer's).
+/// `images` are given, from those (a batch renderer's, PSF-convolved there or not).
 pub(super) fn record(
     drawn: Drawn,
-    images: Option<Vec<crate::raytrace::BandImage>>,
+    images: Option<SystemImages>,
     n_images: Option<u32>,
     ctx: &Context,
 ) -> Result<SystemRecord> {
@@ -111,11 +113,11 @@ pub(super) fn record(
     } = drawn;
     let source_center = spec.source.light.first().map(|l| l.center());
     let images = images.unwrap_or_else(|| {
-        timed(
+        SystemImages::Ideal(timed(
             timing,
             |t| &t.render,
             || crate::raytrace::render(&system, &survey.band_grids(), opts.supersample),
-        )
+        ))
     });
     let rendered = timed(
         timing,
@@ -254,10 +256,21 @@ pub(super) fn simulate_block(
         .iter()
         .map(|d| d.spec.source.light.first().map(|l| l.center()))
         .collect();
-    let (images, n_images) = timed(
+    // The PSF goes to the renderer where it convolves (the same floats as the CPU's).
+    let psfs = opts.psf.then(|| ctx.observer.psf_taps());
+    let DeviceRendered { images, n_images } = timed(
         timing,
         |t| &t.render,
-        || render_on_device(renderer, &systems, &centres, survey, opts.supersample),
+        || {
+            render_on_device(
+                renderer,
+                &systems,
+                &centres,
+                survey,
+                opts.supersample,
+                psfs.as_deref(),
+            )
+        },
     )?;
     // The block's noise is added band by band after every system is observed: by the
     // renderer's device where it draws noise, else on the CPU, the same numbers either way.

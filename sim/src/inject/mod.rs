@@ -389,7 +389,6 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
         )
     });
     let rendered = Rendered {
-        images: ideal,
         observed,
         labels,
         curves,

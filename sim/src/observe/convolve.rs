@@ -32,6 +32,71 @@ pub struct Convolver {
     method: Method,
 }
 
+/// A band's PSF kernel as a device convolves with it (`kernels/psf.cu`): odd sides, unit sum.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PsfTaps {
+    /// k(a, b) = column[a]·row[b], applied along rows, then along columns.
+    Separable {
+        /// The taps along i (image rows), top first.
+        column: Vec<f64>,
+        /// The taps along j (image columns), left first.
+        row: Vec<f64>,
+    },
+    /// The whole kernel, summed directly.
+    Full(Array2<f64>),
+}
+
+impl PsfTaps {
+    /// `image` convolved as `kernels/psf.cu` convolves it on a device, on the CPU (its twin,
+    /// for renderers that stand in for a device): a separable kernel along rows into doubles,
+    /// then along columns; a whole kernel summed directly; each sum from 0 in the kernel's
+    /// order, rounded to f32 once.
+    pub fn convolve(&self, image: &Array2<f32>) -> Array2<f32> {
+        let (h, w) = image.dim();
+        let inside = |i: usize, half: usize, a: usize, n: usize| {
+            (i + half).checked_sub(a).filter(|&r| r < n)
+        };
+        match self {
+            PsfTaps::Separable { column, row } => {
+                let along_rows = Array2::from_shape_fn((h, w), |(i, j)| {
+                    row.iter().enumerate().fold(0.0, |acc, (b, &k)| {
+                        match inside(j, row.len() / 2, b, w) {
+                            Some(c) => acc + k * image[[i, c]] as f64,
+                            None => acc,
+                        }
+                    })
+                });
+                Array2::from_shape_fn((h, w), |(i, j)| {
+                    let sum = column.iter().enumerate().fold(0.0, |acc, (a, &k)| {
+                        match inside(i, column.len() / 2, a, h) {
+                            Some(r) => acc + k * along_rows[[r, j]],
+                            None => acc,
+                        }
+                    });
+                    sum as f32
+                })
+            }
+            PsfTaps::Full(kernel) => {
+                let (kh, kw) = kernel.dim();
+                Array2::from_shape_fn((h, w), |(i, j)| {
+                    let mut acc = 0.0;
+                    for a in 0..kh {
+                        let Some(r) = inside(i, kh / 2, a, h) else {
+                            continue;
+                        };
+                        for b in 0..kw {
+                            if let Some(c) = inside(j, kw / 2, b, w) {
+                                acc += kernel[[a, b]] * image[[r, c]] as f64;
+                            }
+                        }
+                    }
+                    acc as f32
+                })
+            }
+        }
+    }
+}
+
 enum Method {
     /// k(a, b) = column[a]·row[b].
     Separable {
@@ -82,6 +147,19 @@ impl Convolver {
             kh,
             kw,
             method,
+        }
+    }
+
+    /// The kernel as a device applies it to get this convolution: the two 1-D passes' factors
+    /// where it is applied so here (the same sums in the same order), else `kernel`, which
+    /// the FFT applies (summed directly it gives the same floats to their rounding).
+    pub fn taps(&self, kernel: &Array2<f64>) -> PsfTaps {
+        match &self.method {
+            Method::Separable { column, row } => PsfTaps::Separable {
+                column: column.clone(),
+                row: row.clone(),
+            },
+            Method::Fft(_) => PsfTaps::Full(kernel.clone()),
         }
     }
 
@@ -394,6 +472,39 @@ mod tests {
                 assert!(worst < 1e-5, "{conv:?}: off by {worst} (peak 10)");
             }
             assert_eq!(Convolver::new(k, 37, 50).is_separable(), separable);
+        }
+    }
+
+    /// The device's convolution from its taps (the CPU twin of `kernels/psf.cu`) gives the
+    /// convolver's floats: bit for bit for separable kernels (a Gaussian and a lopsided outer
+    /// product: the same factors, sums and order), and to the float's rounding (1 ulp, or
+    /// 1e-12 of the peak near 0) for a kernel the convolver takes by FFT.
+    #[test]
+    fn the_device_s_taps_convolve_as_the_convolver_does() {
+        let product = Array2::from_shape_fn((5, 3), |(i, j)| (1 + i) as f64 * [1.0, 5.0, 2.0][j]);
+        let asymmetric = Array2::from_shape_fn((5, 3), |(i, j)| 1.0 + i as f64 + 10.0 * j as f64);
+        let image = random_image(37, 50, 9);
+        for k in [
+            PsfSpec::Gaussian { fwhm: 0.48 }.kernel(0.3, 37).unwrap(),
+            &product / product.sum(),
+            &asymmetric / asymmetric.sum(),
+        ] {
+            let conv = Convolver::new(&k, 37, 50);
+            let taps = conv.taps(&k);
+            assert_eq!(
+                matches!(taps, PsfTaps::Separable { .. }),
+                conv.is_separable()
+            );
+            let (want, got) = (conv.convolve(&image), taps.convolve(&image));
+            for (w, g) in want.iter().zip(&got) {
+                match conv.is_separable() {
+                    true => assert_eq!(w.to_bits(), g.to_bits(), "{conv:?}"),
+                    false => assert!(
+                        w.to_bits().abs_diff(g.to_bits()) <= 1 || (w - g).abs() < 1e-11,
+                        "{conv:?}: {g} vs {w}"
+                    ),
+                }
+            }
         }
     }
 

@@ -83,6 +83,16 @@ impl Observer {
         &self.kernels[b]
     }
 
+    /// Every band's PSF as a device convolves with it, survey band order: the same
+    /// convolution as [`Observer::convolve`].
+    pub fn psf_taps(&self) -> Vec<convolve::PsfTaps> {
+        self.convolvers
+            .iter()
+            .zip(&self.kernels)
+            .map(|(c, k)| c.taps(k))
+            .collect()
+    }
+
     /// Band `b`'s `image` convolved with the band's PSF (the band's stamp size).
     pub fn convolve(&self, b: usize, image: &Array2<f32>) -> Array2<f32> {
         self.convolvers[b].convolve(image)

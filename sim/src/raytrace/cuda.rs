@@ -11,6 +11,7 @@ use super::gpu::{
     LIGHT_KERNELS, MASS_KERNELS,
 };
 use super::Grid;
+use crate::observe::convolve::PsfTaps;
 
 /// Why the GPU path cannot run, or a launch failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,10 @@ pub fn cuda_unavailable() -> Option<String> {
     }
 }
 
+/// The lens and source images of a launch (as [`GpuDeflector::render`] orders them) and the
+/// flux of each ideal source image (system · bands + band).
+pub type ConvolvedImages = (Vec<f32>, Vec<f32>, Vec<f64>);
+
 /// Threads per block of every launch.
 const THREADS: u32 = 256;
 
@@ -62,6 +67,8 @@ pub struct GpuDeflector {
     count: CudaFunction,
     /// The noise kernel (`kernels/noise.cu`), compiled apart.
     noise: crate::observe::cuda::GpuNoise,
+    /// The PSF kernels (`kernels/psf.cu`), compiled apart, on the same stream.
+    psf: crate::observe::cuda::GpuPsf,
 }
 
 impl GpuDeflector {
@@ -80,13 +87,15 @@ impl GpuDeflector {
             .load_module(ptx)
             .map_err(|e| err("loading kernels/mass.cu", e))?;
         let load = |name: &str| module.load_function(name).map_err(|e| err(name, e));
+        let stream = ctx.default_stream();
         Ok(Self {
             points: load("deflect_points")?,
             grid: load("deflect_grid")?,
             render: load("render_grid")?,
             count: load("count_images")?,
-            noise: crate::observe::cuda::GpuNoise::new()?,
-            stream: ctx.default_stream(),
+            noise: crate::observe::cuda::GpuNoise::on(stream.clone())?,
+            psf: crate::observe::cuda::GpuPsf::new(stream.clone())?,
+            stream,
         })
     }
 
@@ -191,6 +200,62 @@ impl GpuDeflector {
         batch: &RenderBatch,
         grid: &Grid,
     ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+        let (lens, source) = self.render_on_gpu(batch, grid)?;
+        self.download(&lens, &source)
+    }
+
+    /// [`GpuDeflector::render`]'s images, each band b then convolved on the GPU with
+    /// `psfs[b]` (the batch's bands in order), with the flux of each ideal source image, index
+    /// system · bands + band ([`crate::raytrace::image_flux`], taken before convolution).
+    pub fn render_convolved(
+        &self,
+        batch: &RenderBatch,
+        grid: &Grid,
+        psfs: &[&PsfTaps],
+    ) -> Result<ConvolvedImages, GpuError> {
+        if psfs.len() != batch.bands {
+            return Err(GpuError(format!(
+                "{} PSFs for {} bands",
+                psfs.len(),
+                batch.bands
+            )));
+        }
+        let (mut lens, mut source) = self.render_on_gpu(batch, grid)?;
+        let (systems, size) = (batch.systems(), grid.size);
+        let sums = self
+            .psf
+            .image_sums(&source, systems * batch.bands, size * size)?;
+        let mut scratch = self
+            .stream
+            .alloc_zeros::<f64>((systems * size * size).max(1))
+            .map_err(|e| err("allocating the PSF's scratch", e))?;
+        for (band, taps) in psfs.iter().enumerate() {
+            for images in [&mut lens, &mut source] {
+                self.psf.convolve_band(
+                    images,
+                    systems,
+                    batch.bands,
+                    band,
+                    size,
+                    taps,
+                    &mut scratch,
+                )?;
+            }
+        }
+        let (lens, source) = self.download(&lens, &source)?;
+        let sums = self
+            .stream
+            .clone_dtoh(&sums)
+            .map_err(|e| err("copying the fluxes back", e))?;
+        Ok((lens, source, sums[..systems * batch.bands].to_vec()))
+    }
+
+    /// Launches `render_grid` for `batch` on `grid`, leaving the images on the GPU.
+    fn render_on_gpu(
+        &self,
+        batch: &RenderBatch,
+        grid: &Grid,
+    ) -> Result<(CudaSlice<f32>, CudaSlice<f32>), GpuError> {
         let s = &self.stream;
         let n = batch.systems() * batch.bands * grid.size * grid.size;
         let (comps, first) = self.upload(&batch.mass)?;
@@ -239,7 +304,7 @@ impl GpuDeflector {
         // pixels floats; RenderBatch holds at most MAX_BANDS bands, as the kernel's arrays.
         unsafe { l.launch(config(batch.systems() * grid.size * grid.size)?) }
             .map_err(|e| err("render_grid", e))?;
-        self.download(&lens, &source)
+        Ok((lens, source))
     }
 
     /// Seconds per launch of `deflect_grid` on `batch` and `grid`, the best of `repeats`
@@ -361,9 +426,43 @@ impl super::BatchRenderer for GpuDeflector {
         bands: &[super::BandGrid],
         supersample: usize,
     ) -> Result<Vec<Vec<super::BandImage>>, String> {
-        super::gpu::render_in_launches(systems, bands, supersample, |batch, grid| {
+        super::gpu::render_in_launches(systems, bands, supersample, |batch, grid, _| {
             self.render(batch, grid).map_err(|e| e.to_string())
         })
+    }
+
+    fn render_convolved_batch(
+        &self,
+        systems: &[&super::System],
+        bands: &[super::BandGrid],
+        supersample: usize,
+        psfs: &[PsfTaps],
+    ) -> Option<Result<super::ConvolvedBatch, String>> {
+        if psfs.len() != bands.len() {
+            return Some(Err(format!(
+                "{} PSFs for {} bands",
+                psfs.len(),
+                bands.len()
+            )));
+        }
+        let mut source_flux = vec![vec![0.0; bands.len()]; systems.len()];
+        let images =
+            super::gpu::render_in_launches(systems, bands, supersample, |batch, grid, chunk| {
+                let taps: Vec<&PsfTaps> = chunk.iter().map(|&k| &psfs[k]).collect();
+                let (lens, source, sums) = self
+                    .render_convolved(batch, grid, &taps)
+                    .map_err(|e| e.to_string())?;
+                for (s, fluxes) in source_flux.iter_mut().enumerate() {
+                    for (b, &k) in chunk.iter().enumerate() {
+                        fluxes[k] = sums[s * chunk.len() + b];
+                    }
+                }
+                Ok((lens, source))
+            });
+        Some(images.map(|images| super::ConvolvedBatch {
+            images,
+            source_flux,
+        }))
     }
 
     fn count_images(

@@ -105,22 +105,23 @@ impl RenderBatch {
 
 /// Every system's images in every band of `bands`, in the order and layout of
 /// [`crate::raytrace::render`], made by `render_grid` launches: one per band grid and
-/// [`MAX_BANDS`] bands. `launch` runs one on a batch and a grid and returns the lens and source
-/// images, every f32 in (system, band, row, column) order; its error is passed on. The GPU's
+/// [`MAX_BANDS`] bands. `launch` runs one on a batch, a grid and the batch's bands (their
+/// indices in `bands`) and returns the lens and source images, every f32 in (system, band, row,
+/// column) order; its error is passed on. The GPU's
 /// [`crate::raytrace::BatchRenderer`] launches on the device; the tests launch the same kernel
 /// compiled as C++.
 pub fn render_in_launches(
     systems: &[&System],
     bands: &[BandGrid],
     supersample: usize,
-    mut launch: impl FnMut(&RenderBatch, &Grid) -> Result<(Vec<f32>, Vec<f32>), String>,
+    mut launch: impl FnMut(&RenderBatch, &Grid, &[usize]) -> Result<(Vec<f32>, Vec<f32>), String>,
 ) -> Result<Vec<Vec<BandImage>>, String> {
     let mut out: Vec<Vec<Option<BandImage>>> = vec![vec![None; bands.len()]; systems.len()];
     for (grid, group) in band_groups(bands, supersample) {
         for chunk in group.chunks(MAX_BANDS) {
             let batch = RenderBatch::new(systems.iter().copied(), chunk)
                 .ok_or("a band group of no bands")?;
-            let (lens, source) = launch(&batch, &grid)?;
+            let (lens, source) = launch(&batch, &grid, chunk)?;
             let n = grid.size;
             let expected = systems.len() * chunk.len() * n * n;
             if lens.len() != expected || source.len() != expected {

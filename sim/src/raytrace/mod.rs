@@ -15,6 +15,7 @@ use ndarray::Array2;
 
 use crate::light::Light;
 use crate::mass::Lens;
+use crate::observe::convolve::PsfTaps;
 
 /// A light profile of unit flux and its total flux in each survey band, e⁻/s.
 #[derive(Clone, Debug, PartialEq)]
@@ -180,6 +181,31 @@ pub trait BatchRenderer: Send + Sync + std::fmt::Debug {
     ) -> Option<Result<(), String>> {
         None
     }
+
+    /// Every system's images as [`BatchRenderer::render_batch`] renders them, each band then
+    /// convolved on the device with its PSF (`psfs`, survey band order, the convolution of
+    /// [`crate::observe::Observer::convolve`]), so that they cross to the host once, with each
+    /// band's ideal lensed-source flux ([`image_flux`] of the source image before convolution,
+    /// for the effective magnification); None (the default) leaves the PSF to the CPU.
+    fn render_convolved_batch(
+        &self,
+        _systems: &[&System],
+        _bands: &[BandGrid],
+        _supersample: usize,
+        _psfs: &[PsfTaps],
+    ) -> Option<Result<ConvolvedBatch, String>> {
+        None
+    }
+}
+
+/// What [`BatchRenderer::render_convolved_batch`] returns: every system's images, PSF-convolved,
+/// in every band (survey order), and the flux of each ideal source image, e⁻/s.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConvolvedBatch {
+    /// images[s][b]: system s's band b, lens and lensed source convolved with the band's PSF.
+    pub images: Vec<Vec<BandImage>>,
+    /// source_flux[s][b]: [`image_flux`] of system s's ideal source image in band b.
+    pub source_flux: Vec<Vec<f64>>,
 }
 
 /// The CPU's ray tracing behind the [`BatchRenderer`] interface: each system rendered by
@@ -210,12 +236,24 @@ impl BatchRenderer for CpuBatchRenderer {
 /// Effective magnification in each band: lensed source flux in the stamp over the source's
 /// unlensed flux (NaN where the source has no flux in that band).
 pub fn effective_magnification(system: &System, images: &[BandImage]) -> Vec<f64> {
-    images
+    let lensed: Vec<f64> = images.iter().map(|im| image_flux(&im.source)).collect();
+    magnification_of(system, &lensed)
+}
+
+/// The flux of an image, e⁻/s: the sum of its pixels in f64, in row-major order (as
+/// `kernels/psf.cu`'s `image_sums` takes it on a device).
+pub fn image_flux(image: &Array2<f32>) -> f64 {
+    image.iter().map(|&v| v as f64).sum()
+}
+
+/// Effective magnification in each band from the lensed source's flux in each band's ideal
+/// stamp (`lensed`, e⁻/s, survey order), as [`effective_magnification`] gives it.
+pub fn magnification_of(system: &System, lensed: &[f64]) -> Vec<f64> {
+    lensed
         .iter()
         .enumerate()
-        .map(|(b, im)| {
+        .map(|(b, &lensed)| {
             let f = system.source_flux(b);
-            let lensed: f64 = im.source.iter().map(|&v| v as f64).sum();
             if f > 0.0 {
                 lensed / f
             } else {
