@@ -105,6 +105,29 @@ pub struct TrainConfig {
     pub fit: FitConfig,
 }
 
+/// A command-line override of one configuration field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    /// The flag that gave it, without its dashes (`epochs`).
+    pub flag: &'static str,
+    /// The field's path in the configuration file (`fit.epochs`).
+    pub field: &'static str,
+    /// The value, as the file would hold it.
+    pub value: serde_json::Value,
+}
+
+impl Override {
+    /// The override of `field` by `--flag`, where the flag was given (`value` Some).
+    pub fn of<T: Serialize>(
+        flag: &'static str,
+        field: &'static str,
+        value: Option<T>,
+    ) -> Option<Self> {
+        let value = serde_json::to_value(value?).expect("a flag's value serialises");
+        Some(Self { flag, field, value })
+    }
+}
+
 /// Largest stamp side a run may resize to, pixels: 5× Euclid's VIS stamp (200), more than any
 /// lens finder's input (EfficientNet-B7 takes 600).
 pub const MAX_STAMP_SIDE: usize = 1024;
@@ -138,6 +161,31 @@ impl TrainConfig {
             reason: e.to_string().trim_end().to_string(),
         })?;
         c.validate(path)?;
+        Ok(c)
+    }
+
+    /// This configuration with `overrides` set in turn, each read back as the file's value
+    /// would be (its kind, and a choice by its name: an error names the flag and its value),
+    /// then every range checked as a file's is (`origin` names the result in errors). The
+    /// command line's one way into a configuration.
+    pub fn with_overrides(
+        &self,
+        overrides: &[Override],
+        origin: &Path,
+    ) -> Result<Self, ConfigError> {
+        let mut value = serde_json::to_value(self).expect("a configuration serialises");
+        for o in overrides {
+            let (section, key) = o.field.split_once('.').expect("a section's field");
+            value[section][key] = o.value.clone();
+            // Read back after each, so that a bad value is named by its own flag.
+            serde_json::from_value::<Self>(value.clone()).map_err(|e| ConfigError {
+                file: "(command line)".into(),
+                field: format!("--{}", o.flag),
+                reason: format!("{}: {e}", o.value),
+            })?;
+        }
+        let c: Self = serde_json::from_value(value).expect("read back above");
+        c.validate(origin)?;
         Ok(c)
     }
 
@@ -294,6 +342,55 @@ mod tests {
         c.model.width = 0.25;
         c.fit.folds_to_train = 2;
         assert_eq!((c.scaling(), c.trained_folds()), ((0.25, 1.2), 2));
+    }
+
+    /// Each override lands in its field, read as the file's value (a choice by its name, a
+    /// path, a list), and the first bad one is named by its flag; an override to a value out of
+    /// range is refused as the file's would be.
+    #[test]
+    fn overrides_set_their_fields_and_bad_ones_name_their_flag() {
+        let base = TrainConfig::default_config();
+        let c = base
+            .with_overrides(
+                &[
+                    Override::of("epochs", "fit.epochs", Some(3usize)),
+                    Override::of("variant", "model.variant", Some("b0")),
+                    Override::of("nir-bands", "data.nir_bands", Some(vec!["Y"])),
+                    Override::of("data", "data.file", Some(PathBuf::from("x.h5"))),
+                    Override::of("seed", "fit.seed", Some(u64::MAX)),
+                    Override::of("no-augment", "augment.enabled", Some(false)),
+                    Override::of("width", "model.width", None::<f64>),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>(),
+                Path::new("(t)"),
+            )
+            .unwrap();
+        let mut want = base.clone();
+        want.fit.epochs = 3;
+        want.model.variant = crate::model::efficientnet::Variant::B0;
+        want.data.nir_bands = vec!["Y".into()];
+        want.data.file = "x.h5".into();
+        want.fit.seed = u64::MAX;
+        want.augment.enabled = false;
+        assert_eq!(c, want);
+        let e = base
+            .with_overrides(
+                &[Override::of("variant", "model.variant", Some("b9")).unwrap()],
+                Path::new("(t)"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--variant") && e.contains("b9"), "{e}");
+        let e = base
+            .with_overrides(
+                &[Override::of("epochs", "fit.epochs", Some(0usize)).unwrap()],
+                Path::new("(t)"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(t)") && e.contains("fit.epochs"), "{e}");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! `train run`: train the lens finder with k-fold cross-validation and report its metrics.
 
-use super::{announce_device, parse_enum};
+use super::announce_device;
 use format::progress::Progress;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use train::config::TrainConfig;
+use train::config::{Override, TrainConfig};
 use train::device::{run_on, OnBackend};
 use train::fit::kfold::{run as run_folds, Event};
 use train::ops::TrainAutodiff;
@@ -103,86 +103,53 @@ pub struct Args {
 impl Args {
     /// The configuration: the file (or the default) with the command line's overrides.
     fn resolve(&self) -> anyhow::Result<TrainConfig> {
-        let mut c = match &self.config {
+        let base = match &self.config {
             Some(p) => TrainConfig::from_file(p)?,
             None => TrainConfig::default_config(),
         };
-        if let Some(v) = &self.data {
-            c.data.file = v.clone();
-        }
-        if let Some(v) = &self.label {
-            c.data.label = v.clone();
-        }
-        if let Some(v) = self.test_fraction {
-            c.data.test_fraction = v;
-        }
-        if let Some(v) = &self.architecture {
-            c.model.architecture = parse_enum("architecture", v)?;
-        }
-        if let Some(v) = &self.vis_band {
-            c.data.vis_band = v.clone();
-        }
-        if let Some(v) = &self.nir_bands {
-            c.data.nir_bands = v.clone();
-        }
-        if let Some(v) = self.vis_size {
-            c.data.vis_size = v;
-        }
-        if let Some(v) = self.nir_size {
-            c.data.nir_size = v;
-        }
-        if let Some(v) = self.bad_cutouts {
-            c.data.bad_cutouts = v;
-        }
-        if let Some(v) = &self.variant {
-            c.model.variant = parse_enum("variant", v)?;
-        }
-        if let Some(v) = &self.branches {
-            c.model.branches = parse_enum("branches", v)?;
-        }
-        if let Some(v) = &self.vis_channels {
-            c.model.vis_channels = parse_enum("vis-channels", v)?;
-        }
-        if let Some(v) = self.width {
-            c.model.width = v;
-        }
-        if let Some(v) = self.depth {
-            c.model.depth = v;
-        }
-        if let Some(v) = self.bn_momentum {
-            c.model.bn_momentum = v;
-        }
-        if let Some(v) = &self.init {
-            c.model.init = v.clone();
-        }
-        if let Some(v) = &self.clipping {
-            c.preprocess.clipping = parse_enum("clipping", v)?;
-        }
-        if self.no_augment {
-            c.augment.enabled = false;
-        }
-        if let Some(v) = self.epochs {
-            c.fit.epochs = v;
-        }
-        if let Some(v) = self.batch {
-            c.fit.batch = v;
-        }
-        if let Some(v) = self.learning_rate {
-            c.fit.learning_rate = v;
-        }
-        if let Some(v) = self.folds {
-            c.fit.folds = v;
-        }
-        if let Some(v) = self.folds_to_train {
-            c.fit.folds_to_train = v;
-        }
-        if let Some(v) = self.seed {
-            c.fit.seed = v;
-        }
-        c.validate(std::path::Path::new(
-            "(configuration with command-line overrides)",
-        ))?;
-        Ok(c)
+        let overrides: Vec<Override> = [
+            Override::of("data", "data.file", self.data.as_ref()),
+            Override::of("label", "data.label", self.label.as_ref()),
+            Override::of("test-fraction", "data.test_fraction", self.test_fraction),
+            Override::of("vis-band", "data.vis_band", self.vis_band.as_ref()),
+            Override::of("nir-bands", "data.nir_bands", self.nir_bands.as_ref()),
+            Override::of("vis-size", "data.vis_size", self.vis_size),
+            Override::of("nir-size", "data.nir_size", self.nir_size),
+            Override::of("bad-cutouts", "data.bad_cutouts", self.bad_cutouts),
+            Override::of(
+                "architecture",
+                "model.architecture",
+                self.architecture.as_ref(),
+            ),
+            Override::of("variant", "model.variant", self.variant.as_ref()),
+            Override::of("branches", "model.branches", self.branches.as_ref()),
+            Override::of(
+                "vis-channels",
+                "model.vis_channels",
+                self.vis_channels.as_ref(),
+            ),
+            Override::of("width", "model.width", self.width),
+            Override::of("depth", "model.depth", self.depth),
+            Override::of("bn-momentum", "model.bn_momentum", self.bn_momentum),
+            Override::of("init", "model.init", self.init.as_ref()),
+            Override::of("clipping", "preprocess.clipping", self.clipping.as_ref()),
+            Override::of(
+                "no-augment",
+                "augment.enabled",
+                self.no_augment.then_some(false),
+            ),
+            Override::of("epochs", "fit.epochs", self.epochs),
+            Override::of("batch", "fit.batch", self.batch),
+            Override::of("learning-rate", "fit.learning_rate", self.learning_rate),
+            Override::of("folds", "fit.folds", self.folds),
+            Override::of("folds-to-train", "fit.folds_to_train", self.folds_to_train),
+            Override::of("seed", "fit.seed", self.seed),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let origin = std::path::Path::new("(configuration with command-line overrides)");
+        Ok(base.with_overrides(&overrides, origin)?)
     }
 }
 
@@ -271,4 +238,62 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.out.join("report.json").display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    /// Every override flag of `train run` sets the configuration field its help names, with
+    /// the value given (each differs from the default), and nothing else changes (the
+    /// architecture in a second command line, as pretrained weights are EfficientNet's).
+    #[test]
+    fn every_flag_sets_its_field() {
+        use train::data::preprocess::Clipping;
+        use train::model::efficientnet::Variant;
+        use train::model::two_branch::{Architecture, Branches, VisChannels};
+        let flags = concat!(
+            "--data d.h5 --label n_pix_source>9 --test-fraction 0.3 --vis-band V",
+            " --nir-bands g,r,i --vis-size 100 --nir-size 33 --bad-cutouts skip",
+            " --variant b1 --branches nir --vis-channels zeros --width 0.5 --depth",
+            " 0.7 --bn-momentum 0.2 --init w.pt --clipping none --no-augment",
+            " --epochs 7 --batch 12 --learning-rate 0.01 --folds 4 --folds-to-train",
+            " 2 --seed 99",
+        );
+        let cli = Cli::try_parse_from(["train"].into_iter().chain(flags.split(' '))).unwrap();
+        let got = cli.args.resolve().unwrap();
+        let mut want = TrainConfig::default_config();
+        let (d, m, f) = (&mut want.data, &mut want.model, &mut want.fit);
+        d.file = "d.h5".into();
+        d.label = "n_pix_source>9".into();
+        d.test_fraction = 0.3;
+        d.vis_band = "V".into();
+        d.nir_bands = vec!["g".into(), "r".into(), "i".into()];
+        (d.vis_size, d.nir_size) = (100, 33);
+        d.bad_cutouts = train::data::stamps::BadCutouts::Skip;
+        m.variant = Variant::B1;
+        m.branches = Branches::Nir;
+        m.vis_channels = VisChannels::Zeros;
+        (m.width, m.depth, m.bn_momentum) = (0.5, 0.7, 0.2);
+        m.init = "w.pt".into();
+        want.preprocess.clipping = Clipping::None;
+        want.augment.enabled = false;
+        (f.epochs, f.batch, f.learning_rate) = (7, 12, 0.01);
+        (f.folds, f.folds_to_train, f.seed) = (4, 2, 99);
+        assert_eq!(got, want);
+        let flags = ["--architecture", "jacobs", "--branches", "nir"];
+        let cli = Cli::try_parse_from(std::iter::once("train").chain(flags)).unwrap();
+        let got = cli.args.resolve().unwrap();
+        let mut want = TrainConfig::default_config();
+        want.model.architecture = Architecture::Jacobs;
+        want.model.branches = Branches::Nir;
+        assert_eq!(got, want);
+    }
 }
