@@ -41,23 +41,111 @@ pub fn mark(w: &mut crate::h5::Writer) -> std::io::Result<()> {
     )
 }
 
-/// The catalogue columns that more than one program reads by name (DESIGN.md and
-/// `datasets/README.md` document every column).
+/// The catalogue's column names: every column `sim` writes (DESIGN.md and `datasets/README.md`
+/// say what each holds), so that neither program spells one itself. A column of one band is
+/// named by [`columns::of_band`]: its stem, `_`, the band's name.
 pub mod columns {
     /// The system's index in its run.
     pub const ID: &str = "id";
+    /// Lens redshift.
+    pub const Z_LENS: &str = "z_lens";
+    /// Source redshift.
+    pub const Z_SOURCE: &str = "z_source";
     /// Einstein radius from the tangential critical curve, arcsec.
     pub const THETA_E: &str = "theta_e";
+    /// Centre (mean of the vertices) of the tangential critical curve, x and y, arcsec.
+    pub const CRITICAL_X: &str = "critical_x";
+    /// See [`CRITICAL_X`].
+    pub const CRITICAL_Y: &str = "critical_y";
+    /// Radius circumscribing the tangential caustic about its centre, arcsec.
+    pub const CAUSTIC_RADIUS: &str = "caustic_radius";
+    /// Area inside the tangential caustic, arcsec².
+    pub const CAUSTIC_AREA: &str = "caustic_area";
+    /// Centre of the tangential caustic, x and y, arcsec.
+    pub const CAUSTIC_X: &str = "caustic_x";
+    /// See [`CAUSTIC_X`].
+    pub const CAUSTIC_Y: &str = "caustic_y";
     /// Whether the system has a background source (1) or not (0).
     pub const HAS_SOURCE: &str = "has_source";
+    /// The unlensed source's centre, x and y, arcsec.
+    pub const SOURCE_X: &str = "source_x";
+    /// See [`SOURCE_X`].
+    pub const SOURCE_Y: &str = "source_y";
+    /// Images of the source centre.
+    pub const N_IMAGES: &str = "n_images";
     /// Lensed-source pixels above 1σ of the background, detection band.
     pub const N_PIX_SOURCE: &str = "n_pix_source";
     /// 8-connected groups of those pixels, detection band.
     pub const N_SOURCE_GROUPS: &str = "n_source_groups";
+    /// Pixels of the lens-plane light above 1σ of the background, detection band.
+    pub const N_PIX_LENS: &str = "n_pix_lens";
+    /// Lensed-source over lens-plane flux where the source is above 1σ, detection band.
+    pub const SB_CONTRAST: &str = "sb_contrast";
+    /// Neighbouring galaxies within 3", 5" and 10" of the lens.
+    pub const N_GAL_3: &str = "n_gal_3";
+    /// See [`N_GAL_3`].
+    pub const N_GAL_5: &str = "n_gal_5";
+    /// See [`N_GAL_3`].
+    pub const N_GAL_10: &str = "n_gal_10";
+    /// The lens's velocity dispersion, km/s (population truth).
+    pub const SIGMA_V: &str = "sigma_v";
+    /// The halo's mass M200, M☉ (population truth).
+    pub const HALO_MASS: &str = "halo_mass";
+    /// The halo's concentration c200 (population truth).
+    pub const CONCENTRATION: &str = "concentration";
+    /// The lens's stellar mass, M☉ (population truth).
+    pub const STELLAR_MASS: &str = "stellar_mass";
+    /// The lens light's half-light radius, arcsec (population truth).
+    pub const LENS_R_EFF: &str = "lens_r_eff";
+    /// The source's half-light radius, arcsec (population truth).
+    pub const SOURCE_R_EFF: &str = "source_r_eff";
+    /// The source's magnitude at the population's reference wavelength (population truth).
+    pub const SOURCE_MAG_REF: &str = "source_mag_ref";
+    /// Neighbouring galaxies drawn (population truth).
+    pub const N_NEIGHBOURS: &str = "n_neighbours";
+    /// An injected system's cutout: its identifier (`sim inject`).
+    pub const CUTOUT_ID: &str = "cutout_id";
+    /// 1 where an injected source was added through no mass (`sim inject --unlensed`).
+    pub const UNLENSED: &str = "unlensed";
+    /// A cutout's sky position, degrees (NaN where its WCS gives none).
+    pub const RA: &str = "ra";
+    /// See [`RA`].
+    pub const DEC: &str = "dec";
+
+    /// Stems of the columns of one band ([`of_band`]).
+    pub mod band {
+        /// Effective magnification of the lensed source.
+        pub const MAG_EFF: &str = "mag_eff";
+        /// Lensed-source pixels above 1σ of the background.
+        pub const N_PIX_SOURCE: &str = "n_pix_source";
+        /// 8-connected groups of those pixels.
+        pub const N_SOURCE_GROUPS: &str = "n_source_groups";
+        /// Background σ, e⁻/s per pixel.
+        pub const BG_SIGMA: &str = "bg_sigma";
+        /// The lens light's magnitude, AB.
+        pub const LENS_MAG: &str = "lens_mag";
+        /// The lens light's flux, e⁻/s.
+        pub const LENS_FLUX: &str = "lens_flux";
+        /// The source's unlensed magnitude, AB (+inf without a source).
+        pub const SOURCE_MAG: &str = "source_mag";
+        /// The lensed source's flux in the stamp, e⁻/s (PSF-convolved).
+        pub const LENSED_SOURCE_FLUX: &str = "lensed_source_flux";
+        /// An injected system's cutout file (`sim inject`).
+        pub const CUTOUT_PATH: &str = "cutout_path";
+        /// An injected system's cutout PSF file (`sim inject`).
+        pub const CUTOUT_PSF: &str = "cutout_psf";
+        /// An injected system's cutout zero point: the AB magnitude of one pixel unit.
+        pub const ZERO_POINT: &str = "zero_point";
+    }
+
+    /// The column of `band` whose stem is `stem` (one of [`band`]'s): `<stem>_<band>`.
+    pub fn of_band(stem: &str, band: &str) -> String {
+        format!("{stem}_{band}")
+    }
 
     /// The effective magnification of `band`'s column: `mag_eff_<band>`.
     pub fn mag_eff(band: &str) -> String {
-        format!("mag_eff_{band}")
+        of_band(self::band::MAG_EFF, band)
     }
 }
 

@@ -362,60 +362,63 @@ pub fn catalog(
         lens_pixels_and_contrast(&detection.lens, &detection.source, detection.sigma);
     let mut cols = vec![
         (columns::ID.to_string(), Column::I64(vec![id])),
-        f("z_lens", spec.z_lens),
-        f("z_source", spec.z_source),
+        f(columns::Z_LENS, spec.z_lens),
+        f(columns::Z_SOURCE, spec.z_source),
         f(columns::THETA_E, curves.map_or(0.0, |c| c.einstein_radius)),
-        f("critical_x", critical_center[0]),
-        f("critical_y", critical_center[1]),
-        f("caustic_radius", curves.map_or(0.0, |c| c.caustic_radius)),
+        f(columns::CRITICAL_X, critical_center[0]),
+        f(columns::CRITICAL_Y, critical_center[1]),
         f(
-            "caustic_area",
+            columns::CAUSTIC_RADIUS,
+            curves.map_or(0.0, |c| c.caustic_radius),
+        ),
+        f(
+            columns::CAUSTIC_AREA,
             curves.map_or(0.0, |c| polygon_area(&c.caustic)),
         ),
         f(
-            "caustic_x",
+            columns::CAUSTIC_X,
             curves.map_or(f64::NAN, |c| c.caustic_center[0]),
         ),
         f(
-            "caustic_y",
+            columns::CAUSTIC_Y,
             curves.map_or(f64::NAN, |c| c.caustic_center[1]),
         ),
         (
             columns::HAS_SOURCE.to_string(),
             Column::U8(vec![u8::from(!system.source_light.is_empty())]),
         ),
-        f("source_x", src_center[0]),
-        f("source_y", src_center[1]),
-        u("n_images", rendered.n_images),
+        f(columns::SOURCE_X, src_center[0]),
+        f(columns::SOURCE_Y, src_center[1]),
+        u(columns::N_IMAGES, rendered.n_images),
         u(columns::N_PIX_SOURCE, l.n_pix_source[d]),
         u(columns::N_SOURCE_GROUPS, l.n_source_groups[d]),
-        u("n_pix_lens", n_pix_lens),
-        f("sb_contrast", sb_contrast),
-        u("n_gal_3", within(3.0)),
-        u("n_gal_5", within(5.0)),
-        u("n_gal_10", within(10.0)),
+        u(columns::N_PIX_LENS, n_pix_lens),
+        f(columns::SB_CONTRAST, sb_contrast),
+        u(columns::N_GAL_3, within(3.0)),
+        u(columns::N_GAL_5, within(5.0)),
+        u(columns::N_GAL_10, within(10.0)),
     ];
     for (b, band) in survey.bands.iter().enumerate() {
-        let n = &band.name;
+        let of = |stem: &str| columns::of_band(stem, &band.name);
         let lens_flux: f64 = system.lens_light[..n_galaxy]
             .iter()
             .map(|c| c.flux[b])
             .sum();
         let lensed_flux: f64 = rendered.observed[b].source.iter().map(|&v| v as f64).sum();
-        cols.push(f(&columns::mag_eff(n), l.mag_eff[b]));
-        cols.push(u(&format!("n_pix_source_{n}"), l.n_pix_source[b]));
-        cols.push(u(&format!("n_source_groups_{n}"), l.n_source_groups[b]));
-        cols.push(f(&format!("bg_sigma_{n}"), rendered.observed[b].sigma));
+        cols.push(f(&of(columns::band::MAG_EFF), l.mag_eff[b]));
+        cols.push(u(&of(columns::band::N_PIX_SOURCE), l.n_pix_source[b]));
+        cols.push(u(&of(columns::band::N_SOURCE_GROUPS), l.n_source_groups[b]));
+        cols.push(f(&of(columns::band::BG_SIGMA), rendered.observed[b].sigma));
         cols.push(f(
-            &format!("lens_mag_{n}"),
+            &of(columns::band::LENS_MAG),
             flux_to_mag(lens_flux, band.zero_point),
         ));
-        cols.push(f(&format!("lens_flux_{n}"), lens_flux));
+        cols.push(f(&of(columns::band::LENS_FLUX), lens_flux));
         cols.push(f(
-            &format!("source_mag_{n}"),
+            &of(columns::band::SOURCE_MAG),
             flux_to_mag(system.source_flux(b), band.zero_point),
         ));
-        cols.push(f(&format!("lensed_source_flux_{n}"), lensed_flux));
+        cols.push(f(&of(columns::band::LENSED_SOURCE_FLUX), lensed_flux));
     }
     cols
 }

@@ -72,7 +72,7 @@ pub fn describe(path: &Path) -> Result<Info> {
             .map(|(x, _)| x)
             .collect())
     };
-    let with_source = if f.columns.iter().any(|c| c == "has_source") {
+    let with_source = if f.columns.iter().any(|c| c == columns::HAS_SOURCE) {
         f.numbers(columns::HAS_SOURCE, 0, f.n)?
             .iter()
             .filter(|&&x| x > 0.0)

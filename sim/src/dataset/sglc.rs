@@ -17,6 +17,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use format::dataset::columns::{self, band, of_band as of};
 use ndarray::{Array3, Axis};
 
 use crate::dataset::fits::{write_stamp, StampHeader};
@@ -166,9 +167,9 @@ impl SglcLayout {
         let first = &survey.bands[0].name;
         let last = &survey.bands[survey.bands.len() - 1].name;
         let col = |name: String| find(&name);
-        let theta_e = find("theta_e")?;
-        let n_pix = find("n_pix_source")?;
-        let lensed_flux = col(format!("lensed_source_flux_{det}"))?;
+        let theta_e = find(columns::THETA_E)?;
+        let n_pix = find(columns::N_PIX_SOURCE)?;
+        let lensed_flux = col(of(band::LENSED_SOURCE_FLUX, det))?;
         let mut rows = Vec::with_capacity(is_lens.len());
         for (k, &label) in is_lens.iter().enumerate() {
             let id = first_id + first_row + k as u64;
@@ -179,15 +180,15 @@ impl SglcLayout {
                     label.to_string(),
                     num(area),
                     int(n_pix.f64_at(k)),
-                    num(lensed_flux.f64_at(k) / col(format!("bg_sigma_{det}"))?.f64_at(k)),
+                    num(lensed_flux.f64_at(k) / col(of(band::BG_SIGMA, det))?.f64_at(k)),
                 ],
                 Challenge::Second => {
-                    let has_source = find("has_source")?.f64_at(k) > 0.0;
+                    let has_source = find(columns::HAS_SOURCE)?.f64_at(k) > 0.0;
                     let if_source = |v: f64| if has_source { v } else { f64::NAN };
                     let mag_eff = survey
                         .bands
                         .iter()
-                        .map(|b| col(format!("mag_eff_{}", b.name)).map(|c| c.f64_at(k)))
+                        .map(|b| col(columns::mag_eff(&b.name)).map(|c| c.f64_at(k)))
                         .collect::<Result<Vec<f64>>>()?
                         .into_iter()
                         .fold(f64::INFINITY, |m, v| {
@@ -197,43 +198,44 @@ impl SglcLayout {
                                 m.min(v)
                             }
                         });
-                    let colour = |what: &str| -> Result<f64> {
-                        Ok(col(format!("{what}_mag_{first}"))?.f64_at(k)
-                            - col(format!("{what}_mag_{last}"))?.f64_at(k))
+                    let colour = |stem: &str| -> Result<f64> {
+                        Ok(col(of(stem, first))?.f64_at(k) - col(of(stem, last))?.f64_at(k))
                     };
                     let f = |name: &str| -> Result<String> { Ok(num(find(name)?.f64_at(k))) };
                     let i = |name: &str| -> Result<String> { Ok(int(find(name)?.f64_at(k))) };
                     vec![
                         (first_row + k as u64).to_string(),
                         id.to_string(),
-                        f("critical_x")?,
-                        f("critical_y")?,
+                        f(columns::CRITICAL_X)?,
+                        f(columns::CRITICAL_Y)?,
                         if has_source {
                             id.to_string()
                         } else {
                             "-1".into()
                         },
-                        f("z_source")?,
-                        f("z_lens")?,
-                        num(if_source(col(format!("source_mag_{det}"))?.f64_at(k))),
+                        f(columns::Z_SOURCE)?,
+                        f(columns::Z_LENS)?,
+                        num(if_source(col(of(band::SOURCE_MAG, det))?.f64_at(k))),
                         num(area),
                         u8::from(theta_e.f64_at(k) > 0.0).to_string(),
-                        num(if_source(find("source_r_eff")?.f64_at(k))),
-                        f("caustic_area")?,
-                        i("n_pix_source")?,
+                        num(if_source(find(columns::SOURCE_R_EFF)?.f64_at(k))),
+                        f(columns::CAUSTIC_AREA)?,
+                        i(columns::N_PIX_SOURCE)?,
                         num(lensed_flux.f64_at(k)),
-                        i("n_pix_lens")?,
-                        num(col(format!("lens_flux_{det}"))?.f64_at(k)),
-                        i("n_source_groups")?,
+                        i(columns::N_PIX_LENS)?,
+                        num(col(of(band::LENS_FLUX, det))?.f64_at(k)),
+                        i(columns::N_SOURCE_GROUPS)?,
                         num(if_source(mag_eff)),
-                        f("sb_contrast")?,
-                        num(if_source(colour("source")? - colour("lens")?)),
-                        i("n_gal_3")?,
-                        i("n_gal_5")?,
-                        i("n_gal_10")?,
-                        f("halo_mass")?,
-                        f("stellar_mass")?,
-                        num(col(format!("lens_mag_{det}"))?.f64_at(k)),
+                        f(columns::SB_CONTRAST)?,
+                        num(if_source(
+                            colour(band::SOURCE_MAG)? - colour(band::LENS_MAG)?,
+                        )),
+                        i(columns::N_GAL_3)?,
+                        i(columns::N_GAL_5)?,
+                        i(columns::N_GAL_10)?,
+                        f(columns::HALO_MASS)?,
+                        f(columns::STELLAR_MASS)?,
+                        num(col(of(band::LENS_MAG, det))?.f64_at(k)),
                         u8::from(has_source).to_string(),
                     ]
                 }

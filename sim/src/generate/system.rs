@@ -179,16 +179,17 @@ pub(super) fn record(
 /// magnitude and the number of neighbours.
 pub fn truth_columns(truth: &crate::population::Truth) -> Vec<(String, Column)> {
     let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
+    use format::dataset::columns;
     vec![
-        f("sigma_v", truth.sigma_v),
-        f("halo_mass", truth.halo_mass),
-        f("concentration", truth.concentration),
-        f("stellar_mass", truth.stellar_mass),
-        f("lens_r_eff", truth.lens_r_eff),
-        f("source_r_eff", truth.source_r_eff),
-        f("source_mag_ref", truth.source_mag_ref),
+        f(columns::SIGMA_V, truth.sigma_v),
+        f(columns::HALO_MASS, truth.halo_mass),
+        f(columns::CONCENTRATION, truth.concentration),
+        f(columns::STELLAR_MASS, truth.stellar_mass),
+        f(columns::LENS_R_EFF, truth.lens_r_eff),
+        f(columns::SOURCE_R_EFF, truth.source_r_eff),
+        f(columns::SOURCE_MAG_REF, truth.source_mag_ref),
         (
-            "n_neighbours".to_string(),
+            columns::N_NEIGHBOURS.to_string(),
             Column::I64(vec![truth.n_neighbours as i64]),
         ),
     ]

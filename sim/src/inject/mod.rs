@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use format::checked::{BadCutouts, OpenOptions, Stamps};
 use format::cutouts::Cutouts;
-use format::dataset::DatasetError;
+use format::dataset::{columns, DatasetError};
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -398,12 +398,22 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
     cols.extend(truth_columns(&truth));
     // The lens light is the real galaxy's: what the catalogue would say of a simulated one
     // (its magnitudes and size, the neighbours, pixels above the noise) is left out.
-    cols.retain(|(name, _)| {
-        !(name.starts_with("lens_mag_")
-            || name.starts_with("lens_flux_")
-            || name.starts_with("n_gal_")
-            || ["n_pix_lens", "lens_r_eff", "n_neighbours"].contains(&name.as_str()))
-    });
+    let simulated_lens: Vec<String> = [
+        columns::N_PIX_LENS,
+        columns::LENS_R_EFF,
+        columns::N_NEIGHBOURS,
+        columns::N_GAL_3,
+        columns::N_GAL_5,
+        columns::N_GAL_10,
+    ]
+    .map(String::from)
+    .into_iter()
+    .chain(survey.bands.iter().flat_map(|b| {
+        [columns::band::LENS_MAG, columns::band::LENS_FLUX]
+            .map(|stem| columns::of_band(stem, &b.name))
+    }))
+    .collect();
+    cols.retain(|(name, _)| !simulated_lens.contains(name));
     let f = |name: &str, v: f64| (name.to_string(), Column::F64(vec![v]));
     let text = |name: String, width: u32, v: String| {
         (
@@ -416,26 +426,30 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
     };
     let [ra, dec] = ctx.positions.map_or([f64::NAN; 2], |p| p[c]);
     cols.extend([
-        text("cutout_id".into(), ctx.id_width, id.clone()),
-        ("unlensed".to_string(), Column::U8(vec![u8::from(unlensed)])),
-        f("ra", ra),
-        f("dec", dec),
+        text(columns::CUTOUT_ID.into(), ctx.id_width, id.clone()),
+        (
+            columns::UNLENSED.to_string(),
+            Column::U8(vec![u8::from(unlensed)]),
+        ),
+        f(columns::RA, ra),
+        f(columns::DEC, dec),
     ]);
     for (b, band) in survey.bands.iter().enumerate() {
         let path = ctx
             .stamps
             .stamp_ref(&band.name, c)
             .map_or_else(String::new, |r| r.to_string());
+        let of = |stem: &str| columns::of_band(stem, &band.name);
         cols.push(text(
-            format!("cutout_path_{}", band.name),
+            of(columns::band::CUTOUT_PATH),
             ctx.path_widths[b],
             path,
         ));
-        cols.push(f(&format!("zero_point_{}", band.name), zero_points[b]));
+        cols.push(f(&of(columns::band::ZERO_POINT), zero_points[b]));
         if let Some(width) = ctx.psf_widths[b] {
             let psf = ctx.stamps.psf(&band.name, c);
             let path = psf.map_or_else(String::new, |p| p.display().to_string());
-            cols.push(text(format!("cutout_psf_{}", band.name), width, path));
+            cols.push(text(of(columns::band::CUTOUT_PSF), width, path));
         }
     }
     let chunks = rendered
