@@ -128,6 +128,17 @@ impl Override {
     }
 }
 
+/// The defaults of a settings type whose fields are its command's arguments: what they give
+/// when none is passed (each argument's `default_value`, or its `skip` value for one the
+/// command line does not set), so that every default is written once, beside its flag.
+pub fn argument_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("defaults").no_binary_name(true));
+    let matches = command
+        .try_get_matches_from(std::iter::empty::<&str>())
+        .expect("every argument of a settings type has a default");
+    T::from_arg_matches(&matches).expect("every argument of a settings type has a default")
+}
+
 /// Largest stamp side a run may resize to, pixels: 5× Euclid's VIS stamp (200), more than any
 /// lens finder's input (EfficientNet-B7 takes 600).
 pub const MAX_STAMP_SIDE: usize = 1024;
@@ -391,6 +402,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("(t)") && e.contains("fit.epochs"), "{e}");
+    }
+
+    /// Each settings type's defaults come from its arguments, and are the ones the README
+    /// documents: F_β with β² = 0.001 (the II SGLC's), N_pix bins of 10 from 10 to 150,
+    /// fine-tuning from Euclid to KiDS (r into VIS; u, g, i into NIR, the seed study's move) at
+    /// N_img = 20 … 500 in 5 groups, LIME with 1000 samples on about 50 SLIC superpixels; and
+    /// what the command line does not set keeps its value (LIME's kernel width, SLIC's rounds).
+    #[test]
+    fn settings_default_to_their_arguments_defaults() {
+        use crate::combine::{compare::CompareSettings, ensemble::EnsembleSettings};
+        let sweep = crate::evaluate::sweep::SweepSettings::default();
+        assert_eq!((sweep.first, sweep.last, sweep.step), (10, 150, 10));
+        assert_eq!(sweep.beta2, 0.001);
+        let f = crate::fit::finetune::FinetuneSettings::default();
+        assert_eq!(
+            (f.vis_band.as_str(), f.nir_bands.join(",")),
+            ("r", "u,g,i".into())
+        );
+        assert_eq!(
+            (f.n_img, f.groups, f.epochs),
+            (vec![20, 40, 100, 200, 500], 5, None)
+        );
+        let lime = crate::explain::LimeSettings::default();
+        assert_eq!((lime.samples, lime.slic.n_segments), (1000, 50));
+        assert_eq!((lime.kernel_width, lime.slic.iterations), (0.25, 10));
+        assert_eq!(CompareSettings::default().k, 100);
+        assert_eq!(EnsembleSettings::default().completeness, 0.9);
     }
 
     #[test]

@@ -21,21 +21,8 @@ pub struct Args {
     /// Lenses, and non-lenses, from the test split when --systems is not given.
     #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub per_class: usize,
-    /// Perturbed copies scored per system.
-    #[arg(long, default_value_t = 1000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(10..=1_000_000))]
-    pub samples: usize,
-    /// Superpixels asked of SLIC.
-    #[arg(long, default_value_t = 50, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=10_000))]
-    pub segments: usize,
-    /// SLIC's compactness m (intensities scaled to [0, 1]).
-    #[arg(long, default_value_t = 0.1)]
-    pub compactness: f64,
-    /// Gaussian smoothing before SLIC, pixels.
-    #[arg(long, default_value_t = 2.0)]
-    pub sigma: f64,
-    /// Seed of the perturbations.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub lime: train::explain::LimeSettings,
     /// Output folder [default: <run>/explain].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -51,28 +38,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         fold,
         systems,
         per_class,
-        samples,
-        segments,
-        compactness,
-        sigma,
-        seed,
+        mut lime,
         out,
         device,
     } = args;
-    if samples < 10 || segments < 2 || compactness <= 0.0 || compactness.is_nan() {
-        anyhow::bail!("--samples must be ≥ 10, --segments ≥ 2 and --compactness > 0");
+    if lime.slic.compactness <= 0.0 || lime.slic.compactness.is_nan() {
+        anyhow::bail!("--compactness must be > 0");
     }
-    let settings = train::explain::LimeSettings {
-        samples,
-        slic: train::explain::superpixels::SlicSettings {
-            n_segments: segments,
-            compactness,
-            iterations: 10,
-            sigma: sigma.max(0.0),
-        },
-        seed,
-        ..Default::default()
-    };
+    lime.slic.sigma = lime.slic.sigma.max(0.0);
     let selection = if systems.is_empty() {
         train::explain::Selection::PerClass(per_class)
     } else {
@@ -96,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )
         }
     }
-    let done = run_on(choice, Job(&run, fold, &selection, &settings, &out))?;
+    let done = run_on(choice, Job(&run, fold, &selection, &lime, &out))?;
     for e in &done {
         println!(
             "system {:>6} ({}): score {:.3}; for a lens superpixels {:?}, for a non-lens {:?} → {}",

@@ -12,48 +12,11 @@ pub struct Args {
     /// The finished `train run` folder whose network is moved.
     #[arg(long)]
     run: PathBuf,
-    /// Its fold whose model is fine-tuned.
-    #[arg(long, default_value_t = 0)]
-    fold: usize,
     /// The target survey's HDF5 dataset (e.g. `sim generate --survey kids`).
     #[arg(long)]
     data: PathBuf,
-    /// The target band fed to the VIS branch.
-    #[arg(long, default_value = "r")]
-    vis_band: String,
-    /// The target bands fed to the NIR branch, comma-separated, in channel order.
-    #[arg(long, value_delimiter = ',', default_value = "u,g,i")]
-    nir_bands: Vec<String>,
-    /// Relabel the target dataset by a rule such as "n_pix_source>20 and mag_eff_r>1.6"
-    /// [default: its stored labels].
-    #[arg(long, default_value = "")]
-    label: String,
-    /// Training-set sizes N_img, comma-separated (each with as many validation systems).
-    #[arg(long, value_delimiter = ',', default_value = "20,40,100,200,500",
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
-    n_img: Vec<usize>,
-    /// Stratified test groups k.
-    #[arg(long, default_value_t = 5,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1000))]
-    groups: usize,
-    /// Epochs of every training [default: the source run's].
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Systems per batch [default: the source run's].
-    #[arg(long)]
-    batch: Option<usize>,
-    /// Rectified Adam's learning rate [default: the source run's].
-    #[arg(long)]
-    learning_rate: Option<f64>,
-    /// Seed of the groups, draws and training streams.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// VIS stamp side to resize to, pixels [default: the source run's].
-    #[arg(long)]
-    vis_size: Option<usize>,
-    /// NIR stamp side to resize to, pixels [default: the source run's].
-    #[arg(long)]
-    nir_size: Option<usize>,
+    #[command(flatten)]
+    settings: train::fit::finetune::FinetuneSettings,
     /// Output folder [default: <run>/finetune].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -67,21 +30,8 @@ pub struct Args {
 
 /// Runs `train finetune`, one line per finished training.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    use train::fit::finetune::{finetune, FinetuneSettings, Stage};
-    let settings = FinetuneSettings {
-        fold: args.fold,
-        vis_band: args.vis_band.clone(),
-        nir_bands: args.nir_bands.clone(),
-        label: args.label.clone(),
-        n_img: args.n_img.clone(),
-        groups: args.groups,
-        epochs: args.epochs,
-        batch: args.batch,
-        learning_rate: args.learning_rate,
-        seed: args.seed,
-        vis_size: args.vis_size,
-        nir_size: args.nir_size,
-    };
+    use train::fit::finetune::{finetune, Stage};
+    let settings = &args.settings;
     let out = args
         .out
         .clone()
@@ -129,7 +79,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let job = Job {
         args,
-        settings: &settings,
+        settings,
         out: &out,
         on_event: &mut on_event,
     };

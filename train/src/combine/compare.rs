@@ -89,24 +89,23 @@ pub fn confidence_class(grade: f64, edges: &[(char, f64)]) -> char {
         .map_or('Z', |(c, _)| *c)
 }
 
-/// What `train compare` is asked for.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What `train compare` is asked for (its arguments).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clap::Args)]
 pub struct CompareSettings {
     /// Size of the top-k and bottom-k sets.
+    #[arg(long, default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000_000))]
     pub k: usize,
     /// Normalised rank at or above which an object counts as found.
+    #[arg(long, default_value_t = 0.8)]
     pub rank_threshold: f64,
     /// Bins per axis of the 2-D rank histograms.
+    #[arg(long, default_value_t = 20, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub bins: usize,
 }
 
 impl Default for CompareSettings {
     fn default() -> Self {
-        Self {
-            k: 100,
-            rank_threshold: 0.8,
-            bins: 20,
-        }
+        crate::config::argument_defaults()
     }
 }
 

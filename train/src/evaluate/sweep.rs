@@ -20,33 +20,32 @@ use crate::data::{DataError, Dataset};
 use crate::evaluate::metrics::evaluate;
 use crate::fit::kfold::{MeanStd, RunReport};
 
-/// The sweep's settings.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The sweep's settings (`train sweep-npix`'s arguments).
+#[derive(Clone, Debug, PartialEq, Serialize, clap::Args)]
 pub struct SweepSettings {
     /// First lower bound N.
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(0..=1_000_000))]
     pub first: u32,
     /// Last lower bound N (inclusive).
+    #[arg(long, default_value_t = 150, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(0..=1_000_000))]
     pub last: u32,
-    /// Bin width: lenses with N ≤ n_pix_source < N + step.
+    /// Bin width in pixels: lenses with N ≤ n_pix_source < N + step.
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(1..=1_000_000))]
     pub step: u32,
-    /// Fewest lenses a bin needs to be reported.
+    /// Fewest lenses a bin needs for figures.
+    #[arg(long, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub min_lenses: usize,
-    /// Seed of the non-lenses' draw.
+    /// Seed of the draw of the non-lenses.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// β² of F_β.
+    #[arg(long, default_value_t = 0.001)]
     pub beta2: f64,
 }
 
 impl Default for SweepSettings {
     fn default() -> Self {
-        Self {
-            first: 10,
-            last: 150,
-            step: 10,
-            min_lenses: 10,
-            seed: 0,
-            beta2: 0.001,
-        }
+        crate::config::argument_defaults()
     }
 }
 

@@ -24,30 +24,29 @@ use serde::Serialize;
 use crate::data::batches::stream;
 use crate::explain::superpixels::{count, resample, slic, SlicSettings};
 
-/// LIME's settings.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// LIME's settings (`train explain`'s arguments, but for the weights' kernel and penalty).
+#[derive(Clone, Copy, Debug, PartialEq, clap::Args)]
 pub struct LimeSettings {
-    /// Perturbed copies scored.
+    /// Perturbed copies scored per system.
+    #[arg(long, default_value_t = 1000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(10..=1_000_000))]
     pub samples: usize,
     /// The kernel width w of the sample weights.
+    #[arg(skip = 0.25)]
     pub kernel_width: f64,
     /// Ridge penalty α.
+    #[arg(skip = 1.0)]
     pub ridge_alpha: f64,
     /// The superpixels.
+    #[command(flatten)]
     pub slic: SlicSettings,
     /// Seed of the perturbations.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
 
 impl Default for LimeSettings {
     fn default() -> Self {
-        Self {
-            samples: 1000,
-            kernel_width: 0.25,
-            ridge_alpha: 1.0,
-            slic: SlicSettings::default(),
-            seed: 0,
-        }
+        crate::config::argument_defaults()
     }
 }
 

@@ -13,27 +13,27 @@
 
 use ndarray::Array2;
 
-/// SLIC's settings.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// SLIC's settings (`train explain`'s arguments, but for its rounds).
+#[derive(Clone, Copy, Debug, PartialEq, clap::Args)]
 pub struct SlicSettings {
-    /// Segments asked for (the result has about as many).
+    /// Superpixels asked of SLIC (the result has about as many).
+    #[arg(long = "segments", value_name = "SEGMENTS", default_value_t = 50, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=10_000))]
     pub n_segments: usize,
-    /// m: the weight of distance against intensity (intensities in [0, 1]).
+    /// SLIC's compactness m: the weight of distance against intensity (intensities scaled to
+    /// [0, 1]).
+    #[arg(long, default_value_t = 0.1)]
     pub compactness: f64,
     /// Assignment–update rounds.
+    #[arg(skip = 10usize)]
     pub iterations: usize,
     /// Gaussian smoothing before segmenting, pixels (0: none).
+    #[arg(long, default_value_t = 2.0)]
     pub sigma: f64,
 }
 
 impl Default for SlicSettings {
     fn default() -> Self {
-        Self {
-            n_segments: 50,
-            compactness: 0.1,
-            iterations: 10,
-            sigma: 2.0,
-        }
+        crate::config::argument_defaults()
     }
 }
 

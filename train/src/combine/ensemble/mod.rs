@@ -125,28 +125,27 @@ pub enum EnsembleError {
     },
 }
 
-/// What `train ensemble` is asked for.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What `train ensemble` is asked for (its arguments).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clap::Args)]
 pub struct EnsembleSettings {
-    /// Fraction of the labelled objects (of each class) kept for judging.
+    /// Fraction of the labelled objects (of each class) held out for judging.
+    #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
-    /// Seed of the split, the folds, the forests and the bootstrap.
+    /// Seed of the split, the cross-validation folds, the forests and the bootstrap.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Bootstrap resamples of the test part for the spread of the maximum F1.
+    /// Bootstrap resamples of the test part, for the spread of the maximum F1.
+    #[arg(long, default_value_t = 1000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub bootstraps: usize,
     /// Completeness (recall) at which precision is reported and the threshold carried to the
     /// unlabelled objects.
+    #[arg(long, default_value_t = 0.9)]
     pub completeness: f64,
 }
 
 impl Default for EnsembleSettings {
     fn default() -> Self {
-        Self {
-            test_fraction: 0.2,
-            seed: 0,
-            bootstraps: 1000,
-            completeness: 0.9,
-        }
+        crate::config::argument_defaults()
     }
 }
 

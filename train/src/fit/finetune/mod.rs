@@ -36,53 +36,56 @@ use crate::evaluate::metrics::{evaluate, Report};
 use crate::model::two_branch::Branches;
 use crate::ops::TrainAutodiff;
 
-/// What `train finetune` is asked to do; `None` takes the source run's value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What `train finetune` is asked to do (its arguments); `None` takes the source run's value.
+/// The defaults are the seed study's Euclid → KiDS move: r into VIS, u, g, i into the NIR
+/// branch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, clap::Args)]
 pub struct FinetuneSettings {
     /// The source run's fold whose model is fine-tuned.
+    #[arg(long, default_value_t = 0)]
     pub fold: usize,
     /// The target band fed to the VIS branch (ignored by a network without one).
+    #[arg(long, default_value = "r")]
     pub vis_band: String,
-    /// The target bands fed to the near-infrared branch, in channel order (as many as the
-    /// source network reads there).
+    /// The target bands fed to the NIR branch, comma-separated, in channel order (as many as
+    /// the source network reads there).
+    #[arg(long, value_delimiter = ',', default_value = "u,g,i")]
     pub nir_bands: Vec<String>,
-    /// Relabel the target dataset by this rule; empty: its stored labels.
+    /// Relabel the target dataset by a rule such as "n_pix_source>20 and mag_eff_r>1.6"
+    /// [default: its stored labels].
+    #[arg(long, default_value = "", hide_default_value = true)]
     pub label: String,
-    /// Training-set sizes N_img (each with as many validation systems).
+    /// Training-set sizes N_img, comma-separated (each with as many validation systems).
+    #[arg(long, value_delimiter = ',', default_value = "20,40,100,200,500",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
     pub n_img: Vec<usize>,
-    /// Test groups k (stratified, disjoint, covering the dataset).
+    /// Stratified test groups k (disjoint, covering the dataset).
+    #[arg(long, default_value_t = 5,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(2..=1000))]
     pub groups: usize,
-    /// Epochs of every training.
+    /// Epochs of every training [default: the source run's].
+    #[arg(long)]
     pub epochs: Option<usize>,
-    /// Systems per batch.
+    /// Systems per batch [default: the source run's].
+    #[arg(long)]
     pub batch: Option<usize>,
-    /// Rectified Adam's learning rate.
+    /// Rectified Adam's learning rate [default: the source run's].
+    #[arg(long)]
     pub learning_rate: Option<f64>,
     /// Seed of the groups, the draws and the training streams.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// VIS stamp side the target stamps are resized to, pixels (None: the source's).
+    /// VIS stamp side to resize the target stamps to, pixels [default: the source run's].
+    #[arg(long)]
     pub vis_size: Option<usize>,
-    /// NIR stamp side the target stamps are resized to, pixels (None: the source's).
+    /// NIR stamp side to resize the target stamps to, pixels [default: the source run's].
+    #[arg(long)]
     pub nir_size: Option<usize>,
 }
 
 impl Default for FinetuneSettings {
-    /// The seed study's Euclid → KiDS move: r into VIS, u, g, i into the NIR branch.
     fn default() -> Self {
-        Self {
-            fold: 0,
-            vis_band: "r".into(),
-            nir_bands: vec!["u".into(), "g".into(), "i".into()],
-            label: String::new(),
-            n_img: vec![20, 40, 100, 200, 500],
-            groups: 5,
-            epochs: None,
-            batch: None,
-            learning_rate: None,
-            seed: 0,
-            vis_size: None,
-            nir_size: None,
-        }
+        crate::config::argument_defaults()
     }
 }
 
