@@ -275,3 +275,47 @@ fn ctrl_c_stops_between_blocks_and_says_how_to_resume_and_logs_show_progress() {
     );
     assert!(out.exists() && !partial.exists());
 }
+
+/// `sim generate --timings` prints every stage's seconds and milliseconds a system after the
+/// summary, the time of the stages that run for every system above zero, and writes what a run
+/// without it writes, byte for byte.
+#[test]
+fn timings_split_the_run_by_stage_and_change_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["generate", "-n", "12", "--seed", "4", "--threads", "2"];
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let o = sim_bin(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (
+            String::from_utf8_lossy(&o.stdout).to_string(),
+            std::fs::read(out).unwrap(),
+        )
+    };
+    let (plain_text, plain) = run("plain.h5", &[]);
+    let (text, timed) = run("timed.h5", &["--timings"]);
+    assert!(plain == timed, "the timed run wrote other bytes");
+    assert!(!plain_text.contains("thread-seconds"), "{plain_text}");
+    for stage in [
+        "draw",
+        "render",
+        "observe",
+        "catalogue",
+        "compress",
+        "write",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(stage))
+            .unwrap_or_else(|| panic!("no {stage} line in\n{text}"));
+        let numbers: Vec<f64> = line
+            .split_whitespace()
+            .rev()
+            .take(2)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!(numbers[0] > 0.0, "{stage}: {line}");
+    }
+}

@@ -67,12 +67,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ""
         }
     );
-    println!("{:<42} {:>9} {:>12}", "stage", "seconds", "ms/system");
-    for (stage, secs) in r.stages.seconds() {
-        println!(
-            "{stage:<42} {secs:>9.2} {:>12.3}",
-            1e3 * secs / r.systems.max(1) as f64
-        );
-    }
+    super::print_stages(&r.stages, r.systems);
     Ok(())
 }

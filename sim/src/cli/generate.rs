@@ -61,6 +61,10 @@ pub struct Args {
     /// grid; use a large --block, e.g. 4096).
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// After the run, print where the time went, stage by stage (drawing, rendering with
+    /// the device's calls, observing, cataloguing, compressing, writing).
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Runs `sim generate`.
@@ -78,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         blind,
         truth,
         device,
+        timings,
     } = args;
     let start = Instant::now();
     if format == Format::Hdf5 && (blind || truth.is_some()) {
@@ -128,11 +133,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             truth,
         }),
     };
-    let opts = streaming.options(format, renderer)?;
+    let mut opts = streaming.options(format, renderer)?;
+    let stages = timings.then(|| std::sync::Arc::new(sim::generate::StageTimes::default()));
+    opts.timing = stages.clone();
     let summary = generate(&config, &out, &opts, &progress_of(&progress));
     progress.finish();
     let s = summary?;
     report_run("generated", &s, start.elapsed().as_secs_f64());
+    if let Some(stages) = stages {
+        super::print_stages(&stages, s.generated);
+    }
     folders.keep();
     Ok(())
 }

@@ -186,6 +186,21 @@ pub fn report_run(verb: &str, s: &sim::generate::Summary, secs: f64) {
     );
 }
 
+/// Prints where a run's time went, stage by stage: seconds summed over the threads that ran
+/// the stage (a device's calls as the host waited for them, under render), and per system.
+pub fn print_stages(stages: &sim::generate::StageTimes, systems: u64) {
+    println!(
+        "{:<42} {:>9} {:>12}",
+        "stage (thread-seconds)", "seconds", "ms/system"
+    );
+    for (stage, secs) in stages.seconds() {
+        println!(
+            "{stage:<42} {secs:>9.2} {:>12.3}",
+            1e3 * secs / systems.max(1) as f64
+        );
+    }
+}
+
 /// What a run calls with the systems in its file after every block: the first call (the
 /// systems a resumed file already holds) starts `progress` there, the others move it on.
 pub fn progress_of(progress: &format::progress::Progress) -> impl Fn(u64) + Sync + '_ {
