@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod challenge;
 pub mod checked;
+pub mod command_line;
 pub mod cutouts;
 pub mod dataset;
 pub mod h5;

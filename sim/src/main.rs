@@ -43,7 +43,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    match run(format::command_line::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if matches!(e.downcast_ref(), Some(sim::Error::Interrupted { .. })) => {
             eprintln!("{e}");

@@ -186,6 +186,14 @@ impl TrainConfig {
     ) -> Result<Self, ConfigError> {
         let mut value = serde_json::to_value(self).expect("a configuration serialises");
         for o in overrides {
+            // JSON has no NaN or infinity: a float that is neither serialises as null.
+            if o.value.is_null() {
+                return Err(ConfigError {
+                    file: "(command line)".into(),
+                    field: format!("--{}", o.flag),
+                    reason: "not a finite number".into(),
+                });
+            }
             let (section, key) = o.field.split_once('.').expect("a section's field");
             value[section][key] = o.value.clone();
             // Read back after each, so that a bad value is named by its own flag.
@@ -402,6 +410,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("(t)") && e.contains("fit.epochs"), "{e}");
+        for v in [f64::NAN, f64::INFINITY] {
+            let e = base
+                .with_overrides(
+                    &[Override::of("learning-rate", "fit.learning_rate", Some(v)).unwrap()],
+                    Path::new("(t)"),
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("--learning-rate") && e.contains("finite"), "{e}");
+        }
     }
 
     /// Each settings type's defaults come from its arguments, and are the ones the README

@@ -65,7 +65,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    match run(format::command_line::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e)
             if matches!(
