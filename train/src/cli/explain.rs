@@ -42,8 +42,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         out,
         device,
     } = args;
-    if lime.slic.compactness <= 0.0 || lime.slic.compactness.is_nan() {
-        anyhow::bail!("--compactness must be > 0");
+    let compactness = lime.slic.compactness;
+    if !(compactness > 0.0 && compactness.is_finite()) {
+        anyhow::bail!("--compactness {compactness}: must be a finite number > 0");
+    }
+    if !lime.slic.sigma.is_finite() {
+        anyhow::bail!(
+            "--sigma {}: must be a finite number of pixels",
+            lime.slic.sigma
+        );
     }
     lime.slic.sigma = lime.slic.sigma.max(0.0);
     let selection = if systems.is_empty() {
