@@ -39,8 +39,9 @@ pub struct Stamp {
     /// The celestial WCS, or why there is none.
     pub wcs: Result<Wcs, String>,
     /// The AB magnitude of one pixel unit (mag = zero point − 2.5 log₁₀ value), from the first
-    /// of the cards [`ZERO_POINT_CARDS`] the header has.
-    pub zero_point: Option<f64>,
+    /// of the cards [`ZERO_POINT_CARDS`] the header has; or why there is none (no such card, or
+    /// the first one's value is not a finite number).
+    pub zero_point: Result<f64, String>,
 }
 
 /// The header cards read as a stamp's photometric zero point, in this order: `MAGZERO` (as
@@ -174,10 +175,7 @@ fn stamp_of(bytes: &[u8], hdu: &Hdu) -> Result<Stamp, String> {
         .or(wcs.as_ref().ok().map(Wcs::pixel_scale))
         .or(degrees.map(|d| d.abs() * 3600.0))
         .filter(|s| s.is_finite() && *s > 0.0);
-    let zero_point = ZERO_POINT_CARDS
-        .iter()
-        .find_map(|card| number(&hdu.cards, card))
-        .filter(|z| z.is_finite());
+    let zero_point = zero_point(&hdu.cards);
     Ok(Stamp {
         pixels,
         shape: [dims[1], dims[0]],
@@ -185,6 +183,22 @@ fn stamp_of(bytes: &[u8], hdu: &Hdu) -> Result<Stamp, String> {
         wcs,
         zero_point,
     })
+}
+
+/// The zero point from the first of [`ZERO_POINT_CARDS`] in `cards`, or why there is none.
+fn zero_point(cards: &[fitsio_pure::header::Card]) -> Result<f64, String> {
+    let Some(card) = ZERO_POINT_CARDS
+        .iter()
+        .find(|&&k| cards.iter().any(|c| c.keyword_str() == k))
+    else {
+        return Err(format!(
+            "its header has none of {}",
+            ZERO_POINT_CARDS.join(", ")
+        ));
+    };
+    number(cards, card)
+        .filter(|z| z.is_finite())
+        .ok_or_else(|| format!("its header's {card} is not a finite number"))
 }
 
 /// A point-spread function given as an image: a kernel of odd side, unit sum.
@@ -414,5 +428,35 @@ mod tests {
         // Not a challenge folder at all.
         let e = ChallengeFolder::open(&dir.path().join("Public/EUC_J")).unwrap_err();
         assert!(e.message.contains("not a challenge folder"), "{e:?}");
+    }
+
+    /// The first zero-point card present decides: its number, or an error naming it when it is
+    /// not a finite number (a string), and without any card, an error listing them all.
+    #[test]
+    fn the_zero_point_is_the_first_card_s_or_says_why_not() {
+        let card = |text: &str| {
+            let mut bytes = [b' '; 80];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            fitsio_pure::header::parse_card(&bytes).unwrap()
+        };
+        let cards = [
+            card("MAGZPT  =                 30.1"),
+            card("ZP      =                 25.0"),
+        ];
+        assert_eq!(zero_point(&cards), Ok(30.1));
+        let cards = [
+            card("MAGZERO = 'abc'"),
+            card("ZP      =                 25.0"),
+        ];
+        let e = zero_point(&cards).unwrap_err();
+        assert!(
+            e.contains("MAGZERO") && e.contains("not a finite number"),
+            "{e}"
+        );
+        let e = zero_point(&[card("EXPTIME =                 90.0")]).unwrap_err();
+        assert!(
+            e.contains("none of MAGZERO, MAGZPT, PHOTZP, ZEROPT, ZP"),
+            "{e}"
+        );
     }
 }

@@ -316,18 +316,20 @@ fn paint(ctx: &Context, k: u64) -> Result<SystemRecord> {
                 .stamp_ref(&band.name, c)
                 .map_or_else(|| PathBuf::from(id), |r| PathBuf::from(r.to_string()))
         };
-        let zero_point =
-            ctx.zero_points[b]
-                .or(stamp.zero_point)
-                .ok_or_else(|| Error::InvalidSpec {
+        let zero_point = match (ctx.zero_points[b], &stamp.zero_point) {
+            (Some(z), _) => z,
+            (None, Ok(z)) => *z,
+            (None, Err(why)) => {
+                return Err(Error::InvalidSpec {
                     file: at(),
                     field: "zero point".into(),
                     reason: format!(
-                    "its header has none of {}: give --zero-point {}=<AB mag of one pixel unit>",
-                    format::stamps::ZERO_POINT_CARDS.join(", "),
-                    band.name
-                ),
-                })?;
+                        "{why}: give --zero-point {}=<AB mag of one pixel unit>",
+                        band.name
+                    ),
+                })
+            }
+        };
         let sigma = background_sigma(&stamp.pixels).ok_or_else(|| Error::InvalidSpec {
             file: at(),
             field: format!("band {}", band.name),
