@@ -116,10 +116,10 @@ impl NoiseModel {
     }
 }
 
-/// Replaces every pixel p of `image` by what `four` (four pixels in a row and their streams'
-/// first round)
-/// or `one` (a pixel and its stream) makes of its value with the stream of p under `key`: four
-/// at a time along a contiguous image (the two must agree; the tests hold them to it).
+/// Replaces every pixel p of `image` by what its value becomes with the stream of p under
+/// `key`: by `four` (four pixels in a row and their streams' first round) along a contiguous
+/// image, by `one` (a pixel and its stream) elsewhere. The two must agree; the tests hold them
+/// to it.
 fn each_pixel(
     image: &mut Array2<f32>,
     key: NoiseKey,
@@ -132,10 +132,10 @@ fn each_pixel(
         }
         return;
     };
-    for (q, quad) in values.chunks_exact_mut(4).enumerate() {
-        let streams = Quad::new(key.seed, key.system, key.band, 4 * q as u32);
-        let v = [quad[0], quad[1], quad[2], quad[3]];
-        quad.copy_from_slice(&four(v, &streams));
+    for (q, pixels) in values.chunks_exact_mut(4).enumerate() {
+        let quad = Quad::new(key.seed, key.system, key.band, 4 * q as u32);
+        let v = [pixels[0], pixels[1], pixels[2], pixels[3]];
+        pixels.copy_from_slice(&four(v, &quad));
     }
     let first = values.len() - values.len() % 4;
     for (p, v) in values.iter_mut().enumerate().skip(first) {
