@@ -83,6 +83,30 @@ pub fn in_range(name: &'static str, v: f64, lo: f64, hi: f64, unit: &str) -> Che
     }
 }
 
+/// Longest name of a survey, band or population, characters.
+pub const MAX_NAME: usize = 32;
+
+/// A survey's, band's or population's name: 1 to [`MAX_NAME`] of the characters A–Z, a–z,
+/// 0–9, `_`, `-`, `+` and `.`, not starting with `.` or `-`. Names become HDF5 groups,
+/// catalogue columns (`mag_eff_<band>`), challenge folders (`EUC_<band>`) and default file
+/// names, where a `/`, a space or an empty name would break them.
+pub fn name(field: &'static str, value: &str) -> Check {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-+.".contains(c);
+    let fine = (1..=MAX_NAME).contains(&value.chars().count())
+        && value.chars().all(allowed)
+        && !value.starts_with(['.', '-']);
+    match fine {
+        true => Ok(()),
+        false => Err((
+            field,
+            format!(
+                "`{value}` is not a name: 1 to {MAX_NAME} of A–Z, a–z, 0–9, `_`, `-`, `+` and \
+                 `.`, not starting with `.` or `-`"
+            ),
+        )),
+    }
+}
+
 /// An angular size in [[`MIN_ANGLE`], [`MAX_ANGLE`]] arcsec.
 pub fn angular_size(name: &'static str, v: f64) -> Check {
     in_range(name, v, MIN_ANGLE, MAX_ANGLE, "arcsec")

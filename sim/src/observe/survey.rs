@@ -155,6 +155,11 @@ impl Survey {
             field: format!("bands[{i}].{field}"),
             reason,
         };
+        crate::limits::name("name", &self.name).map_err(|(f, r)| Error::InvalidSpec {
+            file: path.into(),
+            field: f.into(),
+            reason: r,
+        })?;
         if self.bands.is_empty() {
             return Err(Error::InvalidSpec {
                 file: path.into(),
@@ -166,6 +171,7 @@ impl Survey {
             let range = |field: &'static str, v: f64, (lo, hi): (f64, f64), unit: &str| {
                 crate::limits::in_range(field, v, lo, hi, unit).map_err(|(f, r)| bad(i, f, r))
             };
+            crate::limits::name("name", &b.name).map_err(|(f, r)| bad(i, f, r))?;
             range(
                 "pixel_scale",
                 b.pixel_scale,

@@ -192,6 +192,7 @@ impl PopulationConfig {
             field: field.into(),
             reason,
         };
+        crate::limits::name("name", &self.name).map_err(|(f, r)| bad(f, r))?;
         let range = |field: &'static str, v: f64, lo: f64, hi: f64| -> Result<()> {
             crate::limits::in_range(field, v, lo, hi, "").map_err(|(f, r)| bad(f, r))
         };
