@@ -1,6 +1,7 @@
 //! The training-step benchmark behind `train bench`: forward, backward and a Rectified Adam
 //! step of the lens finder on random images, timed after one warm-up step, the device
-//! synchronised before the clock is read at either end.
+//! synchronised before the clock is read at either end; and the same step's EfficientNet
+//! branches taken apart (`--by-part`): each part's forward and backward timed alone.
 
 use std::time::Instant;
 
@@ -109,4 +110,100 @@ pub fn training_steps<B: TrainAutodiff>(
         seconds_per_step,
         images_per_second: batch as f64 / seconds_per_step,
     })
+}
+
+/// One part of an EfficientNet branch, its forward and backward passes timed alone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartTiming {
+    /// The branch (`VIS` or `NIR`).
+    pub branch: &'static str,
+    /// The part (`stem`, `block i`, `top`).
+    pub part: String,
+    /// Its input, [batch, channels, height, width].
+    pub input: [usize; 4],
+    /// Mean wall time of its forward and backward passes, s.
+    pub seconds: f64,
+}
+
+/// Times the parts of the EfficientNet `variant` branches of a step at batch `batch` on VIS
+/// and NIR stamps of sides `sizes` (`branches` says which; VIS with its one channel, NIR with
+/// three): each part's forward pass on a random input of the shape it receives, the sum of its
+/// output and the backward pass to its parameters and input, `steps` times after a warm-up,
+/// the device synchronised before each reading of the clock. What a whole step takes beyond
+/// the parts' sum is the loss, the dense head, the optimiser and the graph between them.
+pub fn efficientnet_parts<B: TrainAutodiff>(
+    variant: Variant,
+    branches: Branches,
+    batch: usize,
+    steps: usize,
+    sizes: (usize, usize),
+    device: &B::Device,
+) -> Result<Vec<PartTiming>, String> {
+    use crate::model::efficientnet::EfficientNet;
+    B::seed(device, 1);
+    let sync = || B::sync(device).map_err(|e| format!("the device failed while training: {e:?}"));
+    let mut out = Vec::new();
+    for (branch, channels, side, used) in [
+        ("VIS", 1, sizes.0, branches != Branches::Nir),
+        ("NIR", 3, sizes.1, branches != Branches::Vis),
+    ] {
+        if !used {
+            continue;
+        }
+        let net = EfficientNet::<B>::new(variant, channels, 0.2, device);
+        let mut x =
+            Tensor::<B, 4>::random([batch, channels, side, side], Distribution::Default, device);
+        for i in 0..net.parts() {
+            let input = x.clone().detach().require_grad();
+            let pass = || {
+                let y = net.forward_part(i, input.clone(), true);
+                let _ = y.clone().sum().backward();
+                y
+            };
+            let y = pass();
+            sync()?;
+            let start = Instant::now();
+            for _ in 0..steps {
+                pass();
+            }
+            sync()?;
+            out.push(PartTiming {
+                branch,
+                part: net.part_name(i),
+                input: x.dims(),
+                seconds: start.elapsed().as_secs_f64() / steps as f64,
+            });
+            x = y.detach();
+        }
+    }
+    Ok(out)
+}
+
+/// `parts` as a table: each part's input, milliseconds and share of a step of `step_seconds`,
+/// then their sum and what the step takes beyond it.
+pub fn parts_table(parts: &[PartTiming], step_seconds: f64) -> String {
+    let mut t = format!(
+        "{:<6} {:<10} {:>22} {:>11} {:>8}\n",
+        "branch", "part", "input", "ms fwd+bwd", "of step"
+    );
+    for p in parts {
+        let [n, c, h, w] = p.input;
+        t += &format!(
+            "{:<6} {:<10} {:>22} {:>11.3} {:>7.1}%\n",
+            p.branch,
+            p.part,
+            format!("{n}×{c}×{h}×{w}"),
+            1e3 * p.seconds,
+            100.0 * p.seconds / step_seconds
+        );
+    }
+    let sum: f64 = parts.iter().map(|p| p.seconds).sum();
+    t += &format!(
+        "parts together {:.3} ms ({:.1}% of the step); the rest (head, loss, optimiser, graph) \
+         {:.3} ms\n",
+        1e3 * sum,
+        100.0 * sum / step_seconds,
+        1e3 * (step_seconds - sum)
+    );
+    t
 }

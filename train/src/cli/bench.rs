@@ -29,6 +29,10 @@ pub struct Args {
     /// `auto` (CUDA when built with it and a GPU answers, else the CPU), `cpu` or `cuda`.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Then time each part of the EfficientNet branches alone (the stem, every MBConv block,
+    /// the top: forward and backward), as shares of the step.
+    #[arg(long)]
+    pub by_part: bool,
 }
 
 /// Runs `train bench`.
@@ -41,6 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         vis_size,
         nir_size,
         device,
+        by_part,
     } = args;
     let choice = announce_device(&device)?;
     use train::config::{MAX_BATCH, MAX_STAMP_SIDE};
@@ -60,26 +65,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let branches: train::model::two_branch::Branches = parse_enum("branches", &branches)?;
     let sizes = (vis_size, nir_size);
     use train::model::two_branch::Branches;
+    let by_part = match (by_part, variant) {
+        (false, _) => None,
+        (true, train::bench::BenchNet::EfficientNet(v)) => Some(v),
+        (true, net) => anyhow::bail!("--by-part times EfficientNet branches, not {net:?}"),
+    };
     struct Job(
         train::bench::BenchNet,
         Branches,
         usize,
         usize,
         (usize, usize),
+        Option<train::model::efficientnet::Variant>,
     );
+    type Timings = (train::bench::StepTiming, Vec<train::bench::PartTiming>);
     impl OnBackend for Job {
-        type Output = Result<train::bench::StepTiming, String>;
+        type Output = Result<Timings, String>;
         fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
-            let Job(net, branches, batch, steps, sizes) = self;
-            train::bench::training_steps::<B>(net, branches, batch, steps, sizes, device)
+            use train::bench::{efficientnet_parts, training_steps};
+            let Job(net, branches, batch, steps, sizes, by_part) = self;
+            let step = training_steps::<B>(net, branches, batch, steps, sizes, device)?;
+            let parts = match by_part {
+                Some(v) => efficientnet_parts::<B>(v, branches, batch, steps, sizes, device)?,
+                None => Vec::new(),
+            };
+            Ok((step, parts))
         }
     }
     let on = match choice {
         Choice::Cpu => "the CPU (Burn Flex)",
         Choice::Cuda => "CUDA GPU 0 (Burn CUDA)",
     };
-    let job = Job(variant, branches, batch, steps, sizes);
-    let r = run_on(choice, job).map_err(|e| anyhow::anyhow!(e))?;
+    let job = Job(variant, branches, batch, steps, sizes, by_part);
+    let (r, parts) = run_on(choice, job).map_err(|e| anyhow::anyhow!(e))?;
     let what = match variant {
         train::bench::BenchNet::EfficientNet(v) => {
             format!("{v:?} {branches:?}, VIS {vis_size}² + NIR 3×{nir_size}²")
@@ -95,5 +113,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         r.seconds_per_step,
         r.images_per_second
     );
+    if !parts.is_empty() {
+        print!("{}", train::bench::parts_table(&parts, r.seconds_per_step));
+    }
     Ok(())
 }

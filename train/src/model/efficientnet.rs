@@ -313,6 +313,33 @@ impl<B: TrainOps> EfficientNet<B> {
         self.pool.forward(h).reshape([n, c])
     }
 
+    /// Its parts in order, each a step of [`EfficientNet::forward`] on the one before's output:
+    /// the stem (convolution, BatchNorm, SiLU), every MBConv block, and the top (pointwise
+    /// convolution, BatchNorm, SiLU, pooling, as [batch, features, 1, 1]).
+    pub fn parts(&self) -> usize {
+        self.blocks.len() + 2
+    }
+
+    /// Part `i`'s name ([`EfficientNet::parts`]).
+    pub fn part_name(&self, i: usize) -> String {
+        match i {
+            0 => "stem".into(),
+            i if i <= self.blocks.len() => format!("block {}", i - 1),
+            _ => "top".into(),
+        }
+    }
+
+    /// Part `i` ([`EfficientNet::parts`]) on its input.
+    pub fn forward_part(&self, i: usize, x: Tensor<B, 4>, training: bool) -> Tensor<B, 4> {
+        match i {
+            0 => self.stem_bn.forward(self.stem.forward(x), Activation::Silu),
+            i if i <= self.blocks.len() => self.blocks[i - 1].forward(x, training),
+            _ => self
+                .pool
+                .forward(self.top_bn.forward(self.top.forward(x), Activation::Silu)),
+        }
+    }
+
     /// The same forward pass, keeping every stage's output: the stem's convolution, the stem
     /// (after BatchNorm and SiLU), each block, the top, and the pooled features (as
     /// [batch, features, 1, 1]), with their names. For comparing backends stage by stage.
