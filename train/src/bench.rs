@@ -47,17 +47,23 @@ pub struct StepTiming {
     pub seconds_per_step: f64,
     /// Systems per second.
     pub images_per_second: f64,
+    /// Where asked, the mean wall time of a step's phases, s: the forward pass with the loss,
+    /// the backward pass, and the optimiser's step, from further steps with the device
+    /// synchronised between phases (so their sum can exceed a step's time on a device that
+    /// overlaps them).
+    pub phases: Option<[f64; 3]>,
 }
 
 /// Times `steps` training steps of network `net` with `branches` (the NIR input alone for the
 /// Jacobs CNN and the transformer) at batch `batch` on VIS and NIR stamps of sides `sizes`
-/// (pixels).
+/// (pixels); with `phases`, then as many steps again timed phase by phase.
 pub fn training_steps<B: TrainAutodiff>(
     net: BenchNet,
     branches: Branches,
     batch: usize,
     steps: usize,
     sizes: (usize, usize),
+    phases: bool,
     device: &B::Device,
 ) -> Result<StepTiming, String> {
     B::seed(device, 1);
@@ -89,26 +95,50 @@ pub fn training_steps<B: TrainAutodiff>(
         Tensor::<B, 4>::random([batch, 3, sizes.1, sizes.1], Distribution::Default, device)
     });
     let labels = Tensor::<B, 2, Int>::random([batch, 1], Distribution::Uniform(0.0, 2.0), device);
-    let mut step = || {
-        let logits = model.forward(vis.clone(), nir.clone(), true);
-        let loss = bce.forward(logits, labels.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-3, model.clone(), grads);
-    };
     // A GPU backend queues its work and returns: wait for the device before each reading of the
     // clock, so that the time is that of the steps and not of queuing them.
     let sync = || B::sync(device).map_err(|e| format!("the device failed while training: {e:?}"));
-    step();
+    // One step; with `phases`, the device is waited for after each phase and its time added.
+    let mut step = |phases: Option<&mut [f64; 3]>| -> Result<(), String> {
+        let mut clock = phases.map(|p| (p, Instant::now()));
+        let mut lap = |k: usize| -> Result<(), String> {
+            if let Some((p, t)) = clock.as_mut() {
+                sync()?;
+                p[k] += t.elapsed().as_secs_f64();
+                *t = Instant::now();
+            }
+            Ok(())
+        };
+        let logits = model.forward(vis.clone(), nir.clone(), true);
+        let loss = bce.forward(logits, labels.clone());
+        lap(0)?;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        lap(1)?;
+        model = optim.step(1e-3, model.clone(), grads);
+        lap(2)
+    };
+    step(None)?;
     sync()?;
     let start = Instant::now();
     for _ in 0..steps {
-        step();
+        step(None)?;
     }
     sync()?;
     let seconds_per_step = start.elapsed().as_secs_f64() / steps as f64;
+    let phases = match phases {
+        false => None,
+        true => {
+            let mut sums = [0.0; 3];
+            for _ in 0..steps {
+                step(Some(&mut sums))?;
+            }
+            Some(sums.map(|p| p / steps as f64))
+        }
+    };
     Ok(StepTiming {
         seconds_per_step,
         images_per_second: batch as f64 / seconds_per_step,
+        phases,
     })
 }
 

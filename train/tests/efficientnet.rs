@@ -102,4 +102,21 @@ fn the_parts_make_the_forward_pass_and_the_bench_times_each() {
     assert!(parts.iter().all(|p| p.seconds > 0.0));
     let table = train::bench::parts_table(&parts, 1.0);
     assert_eq!(table.lines().count(), 1 + 36 + 1, "{table}");
+    // The whole step, and phase by phase only where asked.
+    let net = train::bench::BenchNet::EfficientNet(Variant::B0);
+    for phases in [false, true] {
+        let step = train::bench::training_steps::<burn::backend::Autodiff<B>>(
+            net,
+            Branches::Both,
+            2,
+            1,
+            (33, 20),
+            phases,
+            &device,
+        )
+        .unwrap();
+        assert!(step.seconds_per_step > 0.0);
+        assert_eq!(step.phases.is_some(), phases);
+        assert!(step.phases.is_none_or(|p| p.iter().all(|&s| s > 0.0)));
+    }
 }

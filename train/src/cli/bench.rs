@@ -84,7 +84,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         fn run<B: TrainAutodiff>(self, device: &B::Device) -> Self::Output {
             use train::bench::{efficientnet_parts, training_steps};
             let Job(net, branches, batch, steps, sizes, by_part) = self;
-            let step = training_steps::<B>(net, branches, batch, steps, sizes, device)?;
+            let phases = by_part.is_some();
+            let step = training_steps::<B>(net, branches, batch, steps, sizes, phases, device)?;
             let parts = match by_part {
                 Some(v) => efficientnet_parts::<B>(v, branches, batch, steps, sizes, device)?,
                 None => Vec::new(),
@@ -113,6 +114,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         r.seconds_per_step,
         r.images_per_second
     );
+    if let Some([forward, backward, optimiser]) = r.phases {
+        println!(
+            "phase by phase (the device waited for between them): forward and loss {:.3} ms, \
+             backward {:.3} ms, optimiser {:.3} ms",
+            1e3 * forward,
+            1e3 * backward,
+            1e3 * optimiser
+        );
+    }
     if !parts.is_empty() {
         print!("{}", train::bench::parts_table(&parts, r.seconds_per_step));
     }
