@@ -214,8 +214,7 @@ pub struct HostCeiling {
 /// Generates `config`'s run into `out` (HDF5) with [`PreparedRenderer`] on `threads` threads (0:
 /// one per core) in blocks of `block` systems, timing each stage: the host's ceiling for
 /// `sim generate` on a GPU (that also convolves with the PSF and draws the noise, with
-/// `observe_on_device`). `out` is removed
-/// afterwards.
+/// `observe_on_device`). `out` is removed afterwards.
 pub fn host_ceiling(
     config: &crate::generate::RunConfig,
     out: &Path,

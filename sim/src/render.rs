@@ -272,26 +272,23 @@ pub fn observe_system(
     index: u64,
     curves: Option<CriticalCurves>,
 ) -> Rendered {
-    let observe = |images: &[BandImage], psf: bool| {
-        let o = ObserveOptions {
-            psf,
-            noise: opts.noise,
-            seed: opts.seed,
-            index,
-        };
-        observer.observe(images, &o)
+    let o = ObserveOptions {
+        psf: opts.psf,
+        noise: opts.noise,
+        seed: opts.seed,
+        index,
     };
     let (mag_eff, observed) = match images {
         SystemImages::Ideal(images) => (
             effective_magnification(system, &images),
-            observe(&images, opts.psf),
+            observer.observe(&images, &o),
         ),
         SystemImages::Convolved {
             images,
             source_flux,
         } => (
             magnification_of(system, &source_flux),
-            observe(&images, false),
+            observer.observe_convolved(images, &o),
         ),
     };
     let labels = label_observed(&observed, &mag_eff, survey);
@@ -404,7 +401,7 @@ pub fn catalog(
             .iter()
             .map(|c| c.flux[b])
             .sum();
-        let lensed_flux: f64 = rendered.observed[b].source.iter().map(|&v| v as f64).sum();
+        let lensed_flux = crate::raytrace::image_flux(&rendered.observed[b].source);
         cols.push(f(&of(columns::band::MAG_EFF), l.mag_eff[b]));
         cols.push(u(&of(columns::band::N_PIX_SOURCE), l.n_pix_source[b]));
         cols.push(u(&of(columns::band::N_SOURCE_GROUPS), l.n_source_groups[b]));

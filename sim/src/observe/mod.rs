@@ -117,27 +117,55 @@ impl Observer {
                 } else {
                     (im.lens.clone(), im.source.clone())
                 };
-                let mut image = &lens + &source;
-                let model = &self.noise[b];
-                if opts.noise {
-                    model.add_noise(
-                        &mut image,
-                        noise::NoiseKey {
-                            seed: opts.seed,
-                            system: opts.index,
-                            band: b as u32,
-                        },
-                    );
-                }
-                ObservedBand {
-                    band: im.band.clone(),
-                    image,
-                    source,
-                    lens,
-                    sigma: model.background_sigma(),
-                }
+                self.record(b, im.band.clone(), lens, source, opts)
             })
             .collect()
+    }
+
+    /// Observes one system's images that already hold their PSF (a device convolved them),
+    /// taken as they are: [`Observer::observe`] without its convolution (`opts.psf` is not
+    /// read).
+    pub fn observe_convolved(
+        &self,
+        images: Vec<BandImage>,
+        opts: &ObserveOptions,
+    ) -> Vec<ObservedBand> {
+        images
+            .into_iter()
+            .enumerate()
+            .map(|(b, im)| self.record(b, im.band, im.lens, im.source, opts))
+            .collect()
+    }
+
+    /// Band `b` as recorded from its (convolved) lens and source: their sum, with noise if
+    /// asked.
+    fn record(
+        &self,
+        b: usize,
+        band: String,
+        lens: Array2<f32>,
+        source: Array2<f32>,
+        opts: &ObserveOptions,
+    ) -> ObservedBand {
+        let mut image = &lens + &source;
+        let model = &self.noise[b];
+        if opts.noise {
+            model.add_noise(
+                &mut image,
+                noise::NoiseKey {
+                    seed: opts.seed,
+                    system: opts.index,
+                    band: b as u32,
+                },
+            );
+        }
+        ObservedBand {
+            band,
+            image,
+            source,
+            lens,
+            sigma: model.background_sigma(),
+        }
     }
 }
 
