@@ -5,7 +5,7 @@
 // The formulas are those of sim/src/mass/*.rs (lenstronomy's conventions): angles in arcsec,
 // each profile evaluated in its own frame (centre (x0, y0), major axis at angle phi) and the
 // deflection rotated back to the sky. The single-precision forms follow the CPU's eight-lane
-// path (`deflection_x8`): NFW's g(x) through atanh(w)/w and atan(w)/w with a cancellation-free
+// path (`deflection_lanes`): NFW's g(x) through atanh(w)/w and atan(w)/w with a cancellation-free
 // form below x = 0.9, NIE's atanh through log1p.
 
 // One mass component, laid out as `sim::raytrace::gpu::GpuMass` (#[repr(C)], 36 bytes).
@@ -51,7 +51,7 @@ __device__ __forceinline__ float atan_over(float v) {
 }
 
 // The non-singular isothermal ellipsoid's deflection in its own frame (Keeton 2001; the
-// CPU's `nie_deflection_x8`): b the scale, s the core, q the axis ratio.
+// CPU's `nie_deflection_lanes`): b the scale, s the core, q the axis ratio.
 __device__ __forceinline__ void nie_deflection(float x, float y, float b, float s, float q,
                                                float* ax, float* ay) {
     float q2 = q * q;
@@ -79,7 +79,7 @@ __device__ __forceinline__ void nie_deflection(float x, float y, float b, float 
     }
 }
 
-// NFW's g(x) = ln(x/2) + C(x) in single precision (the CPU's `nfw_g_x8`).
+// NFW's g(x) = ln(x/2) + C(x) in single precision (the CPU's `nfw_g_lanes`).
 __device__ __forceinline__ float nfw_g(float x) {
     float x2 = x * x;
     float s = 1.0f - x2;

@@ -1,5 +1,5 @@
 //! `sim bench-deflect`: rays per second of the deflection alone, the ray shooter's hot loop, on
-//! the CPU (the eight-lane single-precision path on rayon threads) or on the GPU (the
+//! the CPU (the single-precision path in lanes on rayon threads) or on the GPU (the
 //! `deflect_grid` kernel of `kernels/mass.cu`), for the lenses of a population's first systems
 //! on a survey band's supersampled grid.
 
@@ -13,7 +13,7 @@ use crate::mass::{Lens, MassProfile};
 use crate::observe::survey::Survey;
 use crate::population::Population;
 use crate::raytrace::Grid;
-use crate::simd::F8;
+use crate::simd::Lanes;
 
 /// The lenses (mass only) of systems 0..n of `population` drawn with `seed` for `survey`.
 pub fn sample_lenses(
@@ -43,9 +43,9 @@ pub fn cpu_pass(lenses: &[Lens], grid: &Grid, repeats: usize) -> (f64, f64) {
                 .map(move |&d| (grid.pixel_center(j) + d) as f32)
         })
         .collect();
-    let lanes: Vec<F8> = xs
-        .chunks(8)
-        .map(|c| F8::new(std::array::from_fn(|l| c[l.min(c.len() - 1)])))
+    let lanes: Vec<Lanes> = xs
+        .chunks(crate::simd::LANES)
+        .map(|c| Lanes::new(std::array::from_fn(|l| c[l.min(c.len() - 1)])))
         .collect();
     let ys = xs.clone();
     let mut best = f64::INFINITY;
@@ -57,10 +57,10 @@ pub fn cpu_pass(lenses: &[Lens], grid: &Grid, repeats: usize) -> (f64, f64) {
             .map(|lens| {
                 ys.iter()
                     .map(|&y| {
-                        let y = F8::splat(y);
-                        let mut acc = F8::ZERO;
+                        let y = Lanes::splat(y);
+                        let mut acc = Lanes::ZERO;
                         for &x in &lanes {
-                            let (ax, ay) = lens.deflection_x8(x, y);
+                            let (ax, ay) = lens.deflection_lanes(x, y);
                             acc += ax + ay;
                         }
                         acc.to_array().iter().map(|&v| v as f64).sum::<f64>()

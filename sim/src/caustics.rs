@@ -10,7 +10,7 @@ use contour::ContourBuilder;
 use rayon::prelude::*;
 
 use crate::mass::MassProfile;
-use crate::simd::F8;
+use crate::simd::Lanes;
 
 /// Where and how finely λ_t is sampled.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -138,12 +138,14 @@ fn sample_lambda(
     let node = |o: f64, k: usize| o + (k as f64 + 0.5) * step;
     let mut values = vec![0f64; n * n];
     values.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        // Eight nodes at a time in single precision: λ_t to ~1e-6, which moves the interpolated
+        // `LANES` nodes at a time in single precision: λ_t to ~1e-6, which moves the interpolated
         // curve by ~1e-6/|∇λ_t| arcsec, far below the step.
-        let y = F8::splat(node(origin[1], i) as f32);
-        for (c, chunk) in row.chunks_mut(8).enumerate() {
-            let x = F8::new(std::array::from_fn(|k| node(origin[0], 8 * c + k) as f32));
-            let l = lens.hessian_x8(x, y).lambda_tangential().to_array();
+        let y = Lanes::splat(node(origin[1], i) as f32);
+        for (c, chunk) in row.chunks_mut(crate::simd::LANES).enumerate() {
+            let x = Lanes::new(std::array::from_fn(|k| {
+                node(origin[0], crate::simd::LANES * c + k) as f32
+            }));
+            let l = lens.hessian_lanes(x, y).lambda_tangential().to_array();
             for (v, &l) in chunk.iter_mut().zip(&l) {
                 // −λ_t ≥ 0 inside the tangential critical curve; NaN (a singular centre) counts
                 // as inside.
@@ -222,13 +224,15 @@ pub fn count_images(
 ) -> u32 {
     let n = image_grid_nodes(half_width, step);
     let node = |k: usize| -half_width + (k as f64 + 0.5) * 2.0 * half_width / n as f64;
-    // Source-plane position of every node, relative to beta, row by row in eight-lane chunks.
+    // Source-plane position of every node, relative to beta, row by row in chunks of `LANES`.
     let mut mapped = vec![[0f64; 2]; n * n];
     mapped.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        let y = F8::splat(node(i) as f32);
-        for (c, out) in row.chunks_mut(8).enumerate() {
-            let x = F8::new(std::array::from_fn(|l| node((8 * c + l).min(n - 1)) as f32));
-            let (ax, ay) = lens.deflection_x8(x, y);
+        let y = Lanes::splat(node(i) as f32);
+        for (c, out) in row.chunks_mut(crate::simd::LANES).enumerate() {
+            let x = Lanes::new(std::array::from_fn(|l| {
+                node((crate::simd::LANES * c + l).min(n - 1)) as f32
+            }));
+            let (ax, ay) = lens.deflection_lanes(x, y);
             let (bx, by) = ((x - ax).to_array(), (y - ay).to_array());
             for (l, o) in out.iter_mut().enumerate() {
                 *o = [bx[l] as f64 - beta[0], by[l] as f64 - beta[1]];

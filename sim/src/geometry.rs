@@ -1,8 +1,8 @@
 //! The geometry every profile shares, mass and light alike (a leaf module: it imports no
-//! profile): second derivatives of the potential ([`Hessian`], and eight at once), a profile's
+//! profile): second derivatives of the potential ([`Hessian`], and `LANES` at once), a profile's
 //! centred, rotated frame ([`Frame`]) and the check that parameters are finite.
 
-use crate::simd::{splat, F8};
+use crate::simd::{splat, Lanes};
 
 /// Second derivatives of the lensing potential ψ, arcsec⁻¹·arcsec = dimensionless.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -63,35 +63,35 @@ impl std::ops::AddAssign for Hessian {
     }
 }
 
-/// The Hessian at eight points in single precision (the critical-curve grid's hot path).
+/// The Hessian at `LANES` points in single precision (the critical-curve grid's hot path).
 #[derive(Clone, Copy, Debug)]
-pub struct HessianX8 {
+pub struct HessianLanes {
     /// ∂²ψ/∂x².
-    pub xx: F8,
+    pub xx: Lanes,
     /// ∂²ψ/∂x∂y.
-    pub xy: F8,
+    pub xy: Lanes,
     /// ∂²ψ/∂y².
-    pub yy: F8,
+    pub yy: Lanes,
 }
 
-impl HessianX8 {
+impl HessianLanes {
     /// Zero in every lane.
     pub const ZERO: Self = Self {
-        xx: F8::ZERO,
-        xy: F8::ZERO,
-        yy: F8::ZERO,
+        xx: Lanes::ZERO,
+        xy: Lanes::ZERO,
+        yy: Lanes::ZERO,
     };
 
     /// 1 − κ − |γ| lane by lane, as [`Hessian::lambda_tangential`]; NaN where a component is.
     #[inline(always)]
-    pub fn lambda_tangential(&self) -> F8 {
-        let half = F8::splat(0.5);
+    pub fn lambda_tangential(&self) -> Lanes {
+        let half = Lanes::splat(0.5);
         let g1 = half * (self.xx - self.yy);
-        F8::ONE - half * (self.xx + self.yy) - (g1 * g1 + self.xy * self.xy).sqrt()
+        Lanes::ONE - half * (self.xx + self.yy) - (g1 * g1 + self.xy * self.xy).sqrt()
     }
 }
 
-impl std::ops::Sub for HessianX8 {
+impl std::ops::Sub for HessianLanes {
     type Output = Self;
     #[inline(always)]
     fn sub(self, o: Self) -> Self {
@@ -103,7 +103,7 @@ impl std::ops::Sub for HessianX8 {
     }
 }
 
-impl std::ops::AddAssign for HessianX8 {
+impl std::ops::AddAssign for HessianLanes {
     #[inline(always)]
     fn add_assign(&mut self, o: Self) {
         self.xx += o.xx;
@@ -159,29 +159,29 @@ impl Frame {
         (self.cos * ax - self.sin * ay, self.sin * ax + self.cos * ay)
     }
 
-    /// Eight sky positions (arcsec) to the profile's frame.
+    /// `LANES` sky positions (arcsec) to the profile's frame.
     #[inline(always)]
-    pub fn to_local_x8(&self, x: F8, y: F8) -> (F8, F8) {
+    pub fn to_local_lanes(&self, x: Lanes, y: Lanes) -> (Lanes, Lanes) {
         let (dx, dy) = (x - splat(self.x0), y - splat(self.y0));
         let (c, s) = (splat(self.cos), splat(self.sin));
         (c * dx + s * dy, c * dy - s * dx)
     }
 
-    /// Eight Hessians in the profile's frame back to sky axes (H = Rᵀ H' R).
+    /// `LANES` Hessians in the profile's frame back to sky axes (H = Rᵀ H' R).
     #[inline(always)]
-    pub fn hessian_to_sky_x8(&self, h: HessianX8) -> HessianX8 {
+    pub fn hessian_to_sky_lanes(&self, h: HessianLanes) -> HessianLanes {
         let (c, s) = (self.cos, self.sin);
         let (cc, cs, ss) = (splat(c * c), splat(c * s), splat(s * s));
-        HessianX8 {
+        HessianLanes {
             xx: cc * h.xx - splat(2.0) * cs * h.xy + ss * h.yy,
             xy: cs * (h.xx - h.yy) + splat(c * c - s * s) * h.xy,
             yy: ss * h.xx + splat(2.0) * cs * h.xy + cc * h.yy,
         }
     }
 
-    /// Eight vectors in the profile's frame back to sky axes.
+    /// `LANES` vectors in the profile's frame back to sky axes.
     #[inline(always)]
-    pub fn vector_to_sky_x8(&self, ax: F8, ay: F8) -> (F8, F8) {
+    pub fn vector_to_sky_lanes(&self, ax: Lanes, ay: Lanes) -> (Lanes, Lanes) {
         let (c, s) = (splat(self.cos), splat(self.sin));
         (c * ax - s * ay, s * ax + c * ay)
     }

@@ -5,9 +5,13 @@
 //!
 //!     sim generate --survey sim/tests/fixtures/tiny-euclid.toml -n 5 --seed 11 --threads 1
 //!
-//! One change since: the SHA-256 of the four `/images/<band>` datasets are those of the
-//! counter-based noise (1dd5235), the only values it changed (the file 39d52dd writes still
-//! gives the libhdf5 view exactly); every other entry is as libhdf5 wrote it.
+//! Two changes since, each only in values: the SHA-256 of the four `/images/<band>` datasets
+//! are those of the counter-based noise (1dd5235; the file 39d52dd writes still gives the
+//! libhdf5 view exactly), and those of `/catalog/lensed_source_flux_VIS` and the four
+//! `/catalog/mag_eff_<band>` are those of a Sérsic profile that is zero beyond e⁻³⁰ of its peak
+//! in every lane (the sixteen-lane ray shooter; before, a lane there kept its ~1e-13 of the
+//! peak when another lane of its group of eight was inside: sums changed by ~1e-11
+//! relative). Every other entry is as libhdf5 wrote it.
 //!
 //! It needs a Python with h5py and numpy: `LENSFORGE_PYTHON` (default `python3`); where that has
 //! no h5py the test says it was skipped (`.ci/run` installs h5py in a virtual environment).

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::sersic::{Sersic, SersicParams};
 use super::{BandValues, LightProfile};
 use crate::limits::{angular_size, offset, MAX_ANGLE};
-use crate::simd::{splat, F8};
+use crate::simd::{splat, Lanes};
 
 /// One star-forming knot: a circular Gaussian.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,9 +154,9 @@ impl LightProfile for Clumpy {
         }
         v
     }
-    #[inline]
-    fn unit_brightness_x8(&self, x: F8, y: F8) -> F8 {
-        let mut v = splat(self.body_frac) * self.body.unit_brightness_x8(x, y);
+    #[inline(always)]
+    fn unit_brightness_lanes(&self, x: Lanes, y: Lanes) -> Lanes {
+        let mut v = splat(self.body_frac) * self.body.unit_brightness_lanes(x, y);
         for k in &self.knots {
             let (dx, dy) = (x - splat(k[0]), y - splat(k[1]));
             v += splat(k[3]) * (-(dx * dx + dy * dy) * splat(k[2])).exp();
@@ -196,7 +196,7 @@ mod tests {
         };
         p.validate().unwrap();
         let c = Clumpy::new(&p);
-        crate::light::test_util::check_x8(&c, "clumpy");
+        crate::light::test_util::check_lanes(&c, "clumpy");
         let total = integrate(&c, [0.1, 0.0], 8.0);
         assert!((total - 1.0).abs() < 2e-4, "{total}");
     }

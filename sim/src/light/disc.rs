@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{BandValues, LightProfile};
 use crate::geometry::{check_finite, Frame};
 use crate::limits::{angular_size, orientation, MAX_ARMS};
-use crate::simd::{splat, F8};
+use crate::simd::{splat, Lanes};
 
 /// Largest inclination accepted, degrees (a thin disc seen edge-on has no area).
 pub const MAX_INCLINATION: f64 = 85.0;
@@ -169,21 +169,21 @@ impl LightProfile for Disc {
         let arm = (self.arms * (theta - rd.ln() * self.inv_tan_pitch - self.phase)).cos();
         base * (1.0 + self.amplitude * arm)
     }
-    #[inline]
-    fn unit_brightness_x8(&self, x: F8, y: F8) -> F8 {
-        let (xl, yl) = self.frame.to_local_x8(x, y);
+    #[inline(always)]
+    fn unit_brightness_lanes(&self, x: Lanes, y: Lanes) -> Lanes {
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
         let yd = yl * splat(self.inv_cos_i);
         let rd = (xl * xl + yd * yd).sqrt() * splat(self.inv_h);
         let base = splat(self.i0) * (-rd).exp();
         if self.amplitude == 0.0 {
             return base;
         }
-        let centre = rd.simd_eq(F8::ZERO);
+        let centre = rd.simd_eq(Lanes::ZERO);
         let theta = yd.atan2(xl);
-        let lnr = centre.select(F8::ZERO, rd).ln();
+        let lnr = centre.select(Lanes::ZERO, rd).ln();
         let arg = splat(self.arms) * (theta - lnr * splat(self.inv_tan_pitch) - splat(self.phase));
         let (_, cos) = arg.sin_cos();
-        let arms = base * (F8::ONE + splat(self.amplitude) * cos);
+        let arms = base * (Lanes::ONE + splat(self.amplitude) * cos);
         centre.select(base, arms)
     }
 }
@@ -213,7 +213,7 @@ mod tests {
         // Conservation: the arm term averages to zero around each ring, so the total is 1.
         for &(inc, arms) in &[(0.0, 0), (60.0, 0), (30.0, 2), (50.0, 3)] {
             let d = Disc::new(&params(inc, arms));
-            crate::light::test_util::check_x8(&d, &format!("disc i = {inc}, m = {arms}"));
+            crate::light::test_util::check_lanes(&d, &format!("disc i = {inc}, m = {arms}"));
             let total = integrate(&d, [0.0, 0.1], 10.0);
             assert!((total - 1.0).abs() < 1e-3, "i = {inc}, m = {arms}: {total}");
         }

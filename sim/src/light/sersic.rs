@@ -11,7 +11,7 @@ use statrs::function::gamma::{gamma_lr, ln_gamma};
 use super::{BandValues, LightProfile};
 use crate::geometry::{check_finite, Frame};
 use crate::limits::{angular_size, axis_ratio, orientation};
-use crate::simd::{splat, F8};
+use crate::simd::{splat, Lanes};
 
 /// Smallest and largest Sérsic index accepted.
 pub const N_RANGE: (f64, f64) = (0.2, 10.0);
@@ -101,8 +101,8 @@ pub struct Sersic {
     half_inv_n: f64,
     b: f64,
     i0: f64,
-    /// (R/R_e)² beyond which I/I(0) < e^−30 ≈ 1e-13, far below single precision: the
-    /// eight-lane path returns zero there without evaluating the profile.
+    /// (R/R_e)² beyond which I/I(0) < e^−30 ≈ 1e-13, far below single precision: zero there,
+    /// lane by lane (and a group of lanes all beyond it is not evaluated).
     r2_negligible: f32,
 }
 
@@ -159,16 +159,19 @@ impl LightProfile for Sersic {
         let r2 = (self.q * xl * xl + yl * yl / self.q) * self.inv_re2;
         self.i0 * (-self.b * r2.powf(self.half_inv_n)).exp()
     }
-    #[inline]
-    fn unit_brightness_x8(&self, x: F8, y: F8) -> F8 {
-        let (xl, yl) = self.frame.to_local_x8(x, y);
+    #[inline(always)]
+    fn unit_brightness_lanes(&self, x: Lanes, y: Lanes) -> Lanes {
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
         let r2 = (splat(self.q) * xl * xl + splat(1.0 / self.q) * yl * yl) * splat(self.inv_re2);
-        if r2.simd_gt(F8::splat(self.r2_negligible)).all() {
-            return F8::ZERO;
+        let negligible = r2.simd_gt(Lanes::splat(self.r2_negligible));
+        if negligible.all() {
+            return Lanes::ZERO;
         }
         // (R/R_e)^{1/n} = exp(ln(R²/R_e²)/(2n)); R = 0 gives exp(−∞) = 0 and the peak I(0).
-        let pw = (splat(self.half_inv_n) * r2.max(F8::splat(f32::MIN_POSITIVE)).ln()).exp();
-        splat(self.i0) * (-(splat(self.b) * pw)).exp()
+        let pw = (splat(self.half_inv_n) * r2.max(Lanes::splat(f32::MIN_POSITIVE)).ln()).exp();
+        // Zero in every lane beyond the negligible radius, as in the CUDA kernel, whatever the
+        // other lanes of its group: a pixel's value does not depend on how rays are grouped.
+        negligible.select(Lanes::ZERO, splat(self.i0) * (-(splat(self.b) * pw)).exp())
     }
 }
 
@@ -205,7 +208,7 @@ mod tests {
         // that holds all but a negligible wing), for exponential, de Vaucouleurs and low n.
         for &(n, q, half) in &[(0.5, 0.6, 3.0), (1.0, 1.0, 6.0), (4.0, 0.7, 60.0)] {
             let p = Sersic::new(&params(n, q));
-            crate::light::test_util::check_x8(&p, &format!("sersic n = {n}"));
+            crate::light::test_util::check_lanes(&p, &format!("sersic n = {n}"));
             let total = integrate(&p, [0.2, -0.1], half);
             assert!((total - 1.0).abs() < 2e-4, "n = {n}: total {total}");
         }

@@ -13,13 +13,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, Frame, Hessian, HessianX8, MassProfile};
+use super::{check_finite, Frame, Hessian, HessianLanes, MassProfile};
 use crate::cosmology::Cosmology;
 use crate::limits::{
     angular_size, axis_ratio, in_range, orientation, CONCENTRATION_RANGE, M200_RANGE,
     MAX_SCALE_RADIUS, MIN_ANGLE,
 };
-use crate::simd::{atan_over, atanh_over, splat, F8};
+use crate::simd::{atan_over, atanh_over, splat, Lanes};
 
 /// |x − 1| below which C(x) and (1 − C)/(x² − 1) use their Taylor series (error < 1e-12).
 const SERIES_LIMIT: f64 = 1e-3;
@@ -82,55 +82,55 @@ fn nfw_h(x: f64) -> f64 {
 /// x below which g(x) uses the cancellation-free form in single precision.
 const SMALL_X_F32: f32 = 0.9;
 
-/// [`nfw_g`] at eight radii x = R/r_s, single precision: ln(x/2) + C(x) with
+/// [`nfw_g`] at `LANES` radii x = R/r_s, single precision: ln(x/2) + C(x) with
 /// C = atanh(w)/w, w = sqrt(1 − x²) (x < 1) or atan(v)/v, v = sqrt(x² − 1) (x > 1), both
 /// continuous through x = 1; below x = 0.9 the rearranged form that avoids cancelling logs.
 #[inline(always)]
-pub fn nfw_g_x8(x: F8) -> F8 {
+pub fn nfw_g_lanes(x: Lanes) -> Lanes {
     let x2 = x * x;
-    let s = F8::ONE - x2;
-    let inside = s.simd_gt(F8::ZERO);
-    let small = x.simd_lt(F8::splat(SMALL_X_F32));
-    let mut g = F8::ZERO;
+    let s = Lanes::ONE - x2;
+    let inside = s.simd_gt(Lanes::ZERO);
+    let small = x.simd_lt(Lanes::splat(SMALL_X_F32));
+    let mut g = Lanes::ZERO;
     if (!small).any() {
         let c_in = if inside.any() {
-            atanh_over(s.max(F8::ZERO).sqrt())
+            atanh_over(s.max(Lanes::ZERO).sqrt())
         } else {
-            F8::ONE
+            Lanes::ONE
         };
         let c_out = if (!inside).any() {
-            atan_over((-s).max(F8::ZERO).sqrt())
+            atan_over((-s).max(Lanes::ZERO).sqrt())
         } else {
-            F8::ONE
+            Lanes::ONE
         };
-        g = (x * F8::splat(0.5)).ln() + inside.select(c_in, c_out);
+        g = (x * Lanes::splat(0.5)).ln() + inside.select(c_in, c_out);
     }
     if small.any() {
-        let w = s.max(F8::ZERO).sqrt();
-        let opw = F8::ONE + w;
+        let w = s.max(Lanes::ZERO).sqrt();
+        let opw = Lanes::ONE + w;
         let t = x2 / (w * opw);
         let stable = -(x.ln()) * t
-            + (-(x2 * F8::splat(0.5)) / opw).ln_1p() / w
-            + F8::splat(std::f32::consts::LN_2) * t;
+            + (-(x2 * Lanes::splat(0.5)) / opw).ln_1p() / w
+            + Lanes::splat(std::f32::consts::LN_2) * t;
         g = small.select(stable, g);
     }
     g
 }
 
-/// Half-width of the band around x = 1 where [`kappa_func_x8`] uses its series. The direct
+/// Half-width of the band around x = 1 where [`kappa_func_lanes`] uses its series. The direct
 /// form (C − 1)/(1 − x²) loses ~ε_f32/|x − 1| there; the series' first omitted term at 0.1
 /// is ~1e-8.
 const SERIES_LIMIT_F32: f32 = 0.1;
 
-/// x below which [`kappa_func_x8`] takes C = ln((1 + w)/x)/w: atanh(w) = ½ ln(1 + 2w/(1 − w))
+/// x below which [`kappa_func_lanes`] takes C = ln((1 + w)/x)/w: atanh(w) = ½ ln(1 + 2w/(1 − w))
 /// needs 1 − w, which w = sqrt(1 − x²) rounds away in single precision as x → 0.
 const SMALL_X_C_F32: f32 = 0.5;
 
-/// [`kappa_func`] at eight radii x = R/r_s, single precision: (C(x) − 1)/(1 − x²), with its
+/// [`kappa_func`] at `LANES` radii x = R/r_s, single precision: (C(x) − 1)/(1 − x²), with its
 /// Taylor series about x = 1 (through (x − 1)⁶) where |x − 1| < 0.1.
 #[inline(always)]
-fn kappa_func_x8(x: F8) -> F8 {
-    let e = x - F8::ONE;
+fn kappa_func_lanes(x: Lanes) -> Lanes {
+    let e = x - Lanes::ONE;
     let coefficients = [
         1.0 / 3.0,
         -2.0 / 5.0,
@@ -143,23 +143,27 @@ fn kappa_func_x8(x: F8) -> F8 {
     let series = coefficients
         .iter()
         .rev()
-        .fold(F8::ZERO, |acc, &c| acc * e + splat(c));
-    let near = e.abs().simd_lt(F8::splat(SERIES_LIMIT_F32));
+        .fold(Lanes::ZERO, |acc, &c| acc * e + splat(c));
+    let near = e.abs().simd_lt(Lanes::splat(SERIES_LIMIT_F32));
     if near.all() {
         return series;
     }
-    let s = F8::ONE - x * x;
-    let inside = s.simd_gt(F8::ZERO);
-    let w = s.max(F8::ZERO).sqrt();
-    let mut c = if inside.any() { atanh_over(w) } else { F8::ONE };
+    let s = Lanes::ONE - x * x;
+    let inside = s.simd_gt(Lanes::ZERO);
+    let w = s.max(Lanes::ZERO).sqrt();
+    let mut c = if inside.any() {
+        atanh_over(w)
+    } else {
+        Lanes::ONE
+    };
     if (!inside).any() {
-        c = inside.select(c, atan_over((-s).max(F8::ZERO).sqrt()));
+        c = inside.select(c, atan_over((-s).max(Lanes::ZERO).sqrt()));
     }
-    let small = x.simd_lt(F8::splat(SMALL_X_C_F32));
+    let small = x.simd_lt(Lanes::splat(SMALL_X_C_F32));
     if small.any() {
-        c = small.select(((F8::ONE + w).ln() - x.ln()) / w, c);
+        c = small.select(((Lanes::ONE + w).ln() - x.ln()) / w, c);
     }
-    near.select(series, (c - F8::ONE) / s)
+    near.select(series, (c - Lanes::ONE) / s)
 }
 
 fn default_q() -> f64 {
@@ -338,29 +342,29 @@ impl MassProfile for Nfw {
         let xs = (r / self.rs).max(X_MIN);
         Some(2.0 * self.kappa_s * self.rs * self.rs * nfw_h(xs))
     }
-    #[inline]
-    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
-        let (xl, yl) = self.frame.to_local_x8(x, y);
+    #[inline(always)]
+    fn deflection_lanes(&self, x: Lanes, y: Lanes) -> (Lanes, Lanes) {
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
         let (sx, sy) = (splat(self.stretch_x2) * xl, splat(self.stretch_y2) * yl);
         let r = (xl * sx + yl * sy).sqrt();
         let xs = (r * splat(1.0 / self.rs)).max(splat(X_MIN));
         // α = κ̄(R)·∇(R²/2), κ̄ = 4κ_s g(x)/x²
-        let kb = splat(4.0 * self.kappa_s) * nfw_g_x8(xs) / (xs * xs);
-        let zero = r.simd_eq(F8::ZERO);
-        let (ax, ay) = self.frame.vector_to_sky_x8(kb * sx, kb * sy);
-        (zero.select(F8::ZERO, ax), zero.select(F8::ZERO, ay))
+        let kb = splat(4.0 * self.kappa_s) * nfw_g_lanes(xs) / (xs * xs);
+        let zero = r.simd_eq(Lanes::ZERO);
+        let (ax, ay) = self.frame.vector_to_sky_lanes(kb * sx, kb * sy);
+        (zero.select(Lanes::ZERO, ax), zero.select(Lanes::ZERO, ay))
     }
     #[inline]
-    fn hessian_x8(&self, x: F8, y: F8) -> HessianX8 {
+    fn hessian_lanes(&self, x: Lanes, y: Lanes) -> HessianLanes {
         // As `hessian`: H' = κ̄(R) D + 2(κ_r(R) − κ̄(R)) s sᵀ / R².
-        let (xl, yl) = self.frame.to_local_x8(x, y);
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
         let (sx, sy) = (splat(self.stretch_x2) * xl, splat(self.stretch_y2) * yl);
         let r = (xl * sx + yl * sy).sqrt().max(splat(X_MIN * self.rs));
         let xs = (r * splat(1.0 / self.rs)).max(splat(X_MIN));
-        let kb = splat(4.0 * self.kappa_s) * nfw_g_x8(xs) / (xs * xs);
-        let kr = splat(2.0 * self.kappa_s) * kappa_func_x8(xs);
+        let kb = splat(4.0 * self.kappa_s) * nfw_g_lanes(xs) / (xs * xs);
+        let kr = splat(2.0 * self.kappa_s) * kappa_func_lanes(xs);
         let d = splat(2.0) * (kr - kb) / (r * r);
-        self.frame.hessian_to_sky_x8(HessianX8 {
+        self.frame.hessian_to_sky_lanes(HessianLanes {
             xx: kb * splat(self.stretch_x2) + d * sx * sx,
             xy: d * sx * sy,
             yy: kb * splat(self.stretch_y2) + d * sy * sy,
@@ -390,7 +394,7 @@ mod tests {
             (1.5, 0.7, 25.0),
             (3.0, 0.85, -60.0),
         ] {
-            crate::mass::test_util::check_x8(
+            crate::mass::test_util::check_lanes(
                 &Nfw::from_angles(rs, 0.8, q, phi, [0.05, 0.02]),
                 &format!("nfw rs={rs} q={q}"),
                 3e-6,
@@ -399,7 +403,7 @@ mod tests {
                 &Nfw::from_angles(rs, 0.8, q, phi, [0.05, 0.02]),
                 &format!("nfw rs={rs} q={q}"),
             );
-            crate::mass::test_util::check_hessian_x8(
+            crate::mass::test_util::check_hessian_lanes(
                 &Nfw::from_angles(rs, 0.8, q, phi, [0.05, 0.02]),
                 &format!("nfw rs={rs} q={q}"),
             );
@@ -413,7 +417,7 @@ mod tests {
             ];
             let points: Vec<(f64, f64)> =
                 radii.iter().map(|x| (0.8 * x * rs, 0.6 * x * rs)).collect();
-            crate::mass::test_util::check_hessian_x8_at(
+            crate::mass::test_util::check_hessian_lanes_at(
                 &Nfw::from_angles(rs, 0.8, q, phi, [0.0, 0.0]),
                 &format!("centred nfw rs={rs} q={q}"),
                 &points,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{check_finite, radial_hessian, Hessian, MassProfile};
 use crate::limits::angular_size;
-use crate::simd::{splat, F8};
+use crate::simd::{splat, Lanes};
 
 /// Parameters of a `point_mass` component.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,13 +77,16 @@ impl MassProfile for PointMass {
         let (dx, dy) = (x - self.x0, y - self.y0);
         Some(0.5 * self.theta_e2 * (dx * dx + dy * dy).ln())
     }
-    #[inline]
-    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
+    #[inline(always)]
+    fn deflection_lanes(&self, x: Lanes, y: Lanes) -> (Lanes, Lanes) {
         let (dx, dy) = (x - splat(self.x0), y - splat(self.y0));
         let r2 = dx * dx + dy * dy;
-        let zero = r2.simd_eq(F8::ZERO);
-        let f = splat(self.theta_e2) / zero.select(F8::ONE, r2);
-        (zero.select(F8::ZERO, f * dx), zero.select(F8::ZERO, f * dy))
+        let zero = r2.simd_eq(Lanes::ZERO);
+        let f = splat(self.theta_e2) / zero.select(Lanes::ONE, r2);
+        (
+            zero.select(Lanes::ZERO, f * dx),
+            zero.select(Lanes::ZERO, f * dy),
+        )
     }
 }
 
@@ -99,8 +102,8 @@ mod tests {
             center: [0.2, 0.1],
         });
         check_consistency(&p, "point mass");
-        crate::mass::test_util::check_x8(&p, "point mass", 1e-6);
-        crate::mass::test_util::check_hessian_x8(&p, "point mass");
+        crate::mass::test_util::check_lanes(&p, "point mass", 1e-6);
+        crate::mass::test_util::check_hessian_lanes(&p, "point mass");
     }
 
     #[test]
@@ -110,7 +113,7 @@ mod tests {
             theta_e: 0.9,
             center: [0.0, 0.0],
         });
-        for k in 0..8 {
+        for k in 0..crate::simd::LANES {
             let t = k as f64;
             let (x, y) = (0.9 * t.cos(), 0.9 * t.sin());
             let (ax, ay) = p.deflection(x, y);

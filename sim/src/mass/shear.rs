@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Hessian, HessianX8, MassProfile};
+use super::{Hessian, HessianLanes, MassProfile};
 use crate::limits::orientation;
-use crate::simd::{splat, F8};
+use crate::simd::{splat, Lanes};
 
 /// Parameters of a `shear` component.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,14 +81,14 @@ impl MassProfile for Shear {
     fn potential(&self, x: f64, y: f64) -> Option<f64> {
         Some(0.5 * self.g1 * (x * x - y * y) + self.g2 * x * y)
     }
-    #[inline]
-    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
+    #[inline(always)]
+    fn deflection_lanes(&self, x: Lanes, y: Lanes) -> (Lanes, Lanes) {
         let (g1, g2) = (splat(self.g1), splat(self.g2));
         (g1 * x + g2 * y, g2 * x - g1 * y)
     }
     #[inline]
-    fn hessian_x8(&self, _x: F8, _y: F8) -> HessianX8 {
-        HessianX8 {
+    fn hessian_lanes(&self, _x: Lanes, _y: Lanes) -> HessianLanes {
+        HessianLanes {
             xx: splat(self.g1),
             xy: splat(self.g2),
             yy: splat(-self.g1),
@@ -108,8 +108,8 @@ mod tests {
             phi: 33.0,
         });
         check_consistency(&s, "shear");
-        crate::mass::test_util::check_x8(&s, "shear", 1e-6);
-        crate::mass::test_util::check_hessian_x8(&s, "shear");
+        crate::mass::test_util::check_lanes(&s, "shear", 1e-6);
+        crate::mass::test_util::check_hessian_lanes(&s, "shear");
         let (g1, g2) = s.hessian(0.3, 0.4).gamma();
         assert!((g1.hypot(g2) - 0.07).abs() < 1e-15);
         assert!((0.5 * g2.atan2(g1).to_degrees() - 33.0).abs() < 1e-12);

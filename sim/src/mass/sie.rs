@@ -8,9 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check_finite, Frame, Hessian, HessianX8, MassProfile};
+use super::{check_finite, Frame, Hessian, HessianLanes, MassProfile};
 use crate::limits::{angular_size, axis_ratio, orientation};
-use crate::simd::{atan_over, atanh_over, splat, F8};
+use crate::simd::{atan_over, atanh_over, splat, Lanes};
 
 /// Below this 1 − q² the closed forms are replaced by their q → 1 limits (error < 1e-14).
 const ROUND_LIMIT: f64 = 1e-14;
@@ -36,25 +36,25 @@ pub fn nie_deflection(x: f64, y: f64, b: f64, s: f64, q: f64) -> (f64, f64) {
     )
 }
 
-/// [`nie_deflection`] at eight points, single precision. Below 1 − q = 1e-3 the closed form's
+/// [`nie_deflection`] at `LANES` points, single precision. Below 1 − q = 1e-3 the closed form's
 /// b/u·atan(u x/D) is evaluated as b·(x/D)·[atan(t)/t], t = u x/D, which has no 0/0 at q = 1.
 #[inline(always)]
-pub fn nie_deflection_x8(x: F8, y: F8, b: f64, s: f64, q: f64) -> (F8, F8) {
+pub fn nie_deflection_lanes(x: Lanes, y: Lanes, b: f64, s: f64, q: f64) -> (Lanes, Lanes) {
     let q2 = q * q;
     let psi = (splat(q2) * (splat(s * s) + x * x) + y * y).sqrt();
     let u = (1.0 - q2).max(0.0).sqrt();
-    let zero = psi.simd_eq(F8::ZERO);
-    let d = zero.select(F8::ONE, psi + splat(s));
-    let e = zero.select(F8::ONE, psi + splat(q2 * s));
+    let zero = psi.simd_eq(Lanes::ZERO);
+    let d = zero.select(Lanes::ONE, psi + splat(s));
+    let e = zero.select(Lanes::ONE, psi + splat(q2 * s));
     let (ax, ay) = if q < 0.999 {
         let tx = splat(u) * x / d;
         let ty = splat(u) * y / e;
         // atanh t = ½ ln(1 + 2|t|/(1 − |t|)) with the sign of t: on |t| the argument of ln_1p
         // stays ≥ 0 and keeps its relative precision.
         let at = ty.abs();
-        let h = F8::splat(0.5) * ((at + at) / (F8::ONE - at)).ln_1p();
+        let h = Lanes::splat(0.5) * ((at + at) / (Lanes::ONE - at)).ln_1p();
         let bu = splat(b / u);
-        (bu * tx.atan(), bu * ty.simd_lt(F8::ZERO).select(-h, h))
+        (bu * tx.atan(), bu * ty.simd_lt(Lanes::ZERO).select(-h, h))
     } else {
         let (tx, ty) = (x / d, y / e);
         let bb = splat(b);
@@ -63,7 +63,7 @@ pub fn nie_deflection_x8(x: F8, y: F8, b: f64, s: f64, q: f64) -> (F8, F8) {
             bb * ty * atanh_over(splat(u) * ty),
         )
     };
-    (zero.select(F8::ZERO, ax), zero.select(F8::ZERO, ay))
+    (zero.select(Lanes::ZERO, ax), zero.select(Lanes::ZERO, ay))
 }
 
 /// Hessian of a cored isothermal ellipsoid in its major-axis frame (same parameters as
@@ -91,9 +91,9 @@ pub fn nie_hessian(x: f64, y: f64, b: f64, s: f64, q: f64) -> Hessian {
     }
 }
 
-/// [`nie_hessian`] at eight points in single precision (infinite diagonal at a singular centre).
+/// [`nie_hessian`] at `LANES` points in single precision (infinite diagonal at a singular centre).
 #[inline(always)]
-pub fn nie_hessian_x8(x: F8, y: F8, b: f64, s: f64, q: f64) -> HessianX8 {
+pub fn nie_hessian_lanes(x: Lanes, y: Lanes, b: f64, s: f64, q: f64) -> HessianLanes {
     let q2 = q * q;
     let psi = (splat(q2) * (splat(s * s) + x * x) + y * y).sqrt();
     let u2 = splat(1.0 - q2);
@@ -102,11 +102,11 @@ pub fn nie_hessian_x8(x: F8, y: F8, b: f64, s: f64, q: f64) -> HessianX8 {
     let den_x = d * d + u2 * x * x;
     let den_y = e * e - u2 * y * y;
     let bb = splat(b);
-    let zero = psi.simd_eq(F8::ZERO);
-    let inf = F8::splat(f32::INFINITY);
-    HessianX8 {
+    let zero = psi.simd_eq(Lanes::ZERO);
+    let inf = Lanes::splat(f32::INFINITY);
+    HessianLanes {
         xx: zero.select(inf, bb * (d - splat(q2) * x * x / psi) / den_x),
-        xy: zero.select(F8::ZERO, -bb * x * y / (psi * den_x)),
+        xy: zero.select(Lanes::ZERO, -bb * x * y / (psi * den_x)),
         yy: zero.select(inf, bb * (e - y * y / psi) / den_y),
     }
 }
@@ -243,17 +243,17 @@ impl MassProfile for Sie {
         let (xl, yl) = self.frame.to_local(x, y);
         Some(nie_potential(xl, yl, self.b, 0.0, self.q))
     }
-    #[inline]
-    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
-        let (xl, yl) = self.frame.to_local_x8(x, y);
-        let (ax, ay) = nie_deflection_x8(xl, yl, self.b, 0.0, self.q);
-        self.frame.vector_to_sky_x8(ax, ay)
+    #[inline(always)]
+    fn deflection_lanes(&self, x: Lanes, y: Lanes) -> (Lanes, Lanes) {
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
+        let (ax, ay) = nie_deflection_lanes(xl, yl, self.b, 0.0, self.q);
+        self.frame.vector_to_sky_lanes(ax, ay)
     }
     #[inline]
-    fn hessian_x8(&self, x: F8, y: F8) -> HessianX8 {
-        let (xl, yl) = self.frame.to_local_x8(x, y);
+    fn hessian_lanes(&self, x: Lanes, y: Lanes) -> HessianLanes {
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
         self.frame
-            .hessian_to_sky_x8(nie_hessian_x8(xl, yl, self.b, 0.0, self.q))
+            .hessian_to_sky_lanes(nie_hessian_lanes(xl, yl, self.b, 0.0, self.q))
     }
 }
 
@@ -306,8 +306,8 @@ mod tests {
             (0.3, -75.0),
         ] {
             check_consistency(&sie(1.2, q, phi), &format!("sie q={q} phi={phi}"));
-            crate::mass::test_util::check_x8(&sie(1.2, q, phi), &format!("sie q={q}"), 2e-6);
-            crate::mass::test_util::check_hessian_x8(&sie(1.2, q, phi), &format!("sie q={q}"));
+            crate::mass::test_util::check_lanes(&sie(1.2, q, phi), &format!("sie q={q}"), 2e-6);
+            crate::mass::test_util::check_hessian_lanes(&sie(1.2, q, phi), &format!("sie q={q}"));
         }
     }
 

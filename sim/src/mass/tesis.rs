@@ -9,11 +9,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::sie::{
-    nie_convergence, nie_deflection, nie_deflection_x8, nie_hessian, nie_hessian_x8, nie_potential,
+    nie_convergence, nie_deflection, nie_deflection_lanes, nie_hessian, nie_hessian_lanes,
+    nie_potential,
 };
-use super::{check_finite, Frame, Hessian, HessianX8, MassProfile};
+use super::{check_finite, Frame, Hessian, HessianLanes, MassProfile};
 use crate::limits::{angular_size, axis_ratio, in_range, orientation, MAX_SCALE_RADIUS, MIN_ANGLE};
-use crate::simd::F8;
+use crate::simd::Lanes;
 
 fn default_q() -> f64 {
     1.0
@@ -115,19 +116,19 @@ impl MassProfile for Tesis {
                 - nie_potential(xl, yl, self.b, self.s, self.q),
         )
     }
-    #[inline]
-    fn deflection_x8(&self, x: F8, y: F8) -> (F8, F8) {
-        let (xl, yl) = self.frame.to_local_x8(x, y);
-        let (ax, ay) = nie_deflection_x8(xl, yl, self.b, 0.0, self.q);
-        let (cx, cy) = nie_deflection_x8(xl, yl, self.b, self.s, self.q);
-        self.frame.vector_to_sky_x8(ax - cx, ay - cy)
+    #[inline(always)]
+    fn deflection_lanes(&self, x: Lanes, y: Lanes) -> (Lanes, Lanes) {
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
+        let (ax, ay) = nie_deflection_lanes(xl, yl, self.b, 0.0, self.q);
+        let (cx, cy) = nie_deflection_lanes(xl, yl, self.b, self.s, self.q);
+        self.frame.vector_to_sky_lanes(ax - cx, ay - cy)
     }
     #[inline]
-    fn hessian_x8(&self, x: F8, y: F8) -> HessianX8 {
-        let (xl, yl) = self.frame.to_local_x8(x, y);
-        let a = nie_hessian_x8(xl, yl, self.b, 0.0, self.q);
-        let c = nie_hessian_x8(xl, yl, self.b, self.s, self.q);
-        self.frame.hessian_to_sky_x8(a - c)
+    fn hessian_lanes(&self, x: Lanes, y: Lanes) -> HessianLanes {
+        let (xl, yl) = self.frame.to_local_lanes(x, y);
+        let a = nie_hessian_lanes(xl, yl, self.b, 0.0, self.q);
+        let c = nie_hessian_lanes(xl, yl, self.b, self.s, self.q);
+        self.frame.hessian_to_sky_lanes(a - c)
     }
 }
 
@@ -147,8 +148,8 @@ mod tests {
                 center: [0.0, 0.1],
             });
             check_consistency(&p, &format!("tesis q={q}"));
-            crate::mass::test_util::check_x8(&p, &format!("tesis q={q}"), 2e-6);
-            crate::mass::test_util::check_hessian_x8(&p, &format!("tesis q={q}"));
+            crate::mass::test_util::check_lanes(&p, &format!("tesis q={q}"), 2e-6);
+            crate::mass::test_util::check_hessian_lanes(&p, &format!("tesis q={q}"));
         }
     }
 

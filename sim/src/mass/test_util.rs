@@ -26,10 +26,10 @@ pub fn fd_jacobian(p: &impl MassProfile, x: f64, y: f64, h: f64) -> [f64; 4] {
     ]
 }
 
-/// Up to eight points as f32 lanes (x, y), zero-padded.
-fn f32_lanes(points: &[(f64, f64)]) -> ([f32; 8], [f32; 8]) {
-    let mut xs = [0f32; 8];
-    let mut ys = [0f32; 8];
+/// Up to `LANES` points as f32 lanes (x, y), zero-padded.
+fn f32_lanes(points: &[(f64, f64)]) -> ([f32; crate::simd::LANES], [f32; crate::simd::LANES]) {
+    let mut xs = [0f32; crate::simd::LANES];
+    let mut ys = [0f32; crate::simd::LANES];
     for (k, &(x, y)) in points.iter().enumerate() {
         xs[k] = x as f32;
         ys[k] = y as f32;
@@ -37,20 +37,20 @@ fn f32_lanes(points: &[(f64, f64)]) -> ([f32; 8], [f32; 8]) {
     (xs, ys)
 }
 
-/// Asserts that the eight-lane single-precision deflection matches the f64 one at every
+/// Asserts that the single-precision deflection in lanes matches the f64 one at every
 /// sample point, to `rel` of |α| + 1e-6 arcsec.
-pub fn check_x8(p: &impl MassProfile, name: &str, rel: f64) {
+pub fn check_lanes(p: &impl MassProfile, name: &str, rel: f64) {
     let pts = sample_points();
-    for chunk in pts.chunks(8) {
+    for chunk in pts.chunks(crate::simd::LANES) {
         let (xs, ys) = f32_lanes(chunk);
-        let (ax, ay) = p.deflection_x8(F8::new(xs), F8::new(ys));
+        let (ax, ay) = p.deflection_lanes(Lanes::new(xs), Lanes::new(ys));
         let (ax, ay) = (ax.to_array(), ay.to_array());
         for k in 0..chunk.len() {
             let (wx, wy) = p.deflection(xs[k] as f64, ys[k] as f64);
             let tol = rel * wx.hypot(wy) + 1e-6;
             assert!(
                 (ax[k] as f64 - wx).abs() < tol && (ay[k] as f64 - wy).abs() < tol,
-                "{name}: x8 ({}, {}) vs f64 ({wx}, {wy}) at ({}, {})",
+                "{name}: lanes ({}, {}) vs f64 ({wx}, {wy}) at ({}, {})",
                 ax[k],
                 ay[k],
                 xs[k],
@@ -60,13 +60,13 @@ pub fn check_x8(p: &impl MassProfile, name: &str, rel: f64) {
     }
 }
 
-/// Asserts that the eight-lane single-precision Hessian and its λ_t match the f64 ones at
+/// Asserts that the single-precision Hessian in lanes and its λ_t match the f64 ones at
 /// `points` (rounded to f32 first), to 4e-6 of 1 + |ψ_xx| + |ψ_xy| + |ψ_yy| (f32 rounding of
 /// a few dozen operations).
-pub fn check_hessian_x8_at(p: &impl MassProfile, name: &str, points: &[(f64, f64)]) {
-    for chunk in points.chunks(8) {
+pub fn check_hessian_lanes_at(p: &impl MassProfile, name: &str, points: &[(f64, f64)]) {
+    for chunk in points.chunks(crate::simd::LANES) {
         let (xs, ys) = f32_lanes(chunk);
-        let h8 = p.hessian_x8(F8::new(xs), F8::new(ys));
+        let h8 = p.hessian_lanes(Lanes::new(xs), Lanes::new(ys));
         let got = [h8.xx, h8.xy, h8.yy, h8.lambda_tangential()].map(|v| v.to_array());
         for k in 0..chunk.len() {
             let h = p.hessian(xs[k] as f64, ys[k] as f64);
@@ -75,7 +75,7 @@ pub fn check_hessian_x8_at(p: &impl MassProfile, name: &str, points: &[(f64, f64
             for (g, w) in got.iter().zip(want) {
                 assert!(
                     (g[k] as f64 - w).abs() < tol,
-                    "{name}: x8 {} vs f64 {w} at ({}, {}) [xx, xy, yy, λ_t]",
+                    "{name}: lanes {} vs f64 {w} at ({}, {}) [xx, xy, yy, λ_t]",
                     g[k],
                     xs[k],
                     ys[k]
@@ -85,9 +85,9 @@ pub fn check_hessian_x8_at(p: &impl MassProfile, name: &str, points: &[(f64, f64
     }
 }
 
-/// [`check_hessian_x8_at`] at the sample points.
-pub fn check_hessian_x8(p: &impl MassProfile, name: &str) {
-    check_hessian_x8_at(p, name, &sample_points());
+/// [`check_hessian_lanes_at`] at the sample points.
+pub fn check_hessian_lanes(p: &impl MassProfile, name: &str) {
+    check_hessian_lanes_at(p, name, &sample_points());
 }
 
 /// Asserts, at every sample point: κ = ½∇·α (finite differences), the Hessian equals the

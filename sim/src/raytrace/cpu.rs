@@ -1,7 +1,7 @@
 //! The CPU ray shooter (rayon over image rows; every pixel is computed independently, so the
 //! result does not depend on the number of threads).
 //!
-//! [`render_grid`] is the fast path: eight sub-pixels at a time in single precision
+//! [`render_grid`] is the fast path: sixteen sub-pixels at a time in single precision
 //! ([`crate::simd`]). [`render_grid_f64`] does the same work one ray at a time in double
 //! precision with the reference profile functions; the two are tested to agree.
 
@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::{Grid, System};
 use crate::light::LightProfile;
 use crate::mass::MassProfile;
-use crate::simd::F8;
+use crate::simd::{Lanes, LANES};
 
 /// Renders the lens light and the lensed source of `system` on `grid` for the survey bands
 /// `bands` (indices into each component's flux list), sharing one deflection per sub-pixel.
@@ -34,70 +34,137 @@ pub fn render_grid(
                 .map(move |&d| (grid.pixel_center(j) + d) as f32)
         })
         .collect();
-    let chunks = sub_x.len().div_ceil(8);
-    let lanes: Vec<F8> = (0..chunks)
+    let chunks = sub_x.len().div_ceil(LANES);
+    let lanes: Vec<Lanes> = (0..chunks)
         .map(|c| {
-            F8::new(std::array::from_fn(|l| {
-                sub_x[(8 * c + l).min(sub_x.len() - 1)]
+            Lanes::new(std::array::from_fn(|l| {
+                sub_x[(LANES * c + l).min(sub_x.len() - 1)]
             }))
         })
         .collect();
-    let flux_of = |comps: &[super::LightComponent]| -> Vec<F8> {
+    let flux_of = |comps: &[super::LightComponent]| -> Vec<Lanes> {
         comps
             .iter()
-            .flat_map(|c| bands.iter().map(move |&b| F8::splat(c.flux[b] as f32)))
+            .flat_map(|c| bands.iter().map(move |&b| Lanes::splat(c.flux[b] as f32)))
             .collect()
     };
     let src_flux = flux_of(&system.source_light);
     let lens_flux = flux_of(&system.lens_light);
     let norm = grid.pixel_scale * grid.pixel_scale / (ss * ss) as f64;
 
-    // Row-major [row][col][band][lens, source], one row per rayon task.
-    let mut buf = vec![0f64; n * n * nb * 2];
-    buf.par_chunks_mut(n * nb * 2)
-        .enumerate()
-        .for_each(|(i, row)| {
-            // Sums over the row's sub-rows, per band, per sub-pixel column.
-            let mut acc_src = vec![F8::ZERO; nb * chunks];
-            let mut acc_lens = vec![F8::ZERO; nb * chunks];
+    // Row-major [row][band][lens, source][col], one row per rayon task; each task's scratch
+    // rows made once for all the rows it renders.
+    let mut buf = vec![0f32; n * n * nb * 2];
+    buf.par_chunks_mut(n * nb * 2).enumerate().for_each_init(
+        || RowScratch::new(nb, chunks),
+        |scratch, (i, row)| {
+            let RowScratch {
+                acc_src,
+                acc_lens,
+                ax,
+                ay,
+                bx,
+                by,
+                ys,
+                v,
+                sub_pixels,
+            } = scratch;
+            acc_src.fill(Lanes::ZERO);
+            acc_lens.fill(Lanes::ZERO);
             for &dy in &offsets {
-                let y = F8::splat((grid.pixel_center(i) + dy) as f32);
-                for (c, &x) in lanes.iter().enumerate() {
-                    let (ax, ay) = system.lens.deflection_x8(x, y);
-                    let (bx, by) = (x - ax, y - ay);
-                    for (k, comp) in system.source_light.iter().enumerate() {
-                        let v = comp.profile.unit_brightness_x8(bx, by);
-                        for b in 0..nb {
-                            acc_src[b * chunks + c] += src_flux[k * nb + b] * v;
-                        }
+                let y = Lanes::splat((grid.pixel_center(i) + dy) as f32);
+                ax.fill(Lanes::ZERO);
+                ay.fill(Lanes::ZERO);
+                system.lens.add_deflections_lanes(&lanes, y, ax, ay);
+                for c in 0..chunks {
+                    bx[c] = lanes[c] - ax[c];
+                    by[c] = y - ay[c];
+                }
+                for (k, comp) in system.source_light.iter().enumerate() {
+                    comp.profile.unit_brightness_row_lanes(bx, by, v);
+                    accumulate(acc_src, &src_flux[k * nb..(k + 1) * nb], v);
+                }
+                ys.fill(y);
+                for (k, comp) in system.lens_light.iter().enumerate() {
+                    comp.profile.unit_brightness_row_lanes(&lanes, ys, v);
+                    accumulate(acc_lens, &lens_flux[k * nb..(k + 1) * nb], v);
+                }
+            }
+            // Each pixel: the sum of its sub-pixel columns' sums, in f64, times the pixel area
+            // over the rays a pixel.
+            for (b, out) in row.chunks_exact_mut(2 * n).enumerate() {
+                let (lens_out, src_out) = out.split_at_mut(n);
+                for (acc, out) in [(&*acc_lens, lens_out), (&*acc_src, src_out)] {
+                    for (c, v) in acc[b * chunks..(b + 1) * chunks].iter().enumerate() {
+                        sub_pixels[c * LANES..(c + 1) * LANES].copy_from_slice(&v.to_array());
                     }
-                    for (k, comp) in system.lens_light.iter().enumerate() {
-                        let v = comp.profile.unit_brightness_x8(x, y);
-                        for b in 0..nb {
-                            acc_lens[b * chunks + c] += lens_flux[k * nb + b] * v;
-                        }
+                    for (j, px) in out.iter_mut().enumerate() {
+                        let sum: f64 = sub_pixels[j * ss..(j + 1) * ss]
+                            .iter()
+                            .map(|&v| v as f64)
+                            .sum();
+                        *px = (sum * norm) as f32;
                     }
                 }
             }
-            for b in 0..nb {
-                let src: Vec<f32> = acc_src[b * chunks..(b + 1) * chunks]
-                    .iter()
-                    .flat_map(|v| v.to_array())
-                    .collect();
-                let lens: Vec<f32> = acc_lens[b * chunks..(b + 1) * chunks]
-                    .iter()
-                    .flat_map(|v| v.to_array())
-                    .collect();
-                for j in 0..n {
-                    let cols = j * ss..(j + 1) * ss;
-                    row[(j * nb + b) * 2] =
-                        lens[cols.clone()].iter().map(|&v| v as f64).sum::<f64>() * norm;
-                    row[(j * nb + b) * 2 + 1] =
-                        src[cols].iter().map(|&v| v as f64).sum::<f64>() * norm;
+        },
+    );
+    (0..nb)
+        .map(|b| {
+            let band = |part: usize| {
+                let mut image = Array2::zeros((n, n));
+                for (i, mut out) in image.rows_mut().into_iter().enumerate() {
+                    let start = ((i * nb + b) * 2 + part) * n;
+                    out.assign(&ndarray::ArrayView1::from(&buf[start..start + n]));
                 }
-            }
-        });
-    split_bands(&buf, n, nb)
+                image
+            };
+            (band(0), band(1))
+        })
+        .collect()
+}
+
+/// Adds `v` times each band's flux (`flux[b]`) to band b's sums (`acc`, `LANES`-lane groups
+/// of a sub-row, band after band).
+#[inline(always)]
+fn accumulate(acc: &mut [Lanes], flux: &[Lanes], v: &[Lanes]) {
+    for (acc, &f) in acc.chunks_exact_mut(v.len()).zip(flux) {
+        acc.iter_mut().zip(v).for_each(|(a, &v)| *a += f * v);
+    }
+}
+
+/// One rayon task's working rows for [`render_grid`], each `chunks` groups of lanes long.
+struct RowScratch {
+    /// Sums over a row's sub-rows, per band (band after band), per sub-pixel column.
+    acc_src: Vec<Lanes>,
+    acc_lens: Vec<Lanes>,
+    /// One sub-row's deflection, source-plane positions and image-plane y.
+    ax: Vec<Lanes>,
+    ay: Vec<Lanes>,
+    bx: Vec<Lanes>,
+    by: Vec<Lanes>,
+    ys: Vec<Lanes>,
+    /// One component's brightness along the sub-row.
+    v: Vec<Lanes>,
+    /// One band's sums as single lanes.
+    sub_pixels: Vec<f32>,
+}
+
+impl RowScratch {
+    fn new(bands: usize, chunks: usize) -> Self {
+        let row = || vec![Lanes::ZERO; chunks];
+        Self {
+            acc_src: vec![Lanes::ZERO; bands * chunks],
+            acc_lens: vec![Lanes::ZERO; bands * chunks],
+            ax: row(),
+            ay: row(),
+            bx: row(),
+            by: row(),
+            ys: row(),
+            v: row(),
+            sub_pixels: vec![0.0; chunks * LANES],
+        }
+    }
 }
 
 /// [`render_grid`] one ray at a time in double precision with the reference (f64) profile

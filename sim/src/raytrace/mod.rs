@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn single_precision_lanes_agree_with_the_f64_reference() {
-        // The fast path (eight f32 lanes) against one-ray-at-a-time f64 on a system with every
+        // The fast path (f32 in lanes) against one-ray-at-a-time f64 on a system with every
         // kind of profile: per pixel to 1e-4 of the band's brightest pixel, in total to 1e-5.
         use crate::light::{Clumpy, ClumpyParams, Disc, DiscParams, Knot};
         use crate::mass::{Nfw, PointMass, PointMassParams, Shear, Tesis, TesisParams};
