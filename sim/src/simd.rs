@@ -20,6 +20,37 @@ pub fn splat(v: f64) -> Lanes {
     Lanes::splat(v as f32)
 }
 
+/// e^x lane by lane, bit for bit `wide`'s `f32x16::exp`: its arithmetic for arguments in
+/// [−87, 88] (normal results), inlined into the caller, and `wide` itself for a group with any
+/// lane beyond (underflow, overflow, infinities and NaN are its special cases). `wide`'s
+/// function is too large for the compiler to inline, and the checks of those cases took about
+/// half its operations; the Sérsic profile takes two a ray.
+#[inline(always)]
+#[allow(clippy::excessive_precision)] // `wide`'s literals as it writes them: the same floats.
+pub fn exp(x: Lanes) -> Lanes {
+    let in_range = x.simd_ge(Lanes::splat(-87.0)) & x.simd_le(Lanes::splat(88.0));
+    if !in_range.all() {
+        return x.exp();
+    }
+    // Cody–Waite reduction by ln 2 in two parts, the degree-5 polynomial of e^y − 1 − y over
+    // y², and 2^r built in the exponent field: `wide`'s constants and operations in its order.
+    let r = (x * Lanes::LOG2_E).round_ties_even();
+    let y = r.mul_neg_add(Lanes::splat(0.693359375), x);
+    let y = r.mul_neg_add(Lanes::splat(-2.12194440e-4), y);
+    let c = |v: f32| Lanes::splat(v);
+    let y2 = y * y;
+    let y4 = y2 * y2;
+    let z = c(1.0 / 120.0).mul_add(y, c(1.0 / 24.0)).mul_add(
+        y2,
+        c(1.0 / 5040.0)
+            .mul_add(y, c(1.0 / 720.0))
+            .mul_add(y4, c(1.0 / 6.0).mul_add(y, c(0.5))),
+    );
+    let z = z.mul_add(y2, y);
+    let two_to_r = Lanes::from_bits((r + Lanes::splat(127.0 + 8_388_608.0)).to_bits() << 23);
+    (z + Lanes::ONE) * two_to_r
+}
+
 /// atanh(z)/z for |z| < 1, continuous through z = 0 (series below |z| = 0.1: 1 + z²/3 + z⁴/5 + …).
 #[inline(always)]
 pub fn atanh_over(z: Lanes) -> Lanes {
@@ -86,6 +117,40 @@ pub fn per_lane2(x: Lanes, y: Lanes, f: impl Fn(f64, f64) -> (f64, f64)) -> (Lan
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`exp`] is `wide`'s exp bit for bit: every 61st single-precision bit pattern (70
+    /// million, every sign and exponent), and every pattern near the range's ends.
+    #[test]
+    fn exp_is_wide_s_exp_bit_for_bit() {
+        let check = |bits: &[u32; LANES]| {
+            let x = Lanes::new(bits.map(f32::from_bits));
+            let (got, want) = (exp(x).to_array(), x.exp().to_array());
+            for ((g, w), b) in got.iter().zip(want).zip(bits) {
+                assert!(
+                    g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                    "exp({}) = {g}, wide's {w}",
+                    f32::from_bits(*b)
+                );
+            }
+        };
+        let mut group = [0u32; LANES];
+        for (i, bits) in (0..=u32::MAX).step_by(61).enumerate() {
+            group[i % LANES] = bits;
+            if i % LANES == LANES - 1 {
+                check(&group);
+            }
+        }
+        for end in [-87.0f32, 88.0, -103.63, 88.723] {
+            for d in -4096i32..4096 {
+                let b = (end.to_bits() as i32 + d) as u32;
+                check(&[b; LANES]);
+                // A group in range but for one lane.
+                let mut mixed = [1.0f32.to_bits(); LANES];
+                mixed[(d as usize) % LANES] = b;
+                check(&mixed);
+            }
+        }
+    }
 
     #[test]
     fn series_and_direct_forms_agree_with_libm() {

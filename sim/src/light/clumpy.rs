@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::sersic::{Sersic, SersicParams};
 use super::{BandValues, LightProfile};
 use crate::limits::{angular_size, offset, MAX_ANGLE};
-use crate::simd::{splat, Lanes};
+use crate::simd::{exp, splat, Lanes};
 
 /// One star-forming knot: a circular Gaussian.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -159,7 +159,7 @@ impl LightProfile for Clumpy {
         let mut v = splat(self.body_frac) * self.body.unit_brightness_lanes(x, y);
         for k in &self.knots {
             let (dx, dy) = (x - splat(k[0]), y - splat(k[1]));
-            v += splat(k[3]) * (-(dx * dx + dy * dy) * splat(k[2])).exp();
+            v += splat(k[3]) * exp(-(dx * dx + dy * dy) * splat(k[2]));
         }
         v
     }

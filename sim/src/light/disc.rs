@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{BandValues, LightProfile};
 use crate::geometry::{check_finite, Frame};
 use crate::limits::{angular_size, orientation, MAX_ARMS};
-use crate::simd::{splat, Lanes};
+use crate::simd::{exp, splat, Lanes};
 
 /// Largest inclination accepted, degrees (a thin disc seen edge-on has no area).
 pub const MAX_INCLINATION: f64 = 85.0;
@@ -174,7 +174,7 @@ impl LightProfile for Disc {
         let (xl, yl) = self.frame.to_local_lanes(x, y);
         let yd = yl * splat(self.inv_cos_i);
         let rd = (xl * xl + yd * yd).sqrt() * splat(self.inv_h);
-        let base = splat(self.i0) * (-rd).exp();
+        let base = splat(self.i0) * exp(-rd);
         if self.amplitude == 0.0 {
             return base;
         }

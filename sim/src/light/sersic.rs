@@ -11,7 +11,7 @@ use statrs::function::gamma::{gamma_lr, ln_gamma};
 use super::{BandValues, LightProfile};
 use crate::geometry::{check_finite, Frame};
 use crate::limits::{angular_size, axis_ratio, orientation};
-use crate::simd::{splat, Lanes};
+use crate::simd::{exp, splat, Lanes};
 
 /// Smallest and largest Sérsic index accepted.
 pub const N_RANGE: (f64, f64) = (0.2, 10.0);
@@ -168,10 +168,10 @@ impl LightProfile for Sersic {
             return Lanes::ZERO;
         }
         // (R/R_e)^{1/n} = exp(ln(R²/R_e²)/(2n)); R = 0 gives exp(−∞) = 0 and the peak I(0).
-        let pw = (splat(self.half_inv_n) * r2.max(Lanes::splat(f32::MIN_POSITIVE)).ln()).exp();
+        let pw = exp(splat(self.half_inv_n) * r2.max(Lanes::splat(f32::MIN_POSITIVE)).ln());
         // Zero in every lane beyond the negligible radius, as in the CUDA kernel, whatever the
         // other lanes of its group: a pixel's value does not depend on how rays are grouped.
-        negligible.select(Lanes::ZERO, splat(self.i0) * (-(splat(self.b) * pw)).exp())
+        negligible.select(Lanes::ZERO, splat(self.i0) * exp(-(splat(self.b) * pw)))
     }
 }
 

@@ -354,7 +354,7 @@ impl MassProfile for Nfw {
         let (ax, ay) = self.frame.vector_to_sky_lanes(kb * sx, kb * sy);
         (zero.select(Lanes::ZERO, ax), zero.select(Lanes::ZERO, ay))
     }
-    #[inline]
+    #[inline(always)]
     fn hessian_lanes(&self, x: Lanes, y: Lanes) -> HessianLanes {
         // As `hessian`: H' = κ̄(R) D + 2(κ_r(R) − κ̄(R)) s sᵀ / R².
         let (xl, yl) = self.frame.to_local_lanes(x, y);

@@ -86,7 +86,7 @@ impl MassProfile for Shear {
         let (g1, g2) = (splat(self.g1), splat(self.g2));
         (g1 * x + g2 * y, g2 * x - g1 * y)
     }
-    #[inline]
+    #[inline(always)]
     fn hessian_lanes(&self, _x: Lanes, _y: Lanes) -> HessianLanes {
         HessianLanes {
             xx: splat(self.g1),

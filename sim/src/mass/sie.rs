@@ -249,7 +249,7 @@ impl MassProfile for Sie {
         let (ax, ay) = nie_deflection_lanes(xl, yl, self.b, 0.0, self.q);
         self.frame.vector_to_sky_lanes(ax, ay)
     }
-    #[inline]
+    #[inline(always)]
     fn hessian_lanes(&self, x: Lanes, y: Lanes) -> HessianLanes {
         let (xl, yl) = self.frame.to_local_lanes(x, y);
         self.frame

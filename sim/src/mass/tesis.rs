@@ -123,7 +123,7 @@ impl MassProfile for Tesis {
         let (cx, cy) = nie_deflection_lanes(xl, yl, self.b, self.s, self.q);
         self.frame.vector_to_sky_lanes(ax - cx, ay - cy)
     }
-    #[inline]
+    #[inline(always)]
     fn hessian_lanes(&self, x: Lanes, y: Lanes) -> HessianLanes {
         let (xl, yl) = self.frame.to_local_lanes(x, y);
         let a = nie_hessian_lanes(xl, yl, self.b, 0.0, self.q);
