@@ -188,42 +188,57 @@ impl Convolver {
     fn separable(&self, pixels: &[f32], column: &[f64], row: &[f64]) -> Vec<f32> {
         let (h, w) = (self.height, self.width);
         let (ci, cj) = ((self.kh / 2) as isize, (self.kw / 2) as isize);
-        let mut along_rows = vec![0f64; h * w];
-        for (src, out) in pixels.chunks(w).zip(along_rows.chunks_mut(w)) {
-            for (b, &k) in row.iter().enumerate() {
-                // out[j] += k·src[j + s] where 0 ≤ j + s < w
-                let s = cj - b as isize;
-                let lo = (-s).max(0) as usize;
-                let hi = (w as isize - s).min(w as isize).max(0) as usize;
-                if lo >= hi {
-                    continue;
-                }
-                let shifted = &src[(lo as isize + s) as usize..(hi as isize + s) as usize];
-                for (o, &x) in out[lo..hi].iter_mut().zip(shifted) {
-                    *o += k * x as f64;
-                }
-            }
-        }
-        let mut out = vec![0f32; h * w];
-        let mut acc = vec![0f64; w];
-        for (i, out_row) in out.chunks_mut(w).enumerate() {
-            acc.fill(0.0);
-            for (a, &k) in column.iter().enumerate() {
-                let r = i as isize + ci - a as isize;
-                if !(0..h as isize).contains(&r) {
-                    continue;
-                }
-                let src = &along_rows[r as usize * w..(r as usize + 1) * w];
-                for (o, &x) in acc.iter_mut().zip(src) {
-                    *o += k * x;
+        SEPARABLE_SCRATCH.with_borrow_mut(|(along_rows, src)| {
+            along_rows.clear();
+            along_rows.resize(h * w, 0.0);
+            for (pixels, out) in pixels.chunks(w).zip(along_rows.chunks_mut(w)) {
+                // The row in f64 once (exactly), rather than at every tap.
+                src.clear();
+                src.extend(pixels.iter().map(|&x| x as f64));
+                for (b, &k) in row.iter().enumerate() {
+                    // out[j] += k·src[j + s] where 0 ≤ j + s < w
+                    let s = cj - b as isize;
+                    let lo = (-s).max(0) as usize;
+                    let hi = (w as isize - s).min(w as isize).max(0) as usize;
+                    if lo >= hi {
+                        continue;
+                    }
+                    let shifted = &src[(lo as isize + s) as usize..(hi as isize + s) as usize];
+                    for (o, &x) in out[lo..hi].iter_mut().zip(shifted) {
+                        *o += k * x;
+                    }
                 }
             }
-            for (o, &x) in out_row.iter_mut().zip(&acc) {
-                *o = x as f32;
+            let mut out = vec![0f32; h * w];
+            let acc = src;
+            for (i, out_row) in out.chunks_mut(w).enumerate() {
+                acc.clear();
+                acc.resize(w, 0.0);
+                for (a, &k) in column.iter().enumerate() {
+                    let r = i as isize + ci - a as isize;
+                    if !(0..h as isize).contains(&r) {
+                        continue;
+                    }
+                    let src = &along_rows[r as usize * w..(r as usize + 1) * w];
+                    for (o, &x) in acc.iter_mut().zip(src) {
+                        *o += k * x;
+                    }
+                }
+                for (o, &x) in out_row.iter_mut().zip(acc.iter()) {
+                    *o = x as f32;
+                }
             }
-        }
-        out
+            out
+        })
     }
+}
+
+thread_local! {
+    /// One thread's working buffers for [`Convolver::separable`], kept between calls: the row
+    /// pass's output (a VIS stamp's is 320 kB, which the allocator would otherwise map and
+    /// zero again at every call) and one row in f64.
+    static SEPARABLE_SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The column and row whose outer product is `kernel`, if it is one to `SEPARABLE_TOLERANCE`
