@@ -179,7 +179,7 @@ impl crate::raytrace::BatchRenderer for PreparedRenderer {
         block: &mut crate::observe::noise::NoiseBlock,
     ) -> Option<std::result::Result<(), String>> {
         let noisy = &self.observed.as_ref()?.1[block.band as usize];
-        for image in block.images.chunks_exact_mut(block.pixels) {
+        for image in block.images.iter_mut() {
             image.copy_from_slice(noisy);
         }
         Some(Ok(()))

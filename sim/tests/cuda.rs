@@ -121,7 +121,7 @@ fn gpu_noise_is_the_cpu_noise() {
     for photon_only in [false, true] {
         let mut on_gpu = clean.clone();
         let mut block = sim::observe::noise::NoiseBlock {
-            images: &mut on_gpu,
+            images: on_gpu.chunks_exact_mut(pixels).collect(),
             pixels,
             systems: &systems,
             seed,

@@ -381,7 +381,7 @@ fn a_batch_renderer_fills_the_same_file() {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let (pixels, seed, band) = (block.pixels, block.seed, block.band);
             let side = (pixels as f64).sqrt() as usize;
-            for (image, &system) in block.images.chunks_exact_mut(pixels).zip(block.systems) {
+            for (image, &system) in block.images.iter_mut().zip(block.systems) {
                 let mut a = ndarray::Array2::from_shape_vec((side, side), image.to_vec()).unwrap();
                 let key = sim::observe::noise::NoiseKey { seed, system, band };
                 block.model.add_noise(&mut a, key);

@@ -323,12 +323,11 @@ fn add_block_noise(
             band: b as u32,
         };
         let pixels = records.first().map_or(0, |r| r.images[b].len());
-        let mut block: Vec<f32> = records
-            .iter()
-            .flat_map(|r| r.images[b].iter().copied())
-            .collect();
         let mut on_device = crate::observe::noise::NoiseBlock {
-            images: &mut block,
+            images: records
+                .iter_mut()
+                .map(|r| r.images[b].as_slice_mut().expect("a standard-layout image"))
+                .collect(),
             pixels,
             systems: &systems,
             seed,
@@ -338,11 +337,12 @@ fn add_block_noise(
         // Timed as `record` times the rest of the observation: the device's call as the host
         // waits for it, the CPU's image by image.
         let timing = ctx.timing;
-        match timed(
+        let drawn = timed(
             timing,
             |t| &t.observe,
             || renderer.add_noise(&mut on_device),
-        ) {
+        );
+        match drawn {
             None => records.par_iter_mut().zip(&systems).for_each(|(r, &s)| {
                 timed(
                     timing,
@@ -351,14 +351,7 @@ fn add_block_noise(
                 )
             }),
             Some(Err(e)) => return Err(Error::Gpu(e)),
-            Some(Ok(())) => {
-                for (r, noisy) in records.iter_mut().zip(block.chunks_exact(pixels.max(1))) {
-                    r.images[b]
-                        .as_slice_mut()
-                        .expect("a standard-layout image")
-                        .copy_from_slice(noisy);
-                }
-            }
+            Some(Ok(())) => {}
         }
     }
     Ok(())

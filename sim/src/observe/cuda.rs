@@ -217,16 +217,24 @@ impl GpuNoise {
         } = block;
         let (pixels, seed, band) = (*pixels, *seed, *band);
         let n = pixels * systems.len();
-        if images.len() != n || u32::try_from(pixels).is_err() {
+        if images.len() != systems.len()
+            || images.iter().any(|image| image.len() != pixels)
+            || u32::try_from(pixels).is_err()
+        {
             return Err(GpuError(format!(
-                "{} values for {} images of {pixels} pixels",
+                "{} images for {} systems, of {pixels} pixels each",
                 images.len(),
                 systems.len()
             )));
         }
+        // The images side by side, as the kernel takes them.
+        let gathered: Vec<f32> = images
+            .iter()
+            .flat_map(|image| image.iter().copied())
+            .collect();
         let s = &self.stream;
         let mut d_images = s
-            .clone_htod(&**images)
+            .clone_htod(&gathered)
             .map_err(|e| err("copying images", e))?;
         let d_systems = s
             .clone_htod(*systems)
@@ -254,7 +262,12 @@ impl GpuNoise {
         let back = s
             .clone_dtoh(&d_images)
             .map_err(|e| err("copying images back", e))?;
-        images.copy_from_slice(&back);
+        for (image, noisy) in images
+            .iter_mut()
+            .zip(back.chunks_exact((pixels as usize).max(1)))
+        {
+            image.copy_from_slice(noisy);
+        }
         Ok(())
     }
 }

@@ -32,9 +32,9 @@ pub struct NoiseKey {
 /// device that draws noise ([`crate::raytrace::BatchRenderer::add_noise`]) is handed.
 #[derive(Debug)]
 pub struct NoiseBlock<'a> {
-    /// The images, `pixels` values for each of `systems` in turn: noise-free on the way in, e⁻/s
-    /// per pixel.
-    pub images: &'a mut [f32],
+    /// The images, one of `pixels` values (row-major) for each of `systems`, where their
+    /// systems keep them: noise-free on the way in, e⁻/s per pixel.
+    pub images: Vec<&'a mut [f32]>,
     /// Pixels an image.
     pub pixels: usize,
     /// The systems' indices in their run.
