@@ -4,7 +4,7 @@
 //
 // The formulas are those of sim/src/mass/*.rs (lenstronomy's conventions): angles in arcsec,
 // each profile evaluated in its own frame (centre (x0, y0), major axis at angle phi) and the
-// deflection rotated back to the sky. The single-precision forms follow the CPU's eight-lane
+// deflection rotated back to the sky. The single-precision forms follow the CPU's lane-parallel
 // path (`deflection_lanes`): NFW's g(x) through atanh(w)/w and atan(w)/w with a cancellation-free
 // form below x = 0.9, NIE's atanh through log1p.
 

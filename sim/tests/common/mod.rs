@@ -235,7 +235,7 @@ pub fn check_render(
 
 /// The labels of a population (sglc2 on Euclid, `n` systems) ray-traced by `renderer` against
 /// the CPU's, through `sim generate` in `dir` (same draws, same PSF, same noise realisation; only
-/// the ray tracing differs: the f32 kernels against the CPU's f32 eight-lane renderer). The
+/// the ray tracing differs: the f32 kernels against the CPU's f32 lane-parallel renderer). The
 /// images differ by ~10⁻⁶ of their peak, so a criterion can change only where its quantity sits
 /// at its threshold. Panics unless every n_pix_source is within 1 % (at least ±2 pixels) and
 /// every μ_eff within 10⁻⁴ relative of the CPU's, and every differing label has such a quantity
