@@ -44,8 +44,8 @@ pub trait MassProfile {
     }
     /// Adds the deflection at the points (`x[c]`, `y`) to (`ax[c]`, `ay[c]`), arcsec, for every
     /// group c of `LANES`: [`deflection_lanes`](Self::deflection_lanes) over a row of the ray
-    /// shooter's grid, in one loop that the profile's arithmetic is inlined into (its constants
-    /// prepared once a row, not once a group). The same floats as calling it group by group.
+    /// shooter's grid, in one loop that the profile's arithmetic is inlined into (dispatched
+    /// once a row, not once a group). The same floats as calling it group by group.
     #[inline]
     fn add_deflections_lanes(&self, x: &[Lanes], y: Lanes, ax: &mut [Lanes], ay: &mut [Lanes]) {
         for ((&x, ax), ay) in x.iter().zip(ax.iter_mut()).zip(ay.iter_mut()) {

@@ -236,7 +236,8 @@ impl Convolver {
 thread_local! {
     /// One thread's working buffers for [`Convolver::separable`], kept between calls: the row
     /// pass's output (a VIS stamp's is 320 kB, which the allocator would otherwise map and
-    /// zero again at every call) and one row in f64.
+    /// zero again at every call) and one row of f64 (an image row in the row pass, the sums of
+    /// an output row in the column pass).
     static SEPARABLE_SCRATCH: std::cell::RefCell<(Vec<f64>, Vec<f64>)> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
