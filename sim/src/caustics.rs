@@ -10,7 +10,7 @@ use contour::ContourBuilder;
 use rayon::prelude::*;
 
 use crate::mass::MassProfile;
-use crate::simd::Lanes;
+use crate::simd::{Lanes, LANES};
 
 /// Where and how finely λ_t is sampled.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -141,9 +141,9 @@ fn sample_lambda(
         // `LANES` nodes at a time in single precision: λ_t to ~1e-6, which moves the interpolated
         // curve by ~1e-6/|∇λ_t| arcsec, far below the step.
         let y = Lanes::splat(node(origin[1], i) as f32);
-        for (c, chunk) in row.chunks_mut(crate::simd::LANES).enumerate() {
+        for (c, chunk) in row.chunks_mut(LANES).enumerate() {
             let x = Lanes::new(std::array::from_fn(|k| {
-                node(origin[0], crate::simd::LANES * c + k) as f32
+                node(origin[0], LANES * c + k) as f32
             }));
             let l = lens.hessian_lanes(x, y).lambda_tangential().to_array();
             for (v, &l) in chunk.iter_mut().zip(&l) {
@@ -224,21 +224,31 @@ pub fn count_images(
 ) -> u32 {
     let n = image_grid_nodes(half_width, step);
     let node = |k: usize| -half_width + (k as f64 + 0.5) * 2.0 * half_width / n as f64;
-    // Source-plane position of every node, relative to beta, row by row in chunks of `LANES`.
+    // Source-plane position of every node, relative to beta, row by row in chunks of `LANES`
+    // (each mass component along the whole row at once).
+    let xs: Vec<Lanes> = (0..n.div_ceil(LANES))
+        .map(|c| {
+            Lanes::new(std::array::from_fn(|l| {
+                node((LANES * c + l).min(n - 1)) as f32
+            }))
+        })
+        .collect();
     let mut mapped = vec![[0f64; 2]; n * n];
-    mapped.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        let y = Lanes::splat(node(i) as f32);
-        for (c, out) in row.chunks_mut(crate::simd::LANES).enumerate() {
-            let x = Lanes::new(std::array::from_fn(|l| {
-                node((crate::simd::LANES * c + l).min(n - 1)) as f32
-            }));
-            let (ax, ay) = lens.deflection_lanes(x, y);
-            let (bx, by) = ((x - ax).to_array(), (y - ay).to_array());
-            for (l, o) in out.iter_mut().enumerate() {
-                *o = [bx[l] as f64 - beta[0], by[l] as f64 - beta[1]];
+    mapped.par_chunks_mut(n).enumerate().for_each_init(
+        || (vec![Lanes::ZERO; xs.len()], vec![Lanes::ZERO; xs.len()]),
+        |(ax, ay), (i, row)| {
+            let y = Lanes::splat(node(i) as f32);
+            ax.fill(Lanes::ZERO);
+            ay.fill(Lanes::ZERO);
+            lens.add_deflections_lanes(&xs, y, ax, ay);
+            for (c, out) in row.chunks_mut(LANES).enumerate() {
+                let (bx, by) = ((xs[c] - ax[c]).to_array(), (y - ay[c]).to_array());
+                for (l, o) in out.iter_mut().enumerate() {
+                    *o = [bx[l] as f64 - beta[0], by[l] as f64 - beta[1]];
+                }
             }
-        }
-    });
+        },
+    );
     // A triangle mapped to more than 100 times its area is an image demagnified below
     // |μ| = 0.01 (the central image of a singular or cuspy profile, which a singular centre
     // turns into a spurious wrap-around): not counted.
