@@ -35,18 +35,8 @@ pub fn sample_lenses(
 /// Seconds per pass of the CPU's deflection of every lens on every sub-pixel of `grid`
 /// (the best of `repeats` passes), and a checksum of the deflections (so none is skipped).
 pub fn cpu_pass(lenses: &[Lens], grid: &Grid, repeats: usize) -> (f64, f64) {
-    let offsets = grid.subpixel_offsets();
-    let xs: Vec<f32> = (0..grid.size)
-        .flat_map(|j| {
-            offsets
-                .iter()
-                .map(move |&d| (grid.pixel_center(j) + d) as f32)
-        })
-        .collect();
-    let lanes: Vec<Lanes> = xs
-        .chunks(crate::simd::LANES)
-        .map(|c| Lanes::new(std::array::from_fn(|l| c[l.min(c.len() - 1)])))
-        .collect();
+    let xs = grid.subpixel_centers_f32();
+    let lanes = crate::simd::in_lanes(&xs);
     let ys = xs.clone();
     let mut best = f64::INFINITY;
     let mut checksum = 0.0;

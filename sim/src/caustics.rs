@@ -10,7 +10,7 @@ use contour::ContourBuilder;
 use rayon::prelude::*;
 
 use crate::mass::MassProfile;
-use crate::simd::{Lanes, LANES};
+use crate::simd::{in_lanes, Lanes, LANES};
 
 /// Where and how finely λ_t is sampled.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -226,13 +226,7 @@ pub fn count_images(
     let node = |k: usize| -half_width + (k as f64 + 0.5) * 2.0 * half_width / n as f64;
     // Source-plane position of every node, relative to beta, row by row in chunks of `LANES`
     // (each mass component along the whole row at once).
-    let xs: Vec<Lanes> = (0..n.div_ceil(LANES))
-        .map(|c| {
-            Lanes::new(std::array::from_fn(|l| {
-                node((LANES * c + l).min(n - 1)) as f32
-            }))
-        })
-        .collect();
+    let xs = in_lanes(&(0..n).map(|k| node(k) as f32).collect::<Vec<_>>());
     let mut mapped = vec![[0f64; 2]; n * n];
     mapped.par_chunks_mut(n).enumerate().for_each_init(
         || (vec![Lanes::ZERO; xs.len()], vec![Lanes::ZERO; xs.len()]),

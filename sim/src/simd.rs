@@ -14,6 +14,15 @@ pub use wide::f32x16 as Lanes;
 /// The number of lanes in a [`Lanes`].
 pub const LANES: usize = 16;
 
+/// `values` in groups of [`LANES`], the last group padded with the last value (a row of
+/// points whose padding's results are dropped).
+pub fn in_lanes(values: &[f32]) -> Vec<Lanes> {
+    values
+        .chunks(LANES)
+        .map(|c| Lanes::new(std::array::from_fn(|l| c[l.min(c.len() - 1)])))
+        .collect()
+}
+
 /// `v` in every lane.
 #[inline(always)]
 pub fn splat(v: f64) -> Lanes {

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::{Grid, System};
 use crate::light::LightProfile;
 use crate::mass::MassProfile;
-use crate::simd::{Lanes, LANES};
+use crate::simd::{in_lanes, Lanes, LANES};
 
 /// Renders the lens light and the lensed source of `system` on `grid` for the survey bands
 /// `bands` (indices into each component's flux list), sharing one deflection per sub-pixel.
@@ -27,21 +27,8 @@ pub fn render_grid(
     let ss = grid.supersample;
     let offsets = grid.subpixel_offsets();
     // x of every sub-pixel of a row, padded to whole lanes (the padding's results are dropped).
-    let sub_x: Vec<f32> = (0..n)
-        .flat_map(|j| {
-            offsets
-                .iter()
-                .map(move |&d| (grid.pixel_center(j) + d) as f32)
-        })
-        .collect();
-    let chunks = sub_x.len().div_ceil(LANES);
-    let lanes: Vec<Lanes> = (0..chunks)
-        .map(|c| {
-            Lanes::new(std::array::from_fn(|l| {
-                sub_x[(LANES * c + l).min(sub_x.len() - 1)]
-            }))
-        })
-        .collect();
+    let lanes = in_lanes(&grid.subpixel_centers_f32());
+    let chunks = lanes.len();
     let flux_of = |comps: &[super::LightComponent]| -> Vec<Lanes> {
         comps
             .iter()
@@ -109,19 +96,7 @@ pub fn render_grid(
             }
         },
     );
-    (0..nb)
-        .map(|b| {
-            let band = |part: usize| {
-                let mut image = Array2::zeros((n, n));
-                for (i, mut out) in image.rows_mut().into_iter().enumerate() {
-                    let start = ((i * nb + b) * 2 + part) * n;
-                    out.assign(&ndarray::ArrayView1::from(&buf[start..start + n]));
-                }
-                image
-            };
-            (band(0), band(1))
-        })
-        .collect()
+    split_bands(&buf, n, nb)
 }
 
 /// Adds `v` times each band's flux (`flux[b]`) to band b's sums (`acc`, `LANES`-lane groups
@@ -188,8 +163,8 @@ pub fn render_grid_f64(
     let src_flux = flux_of(&system.source_light);
     let lens_flux = flux_of(&system.lens_light);
 
-    // Row-major [row][col][band][lens, source], one row per rayon task.
-    let mut buf = vec![0f64; n * n * nb * 2];
+    // Row-major [row][band][lens, source][col], one row per rayon task, as render_grid's.
+    let mut buf = vec![0f32; n * n * nb * 2];
     buf.par_chunks_mut(n * nb * 2)
         .enumerate()
         .for_each(|(i, row)| {
@@ -220,10 +195,9 @@ pub fn render_grid_f64(
                         }
                     }
                 }
-                let px = &mut row[j * nb * 2..(j + 1) * nb * 2];
                 for k in 0..nb {
-                    px[2 * k] = sb_lens[k] * norm;
-                    px[2 * k + 1] = sb_src[k] * norm;
+                    row[2 * k * n + j] = (sb_lens[k] * norm) as f32;
+                    row[(2 * k + 1) * n + j] = (sb_src[k] * norm) as f32;
                 }
             }
         });
@@ -231,15 +205,20 @@ pub fn render_grid_f64(
     split_bands(&buf, n, nb)
 }
 
-/// Splits a [row][col][band][lens, source] buffer into per-band (lens, source) images.
-fn split_bands(buf: &[f64], n: usize, nb: usize) -> Vec<(Array2<f32>, Array2<f32>)> {
+/// Splits a [row][band][lens, source][col] buffer of n×n images into per-band (lens, source)
+/// images.
+fn split_bands(buf: &[f32], n: usize, nb: usize) -> Vec<(Array2<f32>, Array2<f32>)> {
     (0..nb)
-        .map(|k| {
-            let lens =
-                Array2::from_shape_fn((n, n), |(i, j)| buf[((i * n + j) * nb + k) * 2] as f32);
-            let source =
-                Array2::from_shape_fn((n, n), |(i, j)| buf[((i * n + j) * nb + k) * 2 + 1] as f32);
-            (lens, source)
+        .map(|b| {
+            let part = |part: usize| {
+                let mut image = Array2::zeros((n, n));
+                for (i, mut out) in image.rows_mut().into_iter().enumerate() {
+                    let start = ((i * nb + b) * 2 + part) * n;
+                    out.assign(&ndarray::ArrayView1::from(&buf[start..start + n]));
+                }
+                image
+            };
+            (part(0), part(1))
         })
         .collect()
 }

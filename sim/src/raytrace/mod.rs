@@ -74,6 +74,19 @@ impl Grid {
             .collect()
     }
 
+    /// x (or y) of the centre of every sub-pixel of a row (or column), in order, arcsec, in
+    /// single precision (the fast ray shooter's coordinates).
+    pub fn subpixel_centers_f32(&self) -> Vec<f32> {
+        let offsets = self.subpixel_offsets();
+        (0..self.size)
+            .flat_map(|j| {
+                offsets
+                    .iter()
+                    .map(move |&d| (self.pixel_center(j) + d) as f32)
+            })
+            .collect()
+    }
+
     /// Rays shot on this grid.
     pub fn rays(&self) -> usize {
         self.size * self.size * self.supersample * self.supersample
