@@ -89,6 +89,14 @@ impl HessianLanes {
         let g1 = half * (self.xx - self.yy);
         Lanes::ONE - half * (self.xx + self.yy) - (g1 * g1 + self.xy * self.xy).sqrt()
     }
+
+    /// 1 − κ + |γ| lane by lane, as [`Hessian::lambda_radial`]; NaN where a component is.
+    #[inline(always)]
+    pub fn lambda_radial(&self) -> Lanes {
+        let half = Lanes::splat(0.5);
+        let g1 = half * (self.xx - self.yy);
+        Lanes::ONE - half * (self.xx + self.yy) + (g1 * g1 + self.xy * self.xy).sqrt()
+    }
 }
 
 impl std::ops::Sub for HessianLanes {

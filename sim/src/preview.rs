@@ -6,6 +6,7 @@ use std::path::Path;
 
 use ndarray::Array2;
 
+use crate::caustics::AllCurves;
 use crate::error::{Error, Result};
 
 /// Side of each panel of a contact sheet, pixels.
@@ -77,10 +78,81 @@ pub fn contact_sheet(images: &[&Array2<f32>]) -> (Vec<u8>, usize, usize) {
 }
 
 /// Writes a contact sheet of `images` (first band grey, next three as colour) to a PNG file,
-/// under a temporary name first so that a failure leaves nothing behind.
-pub fn write_contact_sheet(path: &Path, images: &[&Array2<f32>]) -> Result<()> {
-    let (rgb, w, h) = contact_sheet(images);
+/// under a temporary name first so that a failure leaves nothing behind. With `curves` and the
+/// first image's pixel scale (arcsec), the critical curves and caustics are drawn on its panel.
+pub fn write_contact_sheet(
+    path: &Path,
+    images: &[&Array2<f32>],
+    curves: Option<(&AllCurves, f64)>,
+) -> Result<()> {
+    let (mut rgb, w, h) = contact_sheet(images);
+    if let (Some((curves, pixel_scale)), Some(first)) = (curves, images.first()) {
+        let panel = PanelFrame {
+            image: first.dim(),
+            pixel_scale,
+        };
+        draw_curves(&mut rgb, w, &panel, curves);
+    }
     write_png(path, &rgb, w, h)
+}
+
+/// Colours of the curves drawn on a contact sheet: critical curves warm, caustics cool.
+const TANGENTIAL_RGB: [u8; 3] = [255, 90, 40];
+const TANGENTIAL_CAUSTIC_RGB: [u8; 3] = [60, 200, 255];
+const RADIAL_RGB: [u8; 3] = [255, 220, 0];
+const RADIAL_CAUSTIC_RGB: [u8; 3] = [170, 120, 255];
+
+/// How the first panel of a contact sheet shows the sky: its image's (rows, columns) and
+/// pixel scale, arcsec. The image's pixel (i, j) is centred on x = (j − (columns − 1)/2)·scale,
+/// y = (i − (rows − 1)/2)·scale (`raytrace::Grid`), and row i is drawn upwards.
+struct PanelFrame {
+    image: (usize, usize),
+    pixel_scale: f64,
+}
+
+impl PanelFrame {
+    /// The sheet pixel (row from the top, column) the sky point (x, y) arcsec falls in, if it
+    /// falls on the panel: the pixel that shows the image pixel holding the point.
+    fn pixel(&self, x: f64, y: f64) -> Option<(usize, usize)> {
+        let (h, w) = (self.image.0 as f64, self.image.1 as f64);
+        // Continuous pixel coordinates: image pixel j spans [j, j + 1).
+        let (u, v) = (
+            x / self.pixel_scale + 0.5 * w,
+            y / self.pixel_scale + 0.5 * h,
+        );
+        let (c, r) = (u * PANEL as f64 / w, v * PANEL as f64 / h);
+        let on = |t: f64| (0.0..PANEL as f64).contains(&t);
+        (on(c) && on(r)).then(|| (PANEL - 1 - r as usize, c as usize))
+    }
+}
+
+/// Draws every curve of `curves` and its caustic on the first panel of a sheet `width` pixels
+/// wide: the polylines sampled every half sheet pixel.
+fn draw_curves(rgb: &mut [u8], width: usize, panel: &PanelFrame, curves: &AllCurves) {
+    let kinds = [
+        (&curves.tangential, TANGENTIAL_RGB, TANGENTIAL_CAUSTIC_RGB),
+        (&curves.radial, RADIAL_RGB, RADIAL_CAUSTIC_RGB),
+    ];
+    // Sheet pixels per arcsec, to sample each segment finely enough.
+    let per_arcsec = PANEL as f64 / (panel.image.1 as f64 * panel.pixel_scale);
+    for (pairs, critical_rgb, caustic_rgb) in kinds {
+        for pair in pairs {
+            for (line, colour) in [(&pair.critical, critical_rgb), (&pair.caustic, caustic_rgb)] {
+                for s in line.windows(2) {
+                    let (a, b) = (s[0], s[1]);
+                    let length = (b[0] - a[0]).hypot(b[1] - a[1]) * per_arcsec;
+                    let steps = (2.0 * length).ceil().max(1.0) as usize;
+                    for k in 0..=steps {
+                        let t = k as f64 / steps as f64;
+                        let (x, y) = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]));
+                        if let Some((r, c)) = panel.pixel(x, y) {
+                            rgb[(r * width + c) * 3..][..3].copy_from_slice(&colour);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Side of a mosaic tile, pixels.
@@ -168,12 +240,89 @@ fn encode_png(tmp: &Path, rgb: &[u8], w: usize, h: usize, path: &Path) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::caustics::CurvePair;
 
     #[test]
     fn percentile_of_a_ramp() {
         let v: Vec<f32> = (0..101).map(|k| k as f32).collect();
         assert_eq!(percentile(&v, 50.0), 50.0);
         assert_eq!(percentile(&v, 100.0), 100.0);
+    }
+
+    #[test]
+    fn a_sky_point_is_drawn_on_the_panel_pixel_that_shows_its_image_pixel() {
+        // Round trip: an image whose every pixel holds its own index, drawn as a panel; the
+        // sheet pixel the frame gives for the centre of image pixel (i, j) (Grid's convention)
+        // must be one that `sample` fills from pixel (i, j).
+        for (rows, cols, scale) in [(200, 200, 0.1), (66, 66, 0.3), (33, 50, 0.2)] {
+            let frame = PanelFrame {
+                image: (rows, cols),
+                pixel_scale: scale,
+            };
+            let image = Array2::from_shape_fn((rows, cols), |(i, j)| (i * cols + j) as f32);
+            for (i, j) in [(0, 0), (rows - 1, cols - 1), (rows / 2, 3), (7, cols / 3)] {
+                let x = (j as f64 - 0.5 * (cols as f64 - 1.0)) * scale;
+                let y = (i as f64 - 0.5 * (rows as f64 - 1.0)) * scale;
+                let (r, c) = frame.pixel(x, y).unwrap();
+                assert_eq!(
+                    sample(&image, PANEL - 1 - r, c),
+                    image[[i, j]],
+                    "({i}, {j})"
+                );
+            }
+            // Past the field's edge: not on the panel.
+            let edge = 0.5 * cols as f64 * scale;
+            assert_eq!(frame.pixel(edge + 1e-9, 0.0), None);
+        }
+    }
+
+    #[test]
+    fn the_curves_are_drawn_in_their_colours_and_only_on_the_first_panel() {
+        // A square critical curve of half-side 1" and a caustic point at the centre, on a
+        // 100×100 image at 0.1" (the panel shows ±5").
+        let square = vec![
+            [-1.0, -1.0],
+            [1.0, -1.0],
+            [1.0, 1.0],
+            [-1.0, 1.0],
+            [-1.0, -1.0],
+        ];
+        let curves = AllCurves {
+            tangential: vec![CurvePair {
+                caustic: vec![[0.0, 0.0], [0.0, 0.0]],
+                critical: square,
+            }],
+            radial: vec![],
+        };
+        let image = Array2::<f32>::zeros((100, 100));
+        let (mut rgb, w, _) = contact_sheet(&[&image, &image]);
+        let before = rgb.clone();
+        let frame = PanelFrame {
+            image: (100, 100),
+            pixel_scale: 0.1,
+        };
+        draw_curves(&mut rgb, w, &frame, &curves);
+        let at = |x: f64, y: f64| {
+            let (r, c) = frame.pixel(x, y).unwrap();
+            rgb[(r * w + c) * 3..][..3].to_vec()
+        };
+        assert_eq!(at(1.0, 0.3), TANGENTIAL_RGB);
+        assert_eq!(at(-0.5, -1.0), TANGENTIAL_RGB);
+        assert_eq!(at(0.0, 0.0), TANGENTIAL_CAUSTIC_RGB);
+        assert_eq!(at(0.5, 0.5), [0, 0, 0]);
+        let changed: Vec<usize> = (0..rgb.len() / 3)
+            .filter(|p| rgb[3 * p..3 * p + 3] != before[3 * p..3 * p + 3])
+            .collect();
+        assert!(
+            changed.iter().all(|p| p % w < PANEL),
+            "drawn beyond the first panel"
+        );
+        // The square's perimeter, 8" at 40 sheet pixels an arcsec, is about 320 pixels.
+        assert!(
+            (300..=340).contains(&changed.len()),
+            "{} pixels",
+            changed.len()
+        );
     }
 
     #[test]

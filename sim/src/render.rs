@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use format::dataset::columns;
 
-use crate::caustics::{count_images, critical_curves, polygon_area, CausticGrid, CriticalCurves};
+use crate::caustics::{
+    count_images, critical_curves, polygon_area, AllCurves, CausticGrid, CriticalCurves,
+};
 use crate::dataset::hdf5::{single, write_dataset, Attributes, Column, LabelColumn};
 use crate::error::{Error, Result};
 use crate::labels::Labels;
@@ -457,6 +459,16 @@ struct RenderConfig<'a> {
     spec: &'a SystemSpec,
 }
 
+/// Where [`render_spec`] draws its contact sheet (first band grey, next three as colour), and
+/// the critical curves and caustics it draws on the first band's panel, if any.
+#[derive(Clone, Copy, Debug)]
+pub struct ContactSheet<'a> {
+    /// The PNG file.
+    pub path: &'a Path,
+    /// The curves, arcsec ([`crate::caustics::all_critical_curves`]).
+    pub curves: Option<&'a AllCurves>,
+}
+
 /// Checks and renders `spec` (read from `spec_path`, which names it in errors) for `survey`,
 /// writes the one-system dataset to `out` and, if asked, a contact sheet to `png`. The ray
 /// tracing is done by `renderer` (the GPU) when one is given, else by the CPU's
@@ -468,13 +480,13 @@ pub fn render_spec(
     survey: &Survey,
     opts: &RenderOptions,
     out: &Path,
-    png: Option<&Path>,
+    png: Option<ContactSheet>,
     renderer: Option<&dyn BatchRenderer>,
 ) -> Result<Rendered> {
     opts.validate()?;
     crate::dataset::refuse_folder(out, "--out")?;
-    if let Some(p) = png {
-        crate::dataset::refuse_folder(p, "--png")?;
+    if let Some(sheet) = &png {
+        crate::dataset::refuse_folder(sheet.path, "--png")?;
     }
     let system = spec.build(survey, spec_path)?;
     let observer = Observer::new(survey)?;
@@ -538,9 +550,10 @@ pub fn render_spec(
         &catalog(spec, &system, &rendered, survey, 0, 0),
         &labels,
     )?;
-    if let Some(p) = png {
+    if let Some(sheet) = png {
         let shown: Vec<&Array2<f32>> = rendered.observed.iter().map(|o| &o.image).collect();
-        crate::preview::write_contact_sheet(p, &shown)?;
+        let curves = sheet.curves.map(|c| (c, survey.bands[0].pixel_scale));
+        crate::preview::write_contact_sheet(sheet.path, &shown, curves)?;
     }
     Ok(rendered)
 }

@@ -126,6 +126,100 @@ fn render_writes_the_dataset_layout_and_a_contact_sheet() {
     assert_eq!(&head[..8], b"\x89PNG\r\n\x1a\n");
 }
 
+/// The RGB pixels and width of a PNG.
+fn png_rgb(path: &Path) -> (Vec<u8>, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (buf, info.width as usize)
+}
+
+#[test]
+fn render_writes_every_critical_curve_and_draws_them_on_the_sheet() {
+    // The embedded example (SIE + NFW + shear): an NFW cusp gives a radial critical curve
+    // inside the tangential one.
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    let (out, png, curves) = (p("one.h5"), p("one.png"), p("more/curves.json"));
+    let o = sim(&[
+        "render",
+        "--out",
+        out.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+        "--curves",
+        curves.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&curves).unwrap()).unwrap();
+    assert_eq!(json["units"], "arcsec");
+    let rings = |kind: &str, which: &str| -> Vec<Vec<[f64; 2]>> {
+        serde_json::from_value(serde_json::Value::Array(
+            json[kind]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|pair| pair[which].clone())
+                .collect(),
+        ))
+        .unwrap()
+    };
+    let (tangential, radial) = (rings("tangential", "critical"), rings("radial", "critical"));
+    assert!(!tangential.is_empty() && !radial.is_empty());
+    for ring in tangential.iter().chain(&radial) {
+        assert_eq!(ring.first(), ring.last(), "a closed ring");
+    }
+    // The largest tangential curve is the one the catalogue's θ_E = sqrt(area/π) measures
+    // (traced there at the same step over a box around it).
+    let f = hdf5_pure::File::open(&out).unwrap();
+    let area = sim::caustics::polygon_area(&tangential[0]);
+    let theta_e = (area / std::f64::consts::PI).sqrt();
+    assert!(
+        (theta_e - col(&f, "theta_e")).abs() < 1e-3 * theta_e,
+        "{theta_e} against {}",
+        col(&f, "theta_e")
+    );
+    // The radial curve lies inside the tangential one.
+    let radial_area = sim::caustics::polygon_area(&radial[0]);
+    assert!(radial_area < area, "{radial_area} ≥ {area}");
+    // The curves are drawn on the first panel only: the sheet differs from one without them
+    // there and nowhere else.
+    let plain = p("plain.png");
+    let o = sim(&[
+        "render",
+        "--out",
+        p("plain.h5").to_str().unwrap(),
+        "--png",
+        plain.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ((drawn, width), (bare, _)) = (png_rgb(&png), png_rgb(&plain));
+    let changed: Vec<usize> = (0..drawn.len() / 3)
+        .filter(|k| drawn[3 * k..3 * k + 3] != bare[3 * k..3 * k + 3])
+        .collect();
+    assert!(changed.len() > 100, "{} pixels drawn", changed.len());
+    assert!(changed.iter().all(|k| k % width < sim::preview::PANEL));
+}
+
+#[test]
+fn curves_into_a_folder_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one.h5");
+    let o = sim(&[
+        "render",
+        "--out",
+        out.to_str().unwrap(),
+        "--curves",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--curves"), "{err}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn json_and_toml_specs_render_the_same_images() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,10 +1,11 @@
 //! `sim render`: one system spec rendered in every band of a survey, with its labels.
 
 use super::{batch_renderer, NewFolders, Observation};
+use sim::caustics::{all_critical_curves, AllCurves, CausticGrid};
 use sim::observe::Survey;
-use sim::render::{render_spec, RenderOptions};
+use sim::render::{render_spec, ContactSheet, RenderOptions};
 use sim::spec::SystemSpec;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// `sim render`'s arguments.
@@ -22,6 +23,11 @@ pub struct Args {
     /// Also write a contact sheet (first band grey, next three as colour) to this PNG.
     #[arg(long)]
     pub png: Option<PathBuf>,
+    /// Also write every critical curve of the lens, tangential and radial, with its caustic
+    /// (arcsec from the stamp's centre, traced over the widest stamp every 0.02") to this JSON
+    /// file; with --png they are drawn on the first band's panel.
+    #[arg(long)]
+    pub curves: Option<PathBuf>,
     #[command(flatten)]
     pub observation: Observation,
     /// Seed of the noise.
@@ -33,6 +39,40 @@ pub struct Args {
     pub device: String,
 }
 
+/// What `--curves` writes: the lens's critical curves and caustics and how they were traced.
+#[derive(serde::Serialize)]
+struct TracedCurves {
+    /// The unit of every coordinate.
+    units: &'static str,
+    /// Half the side of the traced square, centred on the stamp's centre, arcsec.
+    half_width: f64,
+    /// The grid step the curves were traced at, arcsec.
+    step: f64,
+    #[serde(flatten)]
+    curves: AllCurves,
+}
+
+/// Every critical curve of `spec`'s lens over `survey`'s widest stamp, at `opts`' caustic step.
+fn trace_curves(
+    spec: &SystemSpec,
+    label: &Path,
+    survey: &Survey,
+    opts: &RenderOptions,
+) -> anyhow::Result<TracedCurves> {
+    opts.validate()?;
+    let system = spec.build(survey, label)?;
+    let grid = CausticGrid {
+        half_width: survey.max_half_width(),
+        step: opts.caustic_step,
+    };
+    Ok(TracedCurves {
+        units: "arcsec",
+        half_width: grid.half_width,
+        step: grid.step,
+        curves: all_critical_curves(&system.lens, grid),
+    })
+}
+
 /// Runs `sim render`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let Args {
@@ -40,6 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         survey,
         out,
         png,
+        curves,
         observation,
         seed,
         device,
@@ -60,21 +101,54 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             PathBuf::from("(embedded example spec)"),
         ),
     };
+    if let Some(p) = &curves {
+        sim::dataset::refuse_folder(p, "--curves")?;
+    }
     let folders = NewFolders::above(&out)?;
     let png_folders = png.as_deref().map(NewFolders::above).transpose()?;
+    let curves_folders = curves.as_deref().map(NewFolders::above).transpose()?;
     let (renderer, line) = batch_renderer(&device)?;
     println!("{line}");
+    let traced = curves
+        .as_ref()
+        .map(|_| trace_curves(&spec, &label, &survey, &opts))
+        .transpose()?;
+    let sheet = png.as_deref().map(|path| ContactSheet {
+        path,
+        curves: traced.as_ref().map(|t| &t.curves),
+    });
     let r = render_spec(
         &spec,
         &label,
         &survey,
         &opts,
         &out,
-        png.as_deref(),
+        sheet,
         renderer.as_deref(),
     )?;
+    if let (Some(path), Some(traced)) = (&curves, &traced) {
+        let mut json = serde_json::to_vec_pretty(traced)?;
+        json.push(b'\n');
+        if let Err(e) = format::atomic::write_bytes(path, &json) {
+            // The dataset and sheet are whole, but the command did not do all it was asked.
+            let _ = std::fs::remove_file(&out);
+            if let Some(p) = &png {
+                let _ = std::fs::remove_file(p);
+            }
+            anyhow::bail!("{}: {e}", path.display());
+        }
+        println!(
+            "{} tangential and {} radial critical curve(s), with their caustics, in {}",
+            traced.curves.tangential.len(),
+            traced.curves.radial.len(),
+            path.display()
+        );
+    }
     folders.keep();
     if let Some(f) = png_folders {
+        f.keep();
+    }
+    if let Some(f) = curves_folders {
         f.keep();
     }
     let te = r.curves.as_ref().map_or(0.0, |c| c.einstein_radius);

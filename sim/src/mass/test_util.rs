@@ -67,10 +67,17 @@ pub fn check_hessian_lanes_at(p: &impl MassProfile, name: &str, points: &[(f64, 
     for chunk in points.chunks(crate::simd::LANES) {
         let (xs, ys) = f32_lanes(chunk);
         let h8 = p.hessian_lanes(Lanes::new(xs), Lanes::new(ys));
-        let got = [h8.xx, h8.xy, h8.yy, h8.lambda_tangential()].map(|v| v.to_array());
+        let got = [
+            h8.xx,
+            h8.xy,
+            h8.yy,
+            h8.lambda_tangential(),
+            h8.lambda_radial(),
+        ]
+        .map(|v| v.to_array());
         for k in 0..chunk.len() {
             let h = p.hessian(xs[k] as f64, ys[k] as f64);
-            let want = [h.xx, h.xy, h.yy, h.lambda_tangential()];
+            let want = [h.xx, h.xy, h.yy, h.lambda_tangential(), h.lambda_radial()];
             let tol = 4e-6 * (1.0 + h.xx.abs() + h.xy.abs() + h.yy.abs());
             for (g, w) in got.iter().zip(want) {
                 assert!(

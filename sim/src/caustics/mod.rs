@@ -6,9 +6,14 @@
 //! circle of that area; the caustic is the curve mapped through β = θ − α(θ), and its
 //! circumscribing radius is the largest distance of a caustic point from the caustic's centroid.
 
+mod all;
+
+pub use all::{all_critical_curves, AllCurves, CurvePair};
+
 use contour::ContourBuilder;
 use rayon::prelude::*;
 
+use crate::geometry::HessianLanes;
 use crate::mass::MassProfile;
 use crate::simd::{in_lanes, Lanes, LANES};
 
@@ -117,23 +122,37 @@ pub fn critical_curves(
 
 /// Nodes per side of a square of side `side` sampled every `step` (even, so that a square
 /// centred on the origin has no node on it, where singular profiles have no Jacobian).
-fn square_nodes(side: f64, step: f64) -> usize {
+pub(super) fn square_nodes(side: f64, step: f64) -> usize {
     (((side / step).ceil() as usize).max(4) + 1) & !1
 }
 
-/// −λ_t sampled on an n×n grid of nodes at origin + (k + ½)·step.
-struct LambdaGrid {
+/// −λ (an eigenvalue of the lensing Jacobian) sampled on an n×n grid of nodes at
+/// origin + (k + ½)·step.
+pub(super) struct LambdaGrid {
     origin: [f64; 2],
     step: f64,
     n: usize,
     values: Vec<f64>,
 }
 
+/// −λ_t (λ_t = 1 − κ − |γ|) on the grid: ≥ 0 inside the tangential critical curve.
 fn sample_lambda(
     lens: &(impl MassProfile + Sync),
     origin: [f64; 2],
     step: f64,
     n: usize,
+) -> LambdaGrid {
+    sample_eigenvalue(lens, origin, step, n, HessianLanes::lambda_tangential)
+}
+
+/// −λ of one eigenvalue of the lensing Jacobian (`lambda`, λ_t or λ_r) on an n×n grid of
+/// nodes at origin + (k + ½)·step.
+pub(super) fn sample_eigenvalue(
+    lens: &(impl MassProfile + Sync),
+    origin: [f64; 2],
+    step: f64,
+    n: usize,
+    lambda: impl Fn(&HessianLanes) -> Lanes + Sync,
 ) -> LambdaGrid {
     let node = |o: f64, k: usize| o + (k as f64 + 0.5) * step;
     let mut values = vec![0f64; n * n];
@@ -145,10 +164,9 @@ fn sample_lambda(
             let x = Lanes::new(std::array::from_fn(|k| {
                 node(origin[0], LANES * c + k) as f32
             }));
-            let l = lens.hessian_lanes(x, y).lambda_tangential().to_array();
+            let l = lambda(&lens.hessian_lanes(x, y)).to_array();
             for (v, &l) in chunk.iter_mut().zip(&l) {
-                // −λ_t ≥ 0 inside the tangential critical curve; NaN (a singular centre) counts
-                // as inside.
+                // −λ ≥ 0 inside the critical curve; NaN (a singular centre) counts as inside.
                 *v = if l.is_nan() { 1.0 } else { -l as f64 };
             }
         }
@@ -183,25 +201,36 @@ impl LambdaGrid {
         b
     }
 
-    /// The ring of largest area of the zero contour (marching squares, linear interpolation).
-    fn largest_ring(&self) -> Option<Vec<[f64; 2]>> {
+    /// The ring of largest area of the zero contour.
+    pub(super) fn largest_ring(&self) -> Option<Vec<[f64; 2]>> {
+        self.rings()
+            .into_iter()
+            .max_by(|a, b| polygon_area(a).total_cmp(&polygon_area(b)))
+    }
+
+    /// The zero contour's rings of three vertices or more (marching squares, linear
+    /// interpolation), arcsec.
+    pub(super) fn rings(&self) -> Vec<Vec<[f64; 2]>> {
         // `contour` places value k at coordinate k + ½ (d3-contour's convention), so the grid's
         // origin and step map its coordinates onto the nodes.
-        let lines = ContourBuilder::new(self.n, self.n, true)
+        let Ok(lines) = ContourBuilder::new(self.n, self.n, true)
             .x_origin(self.origin[0])
             .y_origin(self.origin[1])
             .x_step(self.step)
             .y_step(self.step)
             .lines(&self.values, &[0.0])
-            .ok()?;
-        lines
-            .first()?
-            .geometry()
+        else {
+            return Vec::new();
+        };
+        let Some(zero) = lines.first() else {
+            return Vec::new();
+        };
+        zero.geometry()
             .0
             .iter()
             .map(|ring| ring.0.iter().map(|c| [c.x, c.y]).collect::<Vec<_>>())
             .filter(|ring| ring.len() >= 3)
-            .max_by(|a, b| polygon_area(a).total_cmp(&polygon_area(b)))
+            .collect()
     }
 }
 
@@ -282,7 +311,7 @@ mod tests {
     use super::*;
     use crate::mass::{Lens, Mass, PointMass, PointMassParams, Shear, Sie, SieParams};
 
-    fn grid() -> CausticGrid {
+    pub(super) fn grid() -> CausticGrid {
         CausticGrid {
             half_width: 4.0,
             step: CausticGrid::DEFAULT_STEP,
