@@ -126,6 +126,15 @@ fn render_writes_the_dataset_layout_and_a_contact_sheet() {
     assert_eq!(&head[..8], b"\x89PNG\r\n\x1a\n");
 }
 
+/// The Euclid survey preset's TOML, for tests that write variants of it.
+fn euclid_survey_text() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../configs/surveys/euclid.toml"
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
 /// The RGB pixels and width of a PNG.
 fn png_rgb(path: &Path) -> (Vec<u8>, usize) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
@@ -201,6 +210,45 @@ fn render_writes_every_critical_curve_and_draws_them_on_the_sheet() {
         .collect();
     assert!(changed.len() > 100, "{} pixels drawn", changed.len());
     assert!(changed.iter().all(|k| k % width < sim::preview::PANEL));
+}
+
+#[test]
+fn curves_over_a_wide_stamp_are_traced_at_a_coarser_step_and_still_found() {
+    // A VIS stamp of 600 pixels at 1"/px: 600" at the 0.02" caustic step would be 30,000²
+    // Hessians; the curves are traced at 600"/2048 instead, and the SIS's Einstein circle
+    // (θ_E = 1.3", about nine such steps across) is traced again finely.
+    let dir = tempfile::tempdir().unwrap();
+    let euclid = euclid_survey_text();
+    let wide = euclid
+        .replacen("pixel_scale = 0.1", "pixel_scale = 1.0", 1)
+        .replacen("size = 200", "size = 600", 1);
+    assert_ne!(wide, euclid);
+    let (survey, spec) = (dir.path().join("wide.toml"), dir.path().join("sis.toml"));
+    std::fs::write(&survey, wide).unwrap();
+    std::fs::write(&spec, SIS_SPEC).unwrap();
+    let curves = dir.path().join("curves.json");
+    let o = sim(&[
+        "render",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--survey",
+        survey.to_str().unwrap(),
+        "--supersample",
+        "1",
+        "--out",
+        dir.path().join("one.h5").to_str().unwrap(),
+        "--curves",
+        curves.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&curves).unwrap()).unwrap();
+    assert_eq!(json["half_width"].as_f64(), Some(300.0));
+    assert_eq!(json["step"].as_f64(), Some(600.0 / 2048.0));
+    let ring: Vec<[f64; 2]> =
+        serde_json::from_value(json["tangential"][0]["critical"].clone()).unwrap();
+    assert!(ring.len() >= 64, "{} vertices", ring.len());
+    let theta_e = (sim::caustics::polygon_area(&ring) / std::f64::consts::PI).sqrt();
+    assert!((theta_e - 1.3).abs() < 0.01, "θ_E {theta_e}");
 }
 
 #[test]
@@ -434,11 +482,7 @@ fn sis_magnification_survives_psf_and_matches_the_point_source_value() {
 #[test]
 fn a_survey_file_with_an_impossible_value_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../configs/surveys/euclid.toml"
-    ))
-    .unwrap();
+    let good = euclid_survey_text();
     let cases = [
         (
             good.replacen("exposure_time = 566.0", "exposure_time = -566.0", 1),

@@ -71,8 +71,11 @@ pub fn all_critical_curves(lens: &(impl MassProfile + Sync), grid: CausticGrid) 
 const MIN_VERTICES: usize = 64;
 
 /// `ring` (a zero contour of `lambda` traced at `step`) traced again over its bounding box,
-/// widened by two steps, [`MIN_VERTICES`] nodes a side: the largest ring there, if any. A critical curve a few grid cells across, such as an NFW cusp's radial
-/// curve inside a galaxy's, would otherwise be a polygon of a few vertices and its caustic too.
+/// widened by two steps, [`MIN_VERTICES`] nodes a side: of the rings there whose centroid lies
+/// inside the coarse ring's bounding box, the one of area nearest the coarse ring's (another
+/// curve reaching into the box is closed along its edge, and is not the one refined), if any.
+/// A critical curve a few grid cells across, such as an NFW cusp's radial curve inside a
+/// galaxy's, would otherwise be a polygon of a few vertices, and its caustic too.
 fn refine(
     lens: &(impl MassProfile + Sync),
     ring: &[[f64; 2]],
@@ -82,16 +85,33 @@ fn refine(
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
     for p in ring {
         for a in 0..2 {
-            lo[a] = lo[a].min(p[a] - 2.0 * step);
-            hi[a] = hi[a].max(p[a] + 2.0 * step);
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
         }
     }
-    let side = (hi[0] - lo[0]).max(hi[1] - lo[1]);
+    let origin = [lo[0] - 2.0 * step, lo[1] - 2.0 * step];
+    let side = (hi[0] - lo[0]).max(hi[1] - lo[1]) + 4.0 * step;
     // MIN_VERTICES nodes along the box's side: a ring across a third of it (the smallest,
     // a few steps across, with its four steps of margin) crosses about π/3 as many cell edges.
     let fine = side / MIN_VERTICES as f64;
-    let values = sample_eigenvalue(lens, lo, fine, square_nodes(side, fine), lambda);
-    values.largest_ring()
+    let values = sample_eigenvalue(lens, origin, fine, square_nodes(side, fine), lambda);
+    let area = polygon_area(ring);
+    let inside = |c: [f64; 2]| (0..2).all(|a| (lo[a]..=hi[a]).contains(&c[a]));
+    values
+        .rings()
+        .into_iter()
+        .filter(|r| inside(centroid(r)))
+        .min_by(|a, b| {
+            let misfit = |r: &[[f64; 2]]| (polygon_area(r) / area).ln().abs();
+            misfit(a).total_cmp(&misfit(b))
+        })
+}
+
+/// The mean of a ring's vertices (its first, repeated last, counted once), arcsec.
+fn centroid(ring: &[[f64; 2]]) -> [f64; 2] {
+    let open = &ring[..ring.len() - 1];
+    let n = open.len() as f64;
+    [0, 1].map(|a| open.iter().map(|p| p[a]).sum::<f64>() / n)
 }
 
 #[cfg(test)]

@@ -202,7 +202,7 @@ impl LambdaGrid {
     }
 
     /// The ring of largest area of the zero contour.
-    pub(super) fn largest_ring(&self) -> Option<Vec<[f64; 2]>> {
+    fn largest_ring(&self) -> Option<Vec<[f64; 2]>> {
         self.rings()
             .into_iter()
             .max_by(|a, b| polygon_area(a).total_cmp(&polygon_area(b)))

@@ -24,8 +24,9 @@ pub struct Args {
     #[arg(long)]
     pub png: Option<PathBuf>,
     /// Also write every critical curve of the lens, tangential and radial, with its caustic
-    /// (arcsec from the stamp's centre, traced over the widest stamp every 0.02") to this JSON
-    /// file; with --png they are drawn on the first band's panel.
+    /// (arcsec from the stamp's centre, traced over the widest stamp every 0.02", or every
+    /// 1/2048 of its side if wider) to this JSON file; with --png they are drawn on the first
+    /// band's panel.
     #[arg(long)]
     pub curves: Option<PathBuf>,
     #[command(flatten)]
@@ -52,7 +53,12 @@ struct TracedCurves {
     curves: AllCurves,
 }
 
-/// Every critical curve of `spec`'s lens over `survey`'s widest stamp, at `opts`' caustic step.
+/// Most grid nodes a side `--curves` samples: 2048² Hessians (32 MB of eigenvalues); a stamp
+/// wider than this many caustic steps is traced at a coarser step, which the file records.
+const MAX_NODES_A_SIDE: f64 = 2048.0;
+
+/// Every critical curve of `spec`'s lens over `survey`'s widest stamp, at `opts`' caustic step
+/// (or coarser: [`MAX_NODES_A_SIDE`]).
 fn trace_curves(
     spec: &SystemSpec,
     label: &Path,
@@ -61,9 +67,10 @@ fn trace_curves(
 ) -> anyhow::Result<TracedCurves> {
     opts.validate()?;
     let system = spec.build(survey, label)?;
+    let half_width = survey.max_half_width();
     let grid = CausticGrid {
-        half_width: survey.max_half_width(),
-        step: opts.caustic_step,
+        half_width,
+        step: opts.caustic_step.max(2.0 * half_width / MAX_NODES_A_SIDE),
     };
     Ok(TracedCurves {
         units: "arcsec",
