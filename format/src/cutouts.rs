@@ -8,7 +8,8 @@
 //!   both or neither), `is_lens` (1/0 or true/false) and, per band, `psf_<band>`: the path of
 //!   the object's own PSF image in that band (for `sim inject`). Paths are relative to the
 //!   list's folder, or absolute.
-//! - **A folder** (not a challenge folder): its `.fits`, `.fit` and `.fits.gz` files, by name.
+//! - **A folder** (not a challenge folder): its `.fits`, `.fit`, `.fits.gz` and `.fits.fz`
+//!   (tile-compressed) files, by name.
 //!   When the first holds two or more named image extensions, every file is one object's
 //!   multi-extension cutout, `<id>.fits`; otherwise every file is one band of one object,
 //!   `<id>_<band>.fits` (the band after the last `_`).
@@ -280,7 +281,7 @@ impl Cutouts {
         let Some((_, first)) = files.first() else {
             return Err(bad(
                 dir,
-                "no FITS files (.fits, .fit, .fits.gz) here, and not a challenge folder",
+                "no FITS files (.fits, .fit, .fits.gz, .fits.fz) here, and not a challenge folder",
             ));
         };
         let first_bands = extension_names(first).unwrap_or_default();
@@ -449,7 +450,7 @@ fn multi_extension_bands(path: &Path) -> Result<Vec<String>, DatasetError> {
 /// The name of a FITS file without its extension (`.fits`, `.fit`, `.fits.gz`, any case).
 fn fits_stem(name: &str) -> Option<&str> {
     let lower = name.to_ascii_lowercase();
-    [".fits.gz", ".fits", ".fit"]
+    [".fits.gz", ".fits.fz", ".fits", ".fit"]
         .iter()
         .find(|ext| lower.ends_with(*ext))
         .map(|ext| &name[..name.len() - ext.len()])

@@ -143,6 +143,36 @@ fn a_gzipped_stamp_reads_as_the_plain_one() {
 }
 
 #[test]
+fn a_folder_of_tile_compressed_stamps_reads_as_astropy_decodes_it() {
+    // fixtures/make-fz-cutouts.py: RICE-compressed copies of two objects (their floats
+    // quantised, so not the originals) and astropy's decoding of each, plain. Same objects,
+    // bands, pixels (bit for bit), pixel scales and positions.
+    let survey = fixtures().join("survey");
+    let fz = Cutouts::open_folder(&survey.join("fz")).unwrap();
+    let decoded = Cutouts::open_folder(&survey.join("fz-decoded")).unwrap();
+    assert_eq!(fz.ids, ["g101", "g102"]);
+    assert_eq!(fz.bands, ["H", "J", "VIS", "Y"]);
+    assert!(fz.strays.is_empty(), "{:?}", fz.strays);
+    let order = ["VIS", "Y", "J", "H"];
+    assert_eq!(pixels(&fz, &order), pixels(&decoded, &order));
+    let originals = Cutouts::open_folder(&survey.join("per-band")).unwrap();
+    assert_ne!(pixels(&fz, &order)[0][0], pixels(&originals, &order)[0][0]);
+    for (a, b) in fz
+        .stamps
+        .iter()
+        .flatten()
+        .zip(decoded.stamps.iter().flatten())
+    {
+        let (a, b) = (
+            a.as_ref().unwrap().read().unwrap(),
+            b.as_ref().unwrap().read().unwrap(),
+        );
+        assert_eq!(a.pixel_scale, b.pixel_scale);
+        assert_eq!(a.centre().unwrap(), b.centre().unwrap());
+    }
+}
+
+#[test]
 fn malformed_lists_are_refused_with_their_line() {
     let dir = tempfile::tempdir().unwrap();
     let survey = fixtures().join("survey");
