@@ -161,8 +161,15 @@ pub fn extension_names(path: &Path) -> Result<Vec<String>, DatasetError> {
 
 fn stamp_of(bytes: &[u8], hdu: &Hdu) -> Result<Stamp, String> {
     let dims = fitsio_pure::image::image_dimensions(hdu).map_err(|e| format!("{e:?}"))?;
-    if dims.len() != 2 {
-        return Err(format!("the image has {} axes: a stamp has 2", dims.len()));
+    // Axes past the second of length 1 (NAXIS3 = 1, as some pipelines write a single image)
+    // hold one plane: the stamp.
+    if dims.len() < 2 || dims[2..].iter().any(|&n| n != 1) {
+        let shape: Vec<String> = dims.iter().map(|n| n.to_string()).collect();
+        return Err(format!(
+            "the image has {} axes ({}, NAXIS1 first): a stamp has 2, or more of length 1",
+            dims.len(),
+            shape.join(" × ")
+        ));
     }
     let pixels = fitsio_pure::image::read_image_physical_f32(bytes, hdu)
         .map_err(|e| format!("its image cannot be read ({e:?})"))?;

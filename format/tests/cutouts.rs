@@ -3,7 +3,8 @@
 //! and corner and astropy's pixel scale; a SIN WCS is not taken for TAN. The same stamps listed
 //! four ways (a folder of per-band files, a folder of multi-extension files, a CSV of per-band
 //! paths, a CSV of multi-extension files) are the same objects with the same pixels; an object
-//! missing a band is set aside naming the missing file; a gzipped stamp reads as the plain one.
+//! missing a band is set aside naming the missing file; a gzipped stamp reads as the plain one,
+//! and so do a tile-compressed one (as astropy decodes it) and one with NAXIS3 = 1.
 
 use std::path::{Path, PathBuf};
 
@@ -170,6 +171,54 @@ fn a_folder_of_tile_compressed_stamps_reads_as_astropy_decodes_it() {
         assert_eq!(a.pixel_scale, b.pixel_scale);
         assert_eq!(a.centre().unwrap(), b.centre().unwrap());
     }
+}
+
+/// `plain` (a FITS file of one 2-D image of `plane_bytes` bytes) with a third axis of `planes`
+/// (NAXIS3) after its second, the image repeated once a plane: a header edit, card by card.
+fn with_third_axis(plain: &[u8], plane_bytes: usize, planes: usize) -> Vec<u8> {
+    let cards: Vec<&[u8]> = plain.chunks(80).collect();
+    let end = cards.iter().position(|c| c.starts_with(b"END ")).unwrap();
+    let mut header: Vec<Vec<u8>> = Vec::new();
+    for card in &cards[..end] {
+        if card.starts_with(b"NAXIS   ") {
+            header.push(format!("{:<80}", "NAXIS   =                    3").into_bytes());
+        } else {
+            header.push(card.to_vec());
+        }
+        if card.starts_with(b"NAXIS2  ") {
+            let naxis3 = format!("NAXIS3  = {planes:>20}");
+            header.push(format!("{naxis3:<80}").into_bytes());
+        }
+    }
+    header.push(format!("{:<80}", "END").into_bytes());
+    let mut out: Vec<u8> = header.concat();
+    out.resize(out.len().div_ceil(2880) * 2880, b' ');
+    let data_start = (end + 1).div_ceil(36) * 2880;
+    let image = &plain[data_start..data_start + plane_bytes];
+    for _ in 0..planes {
+        out.extend_from_slice(image);
+    }
+    out.resize(out.len().div_ceil(2880) * 2880, 0);
+    out
+}
+
+#[test]
+fn a_third_axis_of_one_plane_is_read_and_of_more_refused_with_its_shape() {
+    // NAXIS3 = 1, as some pipelines write one image: the same stamp as the plain file. Three
+    // planes (a cube of bands, say) are not a stamp: refused, the shape named.
+    let plain = fixtures().join("survey/per-band/g103_J.fits");
+    let bytes = std::fs::read(&plain).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one_J.fits");
+    // 14 × 14 float32 pixels (BITPIX = −32).
+    let plane = 14 * 14 * 4;
+    std::fs::write(&one, with_third_axis(&bytes, plane, 1)).unwrap();
+    assert_eq!(read_stamp(&one).unwrap(), read_stamp(&plain).unwrap());
+    let three = dir.path().join("three_J.fits");
+    std::fs::write(&three, with_third_axis(&bytes, plane, 3)).unwrap();
+    let e = read_stamp(&three).unwrap_err();
+    assert!(e.file.ends_with("three_J.fits"), "{e}");
+    assert!(e.message.contains("14 × 14 × 3"), "{e}");
 }
 
 #[test]

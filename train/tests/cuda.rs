@@ -72,7 +72,7 @@ fn cuda_network_equals_the_cpu_stage_by_stage_in_both_precisions() {
         );
         assert!(
             logits <= tol,
-            "{precision:?}: the logits differ by {logits:e} of their scale"
+            "{precision:?}: the logits differ by {logits:e} of the terms they sum"
         );
     }
     Precision::Tf32.apply();

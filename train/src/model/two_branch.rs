@@ -156,6 +156,11 @@ impl<B: TrainOps> LensFinder<B> {
         self.nir.as_ref()
     }
 
+    /// The dense layer that turns the branches' pooled features into the logit.
+    pub fn head(&self) -> &Linear<B> {
+        &self.head
+    }
+
     /// The names of the branches the network has (`vis`, `nir`), as its parameter paths begin.
     pub fn branch_names(&self) -> Vec<&'static str> {
         let mut v = Vec::new();

@@ -398,7 +398,9 @@ pub fn same_weights<G: TrainOps>(gpu: &Device<G>) -> (LensFinder<Cpu>, LensFinde
 /// Runs [`same_weights`]'s network on both backends and prints, stage by stage (stem, every
 /// block, top, pooled features) for each branch, the worst difference relative to the stage's
 /// scale; then the logits. Returns (the worst stage difference, the worst logit difference
-/// relative to the logits' scale).
+/// relative to the size of the terms the logit sums, the largest over the images of
+/// Σ|w_i x_i| + |bias| (x the pooled features), or the largest logit if larger: a logit near 0
+/// by chance is a sum of larger terms, which set the rounding).
 pub fn stages_against_cpu<G: TrainOps>(gpu: &Device<G>) -> (f32, f32) {
     let cpu = Default::default();
     let (net, on_gpu) = same_weights::<G>(gpu);
@@ -406,6 +408,7 @@ pub fn stages_against_cpu<G: TrainOps>(gpu: &Device<G>) -> (f32, f32) {
     let to_gpu = |t: &Tensor<Cpu, 4>| Tensor::<G, 4>::from_data(t.clone().into_data(), gpu);
     let back = |t: Tensor<G, 4>| Tensor::<Cpu, 4>::from_data(t.into_data(), &cpu);
     let mut worst = 0f32;
+    let mut pooled: Vec<Tensor<Cpu, 2>> = Vec::new();
     let vis3 = Tensor::cat(vec![vis.clone(), vis.clone(), vis.clone()], 1);
     for (branch, x, on_cpu, there) in [
         ("VIS", &vis3, net.vis_branch(), on_gpu.vis_branch()),
@@ -414,6 +417,10 @@ pub fn stages_against_cpu<G: TrainOps>(gpu: &Device<G>) -> (f32, f32) {
         let want = on_cpu.unwrap().forward_stages(x.clone(), false);
         let got = there.unwrap().forward_stages(to_gpu(x), false);
         for ((name, w), (_, g)) in want.into_iter().zip(got) {
+            if name == "pooled" {
+                let [n, c, _, _] = w.dims();
+                pooled.push(w.clone().reshape([n, c]));
+            }
             let d = relative(back(g), w);
             eprintln!("{branch} {name}: worst difference {d:.2e} of the stage's scale");
             worst = worst.max(d);
@@ -430,14 +437,22 @@ pub fn stages_against_cpu<G: TrainOps>(gpu: &Device<G>) -> (f32, f32) {
         .convert::<f32>()
         .to_vec()
         .unwrap();
-    let scale = want.iter().fold(1e-30f32, |m, v| m.max(v.abs()));
+    // Per image, Σ|w_i x_i| + |b| over the head's inputs (the pooled features, VIS first).
+    let head = net.head();
+    let bias = head
+        .bias
+        .as_ref()
+        .map_or(0.0, |b| b.val().abs().sum().into_scalar());
+    let features = Tensor::cat(pooled, 1).abs();
+    let terms = features.matmul(head.weight.val().abs()).max().into_scalar() + bias;
+    let scale = want.iter().fold(terms.max(1e-30), |m, v| m.max(v.abs()));
     let logits = got
         .iter()
         .zip(&want)
         .fold(0f32, |m, (g, w)| m.max((g - w).abs()))
         / scale;
     eprintln!(
-        "logits: {got:?} against the CPU's {want:?}, worst difference {logits:.2e} of their scale"
+        "logits: {got:?} against the CPU's {want:?}, worst difference {logits:.2e} of their terms' size {scale:.3}"
     );
     (worst, logits)
 }
