@@ -2,7 +2,7 @@
 //! of both eigenvalues of the lensing Jacobian over a whole square, for `sim render --curves`
 //! (generation needs only the tangential curve's size: [`super::critical_curves`]).
 
-use super::{polygon_area, sample_eigenvalue, square_nodes, CausticGrid};
+use super::{polygon_area, sample_eigenvalue, square_nodes, to_source_plane, CausticGrid};
 use crate::geometry::HessianLanes;
 use crate::mass::MassProfile;
 use crate::simd::Lanes;
@@ -50,13 +50,7 @@ pub fn all_critical_curves(lens: &(impl MassProfile + Sync), grid: CausticGrid) 
         rings
             .into_iter()
             .map(|(_, critical)| CurvePair {
-                caustic: critical
-                    .iter()
-                    .map(|&[x, y]| {
-                        let (ax, ay) = lens.deflection(x, y);
-                        [x - ax, y - ay]
-                    })
-                    .collect(),
+                caustic: to_source_plane(lens, &critical),
                 critical,
             })
             .collect()

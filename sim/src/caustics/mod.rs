@@ -95,13 +95,7 @@ pub fn critical_curves(
     let fine = sample_lambda(lens, lo, grid.step, square_nodes(side, grid.step));
     let tangential = fine.largest_ring()?;
     let einstein_radius = (polygon_area(&tangential) / std::f64::consts::PI).sqrt();
-    let caustic: Vec<[f64; 2]> = tangential
-        .iter()
-        .map(|&[x, y]| {
-            let (ax, ay) = lens.deflection(x, y);
-            [x - ax, y - ay]
-        })
-        .collect();
+    let caustic = to_source_plane(lens, &tangential);
     let m = caustic.len() as f64;
     let caustic_center = [
         caustic.iter().map(|p| p[0]).sum::<f64>() / m,
@@ -118,6 +112,17 @@ pub fn critical_curves(
         caustic_center,
         caustic_radius,
     })
+}
+
+/// `points` (arcsec) through the lens equation β = θ − α(θ): a critical curve's caustic.
+pub(super) fn to_source_plane(lens: &impl MassProfile, points: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    points
+        .iter()
+        .map(|&[x, y]| {
+            let (ax, ay) = lens.deflection(x, y);
+            [x - ax, y - ay]
+        })
+        .collect()
 }
 
 /// Nodes per side of a square of side `side` sampled every `step` (even, so that a square
